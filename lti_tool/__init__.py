@@ -1,0 +1,99 @@
+"""Socle: the LTI 1.3 tool for the AFF training modules and the autodiagnostic."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, g, request
+from flask_babel import Babel, get_locale
+from sqlalchemy import event
+
+from lti_tool import cli, errors, security
+from lti_tool.config import load_config, write_instance_secret
+import lti_tool.db as database
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: config, database, LTI edge, features, errors. Nothing runs at import."""
+    instance_path = os.environ.get("LTI_TOOL_INSTANCE_PATH") or (config or {}).get("INSTANCE_PATH")
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _ensure_development_secret(app, config)
+    load_config(app, config)
+    _configure_logging(app)
+
+    database.db.init_app(app)
+    database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)
+    with app.app_context():
+        engine = database.db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+    Babel(app, locale_selector=_select_locale)
+
+    from lti_tool.home.blueprint import bp as home_bp
+    from lti_tool.learners.blueprint import bp as learners_bp
+    from lti_tool.lti import runtime
+    from lti_tool.lti.blueprint import bp as lti_bp
+
+    runtime.init_app(app)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(lti_bp)
+    app.register_blueprint(learners_bp)
+    if app.config["DEMO_PLATFORM"]:
+        from lti_tool.lti.demo_platform import blueprint as demo_platform
+
+        demo_platform.init_app(app)
+    security.init_app(app)
+    errors.register_error_handlers(app)
+    cli.init_app(app)
+    app.jinja_env.globals["demo_enabled"] = bool(app.config["DEMO_PLATFORM"])
+    app.jinja_env.globals["switch_language_url"] = _switch_language_url
+    app.jinja_env.globals["get_locale"] = get_locale
+    return app
+
+
+def _switch_language_url(code: str) -> str:
+    """This page in another language (the launch id and other parameters kept)."""
+    args = request.args.to_dict()
+    args["lang"] = code
+    return request.path + "?" + urlencode(args)
+
+
+def _ensure_development_secret(app: Flask, config: dict[str, Any] | None) -> None:
+    """Outside production, the first run writes a random secret into instance/ (never into git)."""
+    env = (config or {}).get("ENV") or os.environ.get("LTI_TOOL_ENV", "development")
+    if env != "production" and not (config or {}).get("SECRET_KEY") and not os.environ.get("LTI_TOOL_SECRET_KEY"):
+        write_instance_secret(app.instance_path)
+
+
+def _select_locale() -> str:
+    languages: list[str] = ["fr", "en"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        return asked
+    launch = g.get("launch")
+    if launch is not None and launch.locale and launch.locale[:2].lower() in languages:
+        return str(launch.locale[:2].lower())
+    return request.accept_languages.best_match(languages) or "fr"
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    # WAL lets readers and one writer work at once (gunicorn workers); wait rather than fail on a lock.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _configure_logging(app: Flask) -> None:
+    level = app.config.get("LOG_LEVEL", "INFO")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Werkzeug's access log prints whole URLs, launch ids included: keep it to warnings.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)

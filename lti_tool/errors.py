@@ -1,0 +1,151 @@
+"""One error hierarchy, turned into HTTP in one place.
+
+Pages get an HTML answer that fits an LMS iframe and says, in French then English, what went wrong and
+what to do; API routes get JSON. Nothing here ever answers 500 for bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A sentence in both languages."""
+
+    fr: str
+    en: str
+
+
+class SocleError(Exception):
+    """Base of every error the tool shows to a person or a client."""
+
+    status = 400
+    code = "error"
+    title = Message("Une erreur est survenue", "Something went wrong")
+
+    def __init__(self, what: Message, todo: Message, *, code: str | None = None, status: int | None = None):
+        super().__init__(what.en)
+        self.what = what
+        self.todo = todo
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+
+class LaunchRejected(SocleError):
+    """An LTI login or launch that fails validation; nothing is recorded."""
+
+    status = 400
+    code = "launch_rejected"
+    title = Message("Lancement refusé", "Launch refused")
+
+
+class CookiesBlocked(LaunchRejected):
+    """The browser did not return our state cookie: offer to open the tool in a new window."""
+
+    status = 401
+    code = "cookies_blocked"
+    title = Message("Votre navigateur bloque les cookies", "Your browser blocks cookies")
+
+    def __init__(self, what: Message, todo: Message, *, retry_url: str):
+        super().__init__(what, todo)
+        self.retry_url = retry_url
+
+
+class PlatformError(SocleError):
+    """The platform itself reported an error instead of sending a launch."""
+
+    status = 400
+    code = "platform_error"
+    title = Message("La plateforme a signalé une erreur", "The platform reported an error")
+
+
+class AccessDenied(SocleError):
+    status = 403
+    code = "forbidden"
+    title = Message("Accès refusé", "Access denied")
+
+
+class NotFound(SocleError):
+    status = 404
+    code = "not_found"
+    title = Message("Page introuvable", "Page not found")
+
+
+HTTP_MESSAGES: dict[int, tuple[Message, Message]] = {
+    404: (
+        Message("Cette adresse n'existe pas.", "This address does not exist."),
+        Message("Revenez à votre cours et relancez l'activité.", "Go back to your course and launch again."),
+    ),
+    405: (
+        Message(
+            "Cette adresse n'accepte pas ce type de requête.",
+            "This address does not accept this kind of request.",
+        ),
+        Message(
+            "Lancez l'activité depuis votre plateforme (Moodle…) plutôt que d'ouvrir l'adresse directement.",
+            "Launch the activity from your platform (Moodle…) instead of opening the address directly.",
+        ),
+    ),
+    413: (
+        Message("La requête est trop volumineuse.", "The request is too large."),
+        Message(
+            "Relancez l'activité ; si le problème persiste, contactez l'administrateur de la plateforme.",
+            "Launch again; if it persists, contact the platform administrator.",
+        ),
+    ),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/xapi/", "/api/")) or request.path == "/health"
+
+
+def _render(error: SocleError) -> tuple[Response | str, int]:
+    if _wants_json():
+        return jsonify(error=error.code, message=error.what.en, message_fr=error.what.fr, fix=error.todo.en), (
+            error.status
+        )
+    return render_template("error.html", error=error), error.status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(SocleError)
+    def handle_socle_error(error: SocleError) -> tuple[Response | str, int]:
+        # The code says which rule refused; never the token or the person.
+        log.info("refused %s %s: %s", request.method, request.path, error.code)
+        return _render(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException) -> tuple[Response | str, int] | HTTPException:
+        status = error.code or 500
+        if status not in HTTP_MESSAGES:
+            return error
+        what, todo = HTTP_MESSAGES[status]
+        wrapped = SocleError(what, todo, code=f"http_{status}", status=status)
+        wrapped.title = Message(error.name, error.name)
+        return _render(wrapped)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
+        if app.testing and app.config.get("PROPAGATE_UNEXPECTED", False):
+            raise error
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        wrapped = SocleError(
+            Message("Une erreur inattendue est survenue de notre côté.", "An unexpected error occurred on our side."),
+            Message(
+                "Réessayez dans un instant ; si elle persiste, signalez-la à l'équipe Socle.",
+                "Try again in a moment; if it persists, report it to the Socle team.",
+            ),
+            code="internal",
+            status=500,
+        )
+        return _render(wrapped)

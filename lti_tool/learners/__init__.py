@@ -1,0 +1,1 @@
+"""Platform registrations, learners, course contexts and enrolments."""

@@ -1,0 +1,106 @@
+"""Who launches, from where: registrations, learners, contexts, enrolments.
+
+Every row that belongs to a learner or a cohort carries its platform registration, so that a query can
+always be scoped to the platform and context a launch came from.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lti_tool.db import UTCDateTime, db, utcnow
+
+
+class Platform(db.Model):  # type: ignore[name-defined,misc]
+    """A registration: one issuer may register the tool several times (one row per client id)."""
+
+    __tablename__ = "platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255), index=True)
+    client_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    auth_login_url: Mapped[str] = mapped_column(String(1024))
+    auth_token_url: Mapped[str] = mapped_column(String(1024))
+    key_set_url: Mapped[str] = mapped_column(String(1024))
+    # Where the registration came from: cli, config (lti_config.json), demo.
+    source: Mapped[str] = mapped_column(String(16), default="cli")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The platform's public key set, cached; refetched once when a launch names an unknown kid.
+    jwks_json: Mapped[str | None] = mapped_column(Text)
+    jwks_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    jwks_fetch_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    deployments: Mapped[list[Deployment]] = relationship(
+        back_populates="platform", cascade="all, delete-orphan", order_by="Deployment.id"
+    )
+
+
+class Deployment(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "deployments"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    platform: Mapped[Platform] = relationship(back_populates="deployments")
+
+
+class Learner(db.Model):  # type: ignore[name-defined,misc]
+    """A person as a platform identifies them: unique per issuer and LTI ``sub``."""
+
+    __tablename__ = "learners"
+    __table_args__ = (UniqueConstraint("issuer", "sub"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    sub: Mapped[str] = mapped_column(String(255))
+    # The registration the learner first came through (tenancy).
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"), index=True)
+    # Personal data, only when the platform sends it; never logged.
+    name: Mapped[str | None] = mapped_column(String(255))
+    given_name: Mapped[str | None] = mapped_column(String(255))
+    family_name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_launch_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Context(db.Model):  # type: ignore[name-defined,misc]
+    """A course (LTI context) within a deployment. ``lti_context_id`` is empty when the launch had none."""
+
+    __tablename__ = "contexts"
+    __table_args__ = (UniqueConstraint("deployment_pk", "lti_context_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"), index=True)
+    deployment_pk: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    lti_context_id: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Enrolment(db.Model):  # type: ignore[name-defined,misc]
+    """A learner's membership of a context, with the roles of their latest launch."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (UniqueConstraint("learner_id", "context_pk"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    context_pk: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"), index=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_launch_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_launch_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

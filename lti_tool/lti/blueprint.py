@@ -1,0 +1,73 @@
+"""LTI 1.3 routes: ``/lti/login``, ``/lti/launch``, ``/lti/jwks``."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
+
+from lti_tool.db import db
+from lti_tool.errors import Message, PlatformError
+from lti_tool.lti.launch import StrictMessageLaunch
+from lti_tool.lti.launches import BROWSER_COOKIE
+from lti_tool.lti.login import StrictOIDCLogin
+from lti_tool.lti.runtime import runtime
+from lti_tool.lti.services import record_launch
+
+bp = Blueprint("lti", __name__, url_prefix="/lti")
+
+BROWSER_COOKIE_MAX_AGE = 400 * 24 * 3600
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response:
+    """OIDC login initiation: check the platform's request and send the browser to its authorization."""
+    lti = runtime()
+    response = StrictOIDCLogin(db.session, lti.keys, lti.urls, lti.login_ttl_seconds).start()
+    db.session.commit()
+    return response
+
+
+@bp.post("/launch")
+def launch() -> Response:
+    """Validate the id_token strictly, record the launch, and send the person to their home."""
+    if request.form.get("error") and not request.form.get("id_token"):
+        raise PlatformError(
+            Message(
+                "La plateforme a refusé la connexion : "
+                + request.form.get("error_description", request.form["error"])[:500],
+                "The platform refused the login: "
+                + request.form.get("error_description", request.form["error"])[:500],
+            ),
+            Message(
+                "Relancez l'activité ; si cela persiste, signalez ce message à l'administrateur de la plateforme.",
+                "Launch again; if it persists, report this message to the platform administrator.",
+            ),
+            code="platform_error:" + request.form["error"][:64],
+        )
+    lti = runtime()
+    validated = StrictMessageLaunch(db.session, db.engine, lti.keys, lti.http, lti.settings).validate_strictly()
+    browser_id = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
+    context = record_launch(db.session, validated, browser_id=browser_id, ttl_seconds=lti.launch_ttl_seconds)
+    db.session.commit()
+    endpoint = "learners.staff_home" if context.is_staff else "learners.learner_home"
+    response = redirect(url_for(endpoint, launch=context.launch_id), code=303)
+    secure = request.is_secure
+    response.set_cookie(
+        BROWSER_COOKIE,
+        browser_id,
+        max_age=BROWSER_COOKIE_MAX_AGE,
+        secure=secure,
+        httponly=True,
+        samesite="None" if secure else "Lax",
+    )
+    return response
+
+
+@bp.get("/jwks")
+def jwks() -> Response:
+    """The tool's public keys: the active one and those kept published after a rotation."""
+    response = jsonify(runtime().keys.public_jwks())
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response

@@ -1,0 +1,39 @@
+"""``LaunchContext``: what the rest of Socle knows of a launch. Nothing downstream sees raw claims."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
+DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    launch_id: str
+    platform_id: int
+    issuer: str
+    client_id: str
+    deployment_pk: int
+    deployment_id: str
+    learner_id: int
+    context_pk: int
+    # The LTI context id; empty when the platform sent no context claim.
+    lti_context_id: str
+    context_title: str | None
+    resource_link_id: str | None
+    message_type: str
+    roles: tuple[str, ...]
+    is_staff: bool
+    is_admin: bool
+    locale: str | None
+    target_link_uri: str
+    expires_at: datetime
+    custom: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def is_deep_linking(self) -> bool:
+        return self.message_type == DEEP_LINKING_REQUEST

@@ -1,0 +1,111 @@
+"""OIDC login initiation (``/lti/login``), on top of pylti1p3's OIDCLogin.
+
+pylti1p3 builds the redirect to the platform and sets the state cookie; this subclass checks the request
+first (known issuer and client, our own target, a known deployment) and stores state + nonce in the
+database for the launch to consume.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from pylti1p3.contrib.flask import FlaskCookieService, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.registration import Registration
+from sqlalchemy.orm import Session
+
+from lti_tool.errors import LaunchRejected, Message
+from lti_tool.keys import KeyStore
+from lti_tool.learners import services as learners
+from lti_tool.lti.adapters import DbSessionService, DbToolConf, registration_for
+from lti_tool.lti.launch import ASK_ADMIN, reject
+from lti_tool.lti.urls import ToolUrls
+
+# What we keep of the login request: enough to check the launch and to restart in a new window.
+KEPT_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id")
+MAX_PARAM_LENGTH = 2048
+
+
+class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
+    def __init__(self, session: Session, keys: KeyStore, urls: ToolUrls, login_ttl_seconds: int) -> None:
+        request = FlaskRequest()
+        self._db = session
+        self._keys = keys
+        self._urls = urls
+        super().__init__(
+            request,
+            DbToolConf(session, keys),
+            session_service=DbSessionService(request, session, login_ttl_seconds),
+            cookie_service=FlaskCookieService(request),
+        )
+
+    def start(self) -> Response:
+        """Check the login request and redirect the browser to the platform's authorization endpoint."""
+        response: Response = self.redirect(self._urls.launch)
+        return response
+
+    def validate_oidc_login(self) -> Registration:
+        params = {key: self._get_request_param(key) for key in KEPT_PARAMS}
+        if any(value and len(value) > MAX_PARAM_LENGTH for value in params.values()):
+            raise reject(
+                "login_too_large",
+                "La demande de connexion contient un paramètre anormalement long.",
+                "The login request carries an abnormally long parameter.",
+                ASK_ADMIN,
+            )
+        iss, client_id = params["iss"], params["client_id"]
+        if not iss:
+            raise reject(
+                "login_missing_iss",
+                "La demande de connexion ne dit pas de quelle plateforme elle vient (paramètre iss).",
+                "The login request does not say which platform it comes from (iss parameter).",
+                ASK_ADMIN,
+            )
+        if not params["login_hint"]:
+            raise reject(
+                "login_missing_hint",
+                "La demande de connexion ne contient pas de login_hint.",
+                "The login request carries no login_hint.",
+                ASK_ADMIN,
+            )
+        target = params["target_link_uri"]
+        if not target or not self._urls.is_ours(target):
+            raise reject(
+                "login_foreign_target",
+                "La demande de connexion vise une adresse qui n'appartient pas à Socle (target_link_uri).",
+                "The login request targets an address that is not Socle's (target_link_uri).",
+                ASK_ADMIN,
+            )
+        if client_id:
+            platform = learners.find_platform(self._db, iss, client_id)
+        else:
+            candidates = learners.platforms_of_issuer(self._db, iss)
+            platform = candidates[0] if len(candidates) == 1 else None
+        if platform is None:
+            raise LaunchRejected(
+                Message(
+                    "Cette plateforme (ou ce client_id) n'est pas enregistrée dans Socle.",
+                    "This platform (or this client_id) is not registered in Socle.",
+                ),
+                Message(
+                    "Un administrateur doit enregistrer la plateforme : `flask --app lti_tool platform add` "
+                    "ou l'inscription dynamique (voir le README de Socle).",
+                    "An administrator must register the platform: `flask --app lti_tool platform add` or "
+                    "dynamic registration (see Socle's README).",
+                ),
+                code="unknown_platform",
+                status=400,
+            )
+        deployment_id = params["lti_deployment_id"]
+        if deployment_id and learners.find_deployment(self._db, platform.id, deployment_id) is None:
+            raise reject(
+                "unknown_deployment",
+                "Ce déploiement de l'outil n'est pas enregistré dans Socle pour cette plateforme.",
+                "This deployment of the tool is not registered in Socle for this platform.",
+                ASK_ADMIN,
+                status=403,
+            )
+        kept: dict[str, Any] = {key: value for key, value in params.items() if value}
+        kept.setdefault("client_id", platform.client_id)
+        self.pass_params_to_launch({"platform_id": platform.id, "login": kept})
+        return registration_for(platform, self._keys)

@@ -1,0 +1,155 @@
+"""After a valid launch: record who and where, store the launch, and find it again on later requests."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from lti_tool.db import utcnow
+from lti_tool.errors import AccessDenied, Message
+from lti_tool.learners import services as learners
+from lti_tool.learners.models import Context, Deployment, Platform
+from lti_tool.lti import claims as c
+from lti_tool.lti import roles as lti_roles
+from lti_tool.lti.context import LaunchContext
+from lti_tool.lti.launch import ValidatedLaunch
+from lti_tool.lti.models import Launch, LoginState
+
+LAUNCH_GONE = AccessDenied(
+    Message(
+        "Cette session Socle a expiré ou n'existe pas.",
+        "This Socle session has expired or does not exist.",
+    ),
+    Message(
+        "Revenez à votre cours et relancez l'activité depuis la plateforme.",
+        "Go back to your course and launch the activity again from the platform.",
+    ),
+    code="launch_expired",
+    status=401,
+)
+OTHER_BROWSER = AccessDenied(
+    Message(
+        "Cette page appartient au lancement d'une autre personne ou d'un autre navigateur.",
+        "This page belongs to another person's or another browser's launch.",
+    ),
+    Message(
+        "Relancez l'activité depuis votre propre cours.",
+        "Launch the activity again from your own course.",
+    ),
+    code="foreign_launch",
+    status=403,
+)
+
+
+def record_launch(
+    session: Session, validated: ValidatedLaunch, *, browser_id: str | None, ttl_seconds: int
+) -> LaunchContext:
+    """Upsert learner, context and enrolment, store the launch, and return its ``LaunchContext``."""
+    body = validated.claims
+    roles = [str(role) for role in body.get(c.ROLES, [])]
+    is_staff = lti_roles.is_staff(roles)
+    is_admin = lti_roles.is_admin(roles)
+    presentation = body.get(c.LAUNCH_PRESENTATION) or {}
+    locale = _text(presentation.get("locale"), 35)
+    person = learners.Person(
+        sub=str(body["sub"]),
+        name=_text(body.get("name"), 255),
+        given_name=_text(body.get("given_name"), 255),
+        family_name=_text(body.get("family_name"), 255),
+        email=_text(body.get("email"), 320),
+        locale=locale,
+    )
+    context_claim = body.get(c.CONTEXT) or {}
+    course = learners.CourseRef(
+        lti_context_id=_text(context_claim.get("id"), 255) or "",
+        label=_text(context_claim.get("label"), 255),
+        title=_text(context_claim.get("title"), 255),
+    )
+    membership = learners.record_membership(
+        session, validated.platform, validated.deployment, person, course, roles, is_staff
+    )
+    link = body.get(c.RESOURCE_LINK) or {}
+    custom = {str(k): str(v) for k, v in (body.get(c.CUSTOM) or {}).items()}
+    now = utcnow()
+    launch = Launch(
+        id=secrets.token_urlsafe(32),
+        platform_id=validated.platform.id,
+        deployment_pk=validated.deployment.id,
+        learner_id=membership.learner.id,
+        context_pk=membership.context.id,
+        message_type=body[c.MESSAGE_TYPE],
+        roles=roles,
+        is_staff=is_staff,
+        is_admin=is_admin,
+        resource_link_id=_text(link.get("id"), 255) if isinstance(link, dict) else None,
+        target_link_uri=body[c.TARGET_LINK_URI],
+        locale=locale,
+        claims=body,
+        browser_id=browser_id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_seconds),
+    )
+    session.add(launch)
+    session.flush()
+    return _context(launch, validated.platform, validated.deployment, membership.context, custom)
+
+
+def load_launch(session: Session, launch_id: str, *, browser_id: str | None) -> LaunchContext:
+    """The launch a follow-up request names, if it is still valid and was made in this browser."""
+    launch = session.get(Launch, launch_id) if launch_id and len(launch_id) <= 64 else None
+    if launch is None or launch.expires_at <= utcnow():
+        raise LAUNCH_GONE
+    if browser_id and launch.browser_id and browser_id != launch.browser_id:
+        raise OTHER_BROWSER
+    platform = session.get(Platform, launch.platform_id)
+    deployment = session.get(Deployment, launch.deployment_pk)
+    context = session.get(Context, launch.context_pk)
+    if platform is None or deployment is None or context is None or not platform.is_active:
+        raise LAUNCH_GONE
+    custom = {str(k): str(v) for k, v in (launch.claims.get(c.CUSTOM) or {}).items()}
+    return _context(launch, platform, deployment, context, custom)
+
+
+def purge_expired(session: Session) -> tuple[int, int]:
+    """Delete expired logins and launches; return how many of each."""
+    now = utcnow()
+    logins = session.execute(delete(LoginState).where(LoginState.expires_at < now))
+    launches = session.execute(delete(Launch).where(Launch.expires_at < now))
+    return logins.rowcount, launches.rowcount  # type: ignore[attr-defined]
+
+
+def _context(
+    launch: Launch, platform: Platform, deployment: Deployment, context: Context, custom: dict[str, str]
+) -> LaunchContext:
+    return LaunchContext(
+        launch_id=launch.id,
+        platform_id=platform.id,
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+        deployment_pk=deployment.id,
+        deployment_id=deployment.deployment_id,
+        learner_id=launch.learner_id,
+        context_pk=context.id,
+        lti_context_id=context.lti_context_id,
+        context_title=context.title,
+        resource_link_id=launch.resource_link_id,
+        message_type=launch.message_type,
+        roles=tuple(launch.roles),
+        is_staff=launch.is_staff,
+        is_admin=launch.is_admin,
+        locale=launch.locale,
+        target_link_uri=launch.target_link_uri,
+        expires_at=launch.expires_at,
+        custom=MappingProxyType(custom),
+    )
+
+
+def _text(value: Any, limit: int) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()[:limit]
