@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
 from lti_tool.config import read_lti_config
@@ -21,6 +22,7 @@ def init_app(app: Flask) -> None:
 
 
 @click.command()
+@with_appcontext
 def setup() -> None:
     """Prepare everything to serve: keys, database schema, registrations (safe to run at every start)."""
     if runtime().keys.ensure():
@@ -61,7 +63,7 @@ def register_demo_platform() -> None:
     learners.register_platform(db.session, registration_spec(demo()))
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def platform() -> None:
     """Platform registrations (one issuer, many clients)."""
 
@@ -122,7 +124,7 @@ def platform_list() -> None:
         click.echo(f"{row.issuer}\tclient={row.client_id}\tdeployments={deployments}\t{row.source}\t{state}")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def keys() -> None:
     """The tool's signing keys (published at /lti/jwks)."""
 
@@ -150,7 +152,7 @@ def keys_list() -> None:
         click.echo(f"{key.kid}\t{'active' if key.kid == active else 'published'}")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def lti() -> None:
     """LTI housekeeping."""
 

@@ -341,6 +341,13 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The token is dated in the future: the platform's clock is ahead.",
                 ASK_ADMIN,
             ) from error
+        except jwt.exceptions.InvalidSubjectError as error:
+            raise reject(
+                "missing_sub",
+                "Le jeton n'identifie pas l'utilisateur (claim « sub » absent ou vide).",
+                "The token does not identify the user (« sub » claim missing or empty).",
+                ASK_ADMIN,
+            ) from error
         except jwt.InvalidSignatureError as error:
             raise reject(
                 "bad_signature",

@@ -1,0 +1,460 @@
+"""Benchmark: a full LTI 1.3 launch through Socle, against a bare pylti1p3 tool on the same platform.
+
+Run: ``.venv/bin/python bench/launch.py [--launches 300] [--concurrency 4] [--database-url URL] [--json PATH]``
+
+What it does
+    Starts Socle under gunicorn (``flask setup`` first, in a temporary instance folder, SQLite unless
+    ``--database-url`` names a PostgreSQL server, in which case a throw-away database is created and dropped)
+    and ``bare_tool.py`` under gunicorn with the same workers and threads. Both are launched by Socle's
+    built-in demo platform (``/demo``), which signs the id_tokens with RS256.
+
+One launch, timed from first byte sent to last byte received, as a browser would do it
+    GET  /demo/start?as=learner[&client_id=bare-tool]   302 -> tool's login initiation
+    GET  tool login                                       302 -> /demo/auth?... (state cookie set)
+    GET  /demo/auth                                       200, auto-post form (id_token, state)
+    POST tool launch                                      Socle: 303 -> learner home, 200; bare: 200
+    Each client thread keeps its connections alive (its own requests.Session) but starts every launch with
+    an empty cookie jar, as a fresh browser would; otherwise pylti1p3's per-launch state cookies (and the
+    bare tool's session, which keeps every nonce) pile up and slow both tools for no real-world reason.
+
+How to read the figures
+    launches/s  completed launches divided by the wall time of the measured run (all clients together).
+    p50 / p99   latency of one whole launch in milliseconds, median and 99th percentile.
+    failures    launches that did not end on a 200 page with the expected marker; must be 0.
+    Socle/bare  the cost of what Socle adds (database-backed one-time state and nonce, strict checks,
+                recording learner and launch, the learner home page rendered from the database) over the
+                bare library. The demo platform's share (start redirect, RS256 signing) is common to both.
+    JWKS fetches  how many times Socle fetched the demo platform's key set, read from
+                ``platforms.jwks_fetch_count``: one during warm-up is expected, 0 during the measured run.
+    Target: Socle p50 <= 1.5 x bare p50.
+
+Everything runs on one machine, so the clients compete with the servers for CPU: compare the ratios, and
+rerun before reading much into a few percent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+DEMO_CLIENT_ID = "socle-demo"
+BARE_CLIENT_ID = "bare-tool"
+BARE_DEPLOYMENT_ID = "bare-1"
+SOCLE_MARKER = 'data-testid="learner-home"'
+BARE_MARKER = 'data-testid="bare-launch"'
+TARGET_P50_RATIO = 1.5
+REQUEST_TIMEOUT = 15.0
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+
+# -- servers ------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        """SIGTERM to the gunicorn master (it stops its workers), then SIGKILL to its process group."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the group of the master we started
+            self.process.wait(timeout=STOP_TIMEOUT)
+
+
+def start_gunicorn(
+    name: str, app: str, port: int, env: dict[str, str], workdir: Path, logs: Path, args: argparse.Namespace
+) -> Server:
+    log_path = logs / f"{name}.log"
+    command = [
+        str(BIN / "gunicorn"),
+        "-w", str(args.workers),
+        "--threads", str(args.threads),
+        "-b", f"127.0.0.1:{port}",
+        "--chdir", str(workdir),
+        app,
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return Server(name, process, log_path)
+
+
+def wait_ready(server: Server, url: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{server.name} did not answer {url} within {STARTUP_TIMEOUT:.0f}s:\n{server.log_tail()}")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL as Socle's config normalises it (psycopg 3 driver for PostgreSQL)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@contextmanager
+def bench_database(admin_url: str | None, instance: Path) -> Iterator[str]:
+    """SQLite in the instance folder, or a fresh PostgreSQL database dropped afterwards."""
+    if not admin_url:
+        yield "sqlite:///" + str(instance / "socle.sqlite3")
+        return
+    name = "socle_bench_" + secrets.token_hex(4)
+    admin = create_engine(sqlalchemy_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(sqlalchemy_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def jwks_fetch_count(database_url: str) -> int:
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.connect() as connection:
+            count = connection.execute(
+                text("SELECT jwks_fetch_count FROM platforms WHERE client_id = :client_id"),
+                {"client_id": DEMO_CLIENT_ID},
+            ).scalar_one()
+        return int(count or 0)
+    finally:
+        engine.dispose()
+
+
+# -- one launch ---------------------------------------------------------------------------------------
+
+
+class LaunchFailed(Exception):
+    pass
+
+
+class AutoPostForm(HTMLParser):
+    """The platform's auto-submitted form: its action and hidden fields (attributes come unescaped)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "form" and self.action is None:
+            self.action = attributes.get("action")
+        elif tag == "input" and attributes.get("type") == "hidden" and attributes.get("name"):
+            self.fields[str(attributes["name"])] = attributes.get("value") or ""
+
+
+@dataclass(frozen=True)
+class Timing:
+    total_ms: float
+    tool_ms: float  # the share of the tool's own responses (login, launch, landing page)
+
+
+def one_launch(session: requests.Session, start_url: str, tool_origin: str, marker: str) -> Timing:
+    """Run one launch as a fresh browser; return its timing or raise LaunchFailed."""
+    session.cookies.clear()
+    began = time.perf_counter()
+    auth = session.get(start_url, timeout=REQUEST_TIMEOUT)
+    if auth.status_code != 200:
+        raise LaunchFailed(f"authorization page answered {auth.status_code} at {auth.url}")
+    form = AutoPostForm()
+    form.feed(auth.text)
+    if not form.action or "id_token" not in form.fields:
+        raise LaunchFailed(f"no id_token form at {auth.url}")
+    landed = session.post(urljoin(auth.url, form.action), data=form.fields, timeout=REQUEST_TIMEOUT)
+    total = time.perf_counter() - began
+    if landed.status_code != 200:
+        raise LaunchFailed(f"launch ended with {landed.status_code} at {landed.url}: {landed.text[:200]!r}")
+    if marker not in landed.text:
+        raise LaunchFailed(f"launch ended at {landed.url} without {marker}")
+    # requests' elapsed: from sending the request to reading the response headers (bodies are small).
+    responses = [*auth.history, auth, *landed.history, landed]
+    tool = sum(r.elapsed.total_seconds() for r in responses if r.url.startswith(tool_origin + "/"))
+    return Timing(total * 1000, tool * 1000)
+
+
+@dataclass
+class RunResult:
+    tool: str
+    launches: int
+    concurrency: int
+    wall_seconds: float
+    timings: list[Timing] = field(repr=False)
+    failures: int
+    errors: list[str]
+
+    @property
+    def launches_per_second(self) -> float:
+        return len(self.timings) / self.wall_seconds if self.wall_seconds else 0.0
+
+    def percentile(self, q: int, *, tool_only: bool = False) -> float:
+        values = [t.tool_ms if tool_only else t.total_ms for t in self.timings]
+        if len(values) < 2:
+            return values[0] if values else float("nan")
+        return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "launches": self.launches,
+            "concurrency": self.concurrency,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "launches_per_second": round(self.launches_per_second, 2),
+            "p50_ms": round(self.percentile(50), 2),
+            "p99_ms": round(self.percentile(99), 2),
+            "tool_only_p50_ms": round(self.percentile(50, tool_only=True), 2),
+            "failures": self.failures,
+            "errors": self.errors,
+        }
+
+
+def run_launches(
+    tool: str, start_url: str, tool_origin: str, marker: str, launches: int, concurrency: int
+) -> RunResult:
+    """``launches`` launches shared by ``concurrency`` client threads, each with its own keep-alive session."""
+    lock = threading.Lock()
+    next_index = 0
+    timings: list[Timing] = []
+    errors: list[str] = []
+
+    def take() -> bool:
+        nonlocal next_index
+        with lock:
+            if next_index >= launches:
+                return False
+            next_index += 1
+            return True
+
+    def client() -> None:
+        with requests.Session() as session:
+            while take():
+                try:
+                    timing = one_launch(session, start_url, tool_origin, marker)
+                except (LaunchFailed, requests.RequestException) as error:
+                    with lock:
+                        errors.append(f"{type(error).__name__}: {error}")
+                    continue
+                with lock:
+                    timings.append(timing)
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for future in [pool.submit(client) for _ in range(concurrency)]:
+            future.result()
+    wall = time.perf_counter() - began
+    distinct = list(dict.fromkeys(errors))[:5]
+    return RunResult(tool, launches, concurrency, wall, timings, len(errors), distinct)
+
+
+# -- report -------------------------------------------------------------------------------------------
+
+
+def report(socle: RunResult, bare: RunResult, fetches_warmup: int, fetches_measured: int) -> dict[str, Any]:
+    p50_ratio = socle.percentile(50) / bare.percentile(50)
+    throughput_ratio = socle.launches_per_second / bare.launches_per_second
+    rows: list[tuple[str, Callable[[RunResult], str], str]] = [
+        ("launches/s", lambda r: f"{r.launches_per_second:.1f}", f"{throughput_ratio:.2f}"),
+        ("p50 (ms)", lambda r: f"{r.percentile(50):.1f}", f"{p50_ratio:.2f}"),
+        ("p99 (ms)", lambda r: f"{r.percentile(99):.1f}", f"{socle.percentile(99) / bare.percentile(99):.2f}"),
+        (
+            "tool p50 (ms)",
+            lambda r: f"{r.percentile(50, tool_only=True):.1f}",
+            f"{socle.percentile(50, tool_only=True) / bare.percentile(50, tool_only=True):.2f}",
+        ),
+        ("failures", lambda r: f"{r.failures}/{r.launches}", ""),
+    ]
+    print()
+    print(f"{socle.launches} launches per tool, {socle.concurrency} concurrent clients")
+    print(f"{'':<14}{'Socle':>10}{'bare':>10}{'Socle/bare':>12}")
+    for label, cell, ratio in rows:
+        print(f"{label:<14}{cell(socle):>10}{cell(bare):>10}{ratio:>12}")
+    for result in (socle, bare):
+        for error in result.errors:
+            print(f"  {result.tool} failure: {error}")
+    jwks_ok = fetches_measured == 0
+    print(
+        f"Socle's JWKS fetches from the demo platform: {fetches_warmup} during warm-up, "
+        f"{fetches_measured} during the measured run ({'OK' if jwks_ok else 'FAIL: must be 0'})"
+    )
+    target_ok = p50_ratio <= TARGET_P50_RATIO
+    print(
+        f"Target Socle p50 <= {TARGET_P50_RATIO} x bare p50: {'MET' if target_ok else 'MISSED'} "
+        f"({socle.percentile(50):.1f} ms vs {TARGET_P50_RATIO} x {bare.percentile(50):.1f} ms "
+        f"= {TARGET_P50_RATIO * bare.percentile(50):.1f} ms)"
+    )
+    return {
+        "socle": socle.summary(),
+        "bare": bare.summary(),
+        "ratio_p50": round(p50_ratio, 3),
+        "ratio_throughput": round(throughput_ratio, 3),
+        "jwks_fetches_warmup": fetches_warmup,
+        "jwks_fetches_measured": fetches_measured,
+        "target_p50_ratio": TARGET_P50_RATIO,
+        "target_met": target_ok,
+        "jwks_ok": jwks_ok,
+    }
+
+
+# -- main ---------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--launches", type=int, default=300, help="measured launches per tool (300)")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured launches per tool first (20)")
+    parser.add_argument("--concurrency", type=int, default=4, help="concurrent keep-alive clients (4)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per tool (2)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (4)")
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL server to use instead of SQLite, e.g. postgresql://127.0.0.1:5432/test "
+        "(a socle_bench_<random> database is created there and dropped afterwards)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    if args.launches < 1 or args.concurrency < 1 or args.warmup < 0:
+        parser.error("--launches and --concurrency must be at least 1, --warmup at least 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with ExitStack() as cleanup:  # unwinds in reverse: servers stop, then the database goes, then the files
+        tmp = Path(tempfile.mkdtemp(prefix="socle-bench-"))
+        cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
+        instance = tmp / "instance"
+        database_url = cleanup.enter_context(bench_database(args.database_url, instance))
+        backend = make_url(database_url).get_backend_name()
+        socle_port, bare_port = free_port(), free_port()
+        socle_url, bare_url = f"http://127.0.0.1:{socle_port}", f"http://127.0.0.1:{bare_port}"
+        demo_url = socle_url + "/demo"
+        socle_env = {
+            **os.environ,
+            "LTI_TOOL_INSTANCE_PATH": str(instance),
+            "LTI_TOOL_BASE_URL": socle_url,
+            "LTI_TOOL_ENV": "development",
+            "LTI_TOOL_DATABASE_URL": database_url,
+            "LTI_TOOL_LTI_CONFIG_PATH": str(tmp / "no-lti-config.json"),  # the demo platform only
+            "LTI_TOOL_DEMO_EXTRA_TOOLS": json.dumps(
+                [
+                    {
+                        "client_id": BARE_CLIENT_ID,
+                        "deployment_id": BARE_DEPLOYMENT_ID,
+                        "login_url": bare_url + "/login",
+                        "redirect_uris": [bare_url + "/launch"],
+                        "target_link_uri": bare_url + "/launch",
+                    }
+                ]
+            ),
+        }
+        bare_env = {
+            **os.environ,
+            "BARE_ISSUER": demo_url,
+            "BARE_CLIENT_ID": BARE_CLIENT_ID,
+            "BARE_AUTH_LOGIN_URL": demo_url + "/auth",
+            "BARE_AUTH_TOKEN_URL": demo_url + "/token",
+            "BARE_KEY_SET_URL": demo_url + "/jwks",
+            "BARE_DEPLOYMENT_ID": BARE_DEPLOYMENT_ID,
+            "BARE_BASE_URL": bare_url,
+            "BARE_SECRET_KEY": os.urandom(32).hex(),  # one secret for every worker's session cookie
+        }
+        print(f"Socle at {socle_url} ({backend}), bare tool at {bare_url}")
+        setup = subprocess.run(
+            [str(BIN / "flask"), "--app", "lti_tool", "setup"],
+            cwd=REPO, env=socle_env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        if setup.returncode != 0:
+            print(setup.stdout, setup.stderr, sep="\n", file=sys.stderr)
+            return 2
+        socle = start_gunicorn("socle", "lti_tool:create_app()", socle_port, socle_env, REPO, tmp, args)
+        cleanup.callback(socle.stop)
+        bare = start_gunicorn("bare", "bare_tool:create_app()", bare_port, bare_env, BENCH, tmp, args)
+        cleanup.callback(bare.stop)
+        wait_ready(socle, socle_url + "/health")
+        wait_ready(bare, bare_url + "/")
+
+        socle_start = demo_url + "/start?as=learner"
+        bare_start = demo_url + f"/start?as=learner&client_id={BARE_CLIENT_ID}"
+        fetches_before = jwks_fetch_count(database_url)
+        if args.warmup:
+            for tool, url, origin, marker in (
+                ("socle", socle_start, socle_url, SOCLE_MARKER),
+                ("bare", bare_start, bare_url, BARE_MARKER),
+            ):
+                warm = run_launches(tool, url, origin, marker, args.warmup, args.concurrency)
+                if warm.failures:
+                    print(f"warm-up of {tool}: {warm.failures} failure(s): {warm.errors}", file=sys.stderr)
+        fetches_warm = jwks_fetch_count(database_url)
+        socle_run = run_launches("socle", socle_start, socle_url, SOCLE_MARKER, args.launches, args.concurrency)
+        fetches_after = jwks_fetch_count(database_url)
+        bare_run = run_launches("bare", bare_start, bare_url, BARE_MARKER, args.launches, args.concurrency)
+
+        figures = report(socle_run, bare_run, fetches_warm - fetches_before, fetches_after - fetches_warm)
+        figures.update(database=backend, workers=args.workers, threads=args.threads)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+            print(f"Figures written to {args.json}")
+        failed = socle_run.failures or bare_run.failures or not figures["jwks_ok"]
+        return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Test helpers: the demo platform as a test drives it, and a browser-like HTTP client."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import requests
+
+from lti_tool.lti.demo_platform.platform import CLIENT_ID, USERS, DemoPlatform, DemoTool
+
+DROP = object()  # a claim value meaning "leave this claim out"
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+class Platform:
+    """The built-in demo platform, used by tests to build and sign the launches a case needs."""
+
+    def __init__(self, demo: DemoPlatform, tool_url: str) -> None:
+        self.demo = demo
+        self.tool_url = tool_url
+
+    @property
+    def issuer(self) -> str:
+        return self.demo.issuer
+
+    def tool(self, client_id: str = CLIENT_ID) -> DemoTool:
+        tool = self.demo.tool(client_id)
+        assert tool is not None
+        return tool
+
+    def claims(self, login_nonce: str, user: str = "learner", via: str = CLIENT_ID, **changes: Any) -> dict[str, Any]:
+        """The claims the platform would send through tool registration ``via``, with changes (keys may be
+        short LTI claim names)."""
+        claims = self.demo.launch_claims(self.tool(via), USERS[user], login_nonce, "resource")
+        for name, value in changes.items():
+            plain = name in claims or name.startswith("https://") or name in ("azp", "nonce", "iss", "aud", "sub")
+            key = name if plain else LTI + name
+            if value is DROP:
+                claims.pop(key, None)
+            else:
+                claims[key] = value
+        return claims
+
+    def sign(self, claims: dict[str, Any], **kwargs: Any) -> str:
+        return self.demo.sign(claims, **kwargs)
+
+
+@dataclass
+class LoginStarted:
+    state: str
+    nonce: str
+    auth_params: dict[str, str]
+    location: str
+
+
+class LtiBrowser:
+    """One person's browser: keeps cookies, follows what a browser would follow."""
+
+    def __init__(self, base_url: str, platform: Platform) -> None:
+        self.base_url = base_url
+        self.platform = platform
+        self.http = requests.Session()
+
+    def login_params(self, user: str = "learner", via: str = CLIENT_ID, **changes: Any) -> dict[str, str]:
+        tool = self.platform.tool(via)
+        params: dict[str, Any] = {
+            "iss": self.platform.issuer,
+            "login_hint": user,
+            "target_link_uri": tool.target_link_uri,
+            "lti_message_hint": "resource",
+            "client_id": tool.client_id,
+            "lti_deployment_id": tool.deployment_id,
+        }
+        params.update(changes)
+        return {key: value for key, value in params.items() if value is not DROP}
+
+    def start_login(self, user: str = "learner", method: str = "GET", via: str = CLIENT_ID, **changes: Any) -> LoginStarted:
+        response = self.request_login(user, method, via=via, **changes)
+        assert response.status_code == 302, (response.status_code, error_code(response))
+        location = response.headers["Location"]
+        query = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+        return LoginStarted(state=query["state"], nonce=query["nonce"], auth_params=query, location=location)
+
+    def request_login(
+        self, user: str = "learner", method: str = "GET", via: str = CLIENT_ID, **changes: Any
+    ) -> requests.Response:
+        params = self.login_params(user, via, **changes)
+        url = self.base_url + "/lti/login"
+        if method == "POST":
+            return self.http.post(url, data=params, allow_redirects=False)
+        return self.http.get(url, params=params, allow_redirects=False)
+
+    def launch(self, id_token: str | None, state: str | None, **extra: str) -> requests.Response:
+        data = {key: value for key, value in (("id_token", id_token), ("state", state)) if value is not None}
+        data.update(extra)
+        return self.http.post(self.base_url + "/lti/launch", data=data, allow_redirects=False)
+
+    def launch_with(self, user: str = "learner", via: str = CLIENT_ID, **claim_changes: Any) -> requests.Response:
+        """Login, then a launch signed by the platform with these claim changes."""
+        login = self.start_login(user, via=via)
+        claims = self.platform.claims(login.nonce, user, via, **claim_changes)
+        return self.launch(self.platform.sign(claims), login.state)
+
+    def set_cookie(self, name: str, value: str) -> None:
+        """Change a cookie the server set, as a tampering browser would."""
+        for cookie in self.http.cookies:
+            if cookie.name == name:
+                cookie.value = value
+
+    def follow(self, response: requests.Response) -> requests.Response:
+        assert response.status_code == 303, (response.status_code, error_code(response))
+        return self.http.get(urljoin(self.base_url, response.headers["Location"]))
+
+    def demo_launch(self, user: str = "learner") -> requests.Response:
+        """The whole flow as the demo platform runs it: start, login, authorize, auto-posted id_token."""
+        page = self.http.get(self.base_url + "/demo/start", params={"as": user})
+        assert page.status_code == 200, page.text[:500]
+        action, fields = autopost_form(page.text)
+        return self.http.post(action, data=fields)
+
+
+def autopost_form(page: str) -> tuple[str, dict[str, str]]:
+    action = re.search(r'<form method="post" action="([^"]+)"', page)
+    assert action, page[:500]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    return html.unescape(action.group(1)), {key: html.unescape(value) for key, value in fields.items()}
+
+
+def error_code(response: requests.Response) -> str | None:
+    match = re.search(r'data-error-code="([^"]+)"', response.text)
+    return html.unescape(match.group(1)) if match else None
+
+
+def launch_id_of(response: requests.Response) -> str:
+    location = response.headers["Location"]
+    return parse_qs(urlsplit(location).query)["launch"][0]
