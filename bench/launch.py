@@ -25,7 +25,8 @@ How to read the figures
                 recording learner and launch, the learner home page rendered from the database) over the
                 bare library. The demo platform's share (start redirect, RS256 signing) is common to both.
     JWKS fetches  how many times Socle fetched the demo platform's key set, read from
-                ``platforms.jwks_fetch_count``: one during warm-up is expected, 0 during the measured run.
+                ``platforms.jwks_fetch_count``: a few during warm-up (each worker's first concurrent
+                launches find the cache empty), and 0 during the measured run.
     Target: Socle p50 <= 1.5 x bare p50.
 
 Everything runs on one machine, so the clients compete with the servers for CPU: compare the ratios, and
@@ -203,6 +204,11 @@ class AutoPostForm(HTMLParser):
             self.fields[str(attributes["name"])] = attributes.get("value") or ""
 
 
+def is_tool(url: str, tool_origin: str) -> bool:
+    """A URL of the tool itself (Socle's demo platform shares its origin but lives under /demo/)."""
+    return url.startswith(tool_origin + "/") and not url.startswith(tool_origin + "/demo/")
+
+
 @dataclass(frozen=True)
 class Timing:
     total_ms: float
@@ -228,7 +234,7 @@ def one_launch(session: requests.Session, start_url: str, tool_origin: str, mark
         raise LaunchFailed(f"launch ended at {landed.url} without {marker}")
     # requests' elapsed: from sending the request to reading the response headers (bodies are small).
     responses = [*auth.history, auth, *landed.history, landed]
-    tool = sum(r.elapsed.total_seconds() for r in responses if r.url.startswith(tool_origin + "/"))
+    tool = sum(r.elapsed.total_seconds() for r in responses if is_tool(r.url, tool_origin))
     return Timing(total * 1000, tool * 1000)
 
 
@@ -452,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
             print(f"Figures written to {args.json}")
+        for server, run in ((socle, socle_run), (bare, bare_run)):
+            if run.failures:
+                print(f"\nLast lines of {server.name}'s log:\n{server.log_tail()}", file=sys.stderr)
         failed = socle_run.failures or bare_run.failures or not figures["jwks_ok"]
         return 1 if failed else 0
 
