@@ -50,7 +50,9 @@ def _generated_private_key() -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = directory / "private.key"
     path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return path.read_text(encoding="ascii")
 
@@ -90,6 +92,8 @@ def create_app() -> Flask:
         message_launch = FlaskMessageLaunch(FlaskRequest(), tool_conf)
         message_launch.set_public_key_caching(key_cache, cache_lifetime=7200)
         data = message_launch.get_launch_data()
-        return f'<!doctype html><p data-testid="bare-launch">Hello {escape(data.get("name", data["sub"]))}</p>'
+        return (
+            f'<!doctype html><p data-testid="bare-launch">Hello {escape(data.get("name", data["sub"]))}</p>'
+        )
 
     return app

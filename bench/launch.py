@@ -1,36 +1,40 @@
 """Benchmark: a full LTI 1.3 launch through Socle, against a bare pylti1p3 tool on the same platform.
 
-Run: ``.venv/bin/python bench/launch.py [--launches 300] [--concurrency 4] [--database-url URL] [--json PATH]``
+Run: ``.venv/bin/python bench/launch.py [--launches 300] [--concurrency 4] [--database-url URL]
+[--json PATH]`` (``--help`` for the rest).
 
 What it does
-    Starts Socle under gunicorn (``flask setup`` first, in a temporary instance folder, SQLite unless
-    ``--database-url`` names a PostgreSQL server, in which case a throw-away database is created and dropped)
-    and ``bare_tool.py`` under gunicorn with the same workers and threads. Both are launched by Socle's
-    built-in demo platform (``/demo``), which signs the id_tokens with RS256.
+    Starts Socle under gunicorn (``flask setup`` first, in a temporary instance folder; SQLite, or with
+    ``--database-url`` a throw-away ``socle_bench_<random>`` PostgreSQL database, dropped afterwards) and
+    ``bare_tool.py`` under gunicorn with the same workers and threads. Socle's built-in demo platform
+    (``/demo``, in Socle's own workers) launches both and signs the id_tokens with RS256. After a warm-up,
+    the measured launches run in rounds that alternate the tools (order swapped each round), so that
+    anything else happening on the machine weighs on both alike.
 
-One launch, timed from first byte sent to last byte received, as a browser would do it
+One launch, timed from the first request sent to the last response read, as a browser does it
     GET  /demo/start?as=learner[&client_id=bare-tool]   302 -> tool's login initiation
     GET  tool login                                       302 -> /demo/auth?... (state cookie set)
     GET  /demo/auth                                       200, auto-post form (id_token, state)
     POST tool launch                                      Socle: 303 -> learner home, 200; bare: 200
     Each client thread keeps its connections alive (its own requests.Session) but starts every launch with
     an empty cookie jar, as a fresh browser would; otherwise pylti1p3's per-launch state cookies (and the
-    bare tool's session, which keeps every nonce) pile up and slow both tools for no real-world reason.
+    bare tool's session cookie, which keeps every nonce) pile up and slow both tools for no real reason.
 
 How to read the figures
-    launches/s  completed launches divided by the wall time of the measured run (all clients together).
-    p50 / p99   latency of one whole launch in milliseconds, median and 99th percentile.
-    failures    launches that did not end on a 200 page with the expected marker; must be 0.
-    Socle/bare  the cost of what Socle adds (database-backed one-time state and nonce, strict checks,
-                recording learner and launch, the learner home page rendered from the database) over the
-                bare library. The demo platform's share (start redirect, RS256 signing) is common to both.
-    JWKS fetches  how many times Socle fetched the demo platform's key set, read from
-                ``platforms.jwks_fetch_count``: a few during warm-up (each worker's first concurrent
-                launches find the cache empty), and 0 during the measured run.
-    Target: Socle p50 <= 1.5 x bare p50.
+    launches/s     completed launches divided by the wall time of the measured rounds (all clients).
+    p50 / p99      latency of one whole launch in milliseconds, median and 99th percentile.
+    tool p50       median of the time spent in the tool's own responses only (login, launch, landing page;
+                   requests' ``elapsed``, up to the response headers), without the platform's share.
+    failures       launches that did not end on a 200 page with the expected marker; must be 0.
+    Socle/bare     the cost of what Socle adds (database-backed one-time state and nonce, strict checks,
+                   recording learner and launch, a learner home rendered from the database) over the bare
+                   library. The platform's share (redirects, RS256 signing) is in both round trips; it
+                   runs in Socle's workers, so under load it also slows Socle's own responses.
+    JWKS fetches   how many times Socle fetched the demo platform's key set (``platforms.jwks_fetch_count``):
+                   a few during warm-up (each worker's first launches find the cache empty), 0 after.
+    Target: Socle p50 <= 1.5 x bare p50 (whole round trip).
 
-Everything runs on one machine, so the clients compete with the servers for CPU: compare the ratios, and
-rerun before reading much into a few percent.
+Clients and servers share the machine's CPUs: compare ratios, and rerun before trusting a few percent.
 """
 
 from __future__ import annotations
@@ -139,7 +143,9 @@ def wait_ready(server: Server, url: str) -> None:
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"{server.name} did not answer {url} within {STARTUP_TIMEOUT:.0f}s:\n{server.log_tail()}")
+    raise RuntimeError(
+        f"{server.name} did not answer {url} within {STARTUP_TIMEOUT:.0f}s:\n{server.log_tail()}"
+    )
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -238,6 +244,16 @@ def one_launch(session: requests.Session, start_url: str, tool_origin: str, mark
     return Timing(total * 1000, tool * 1000)
 
 
+@dataclass(frozen=True)
+class Target:
+    """A tool to launch: the platform URL that starts its launches, its origin, its landing page marker."""
+
+    name: str
+    start_url: str
+    origin: str
+    marker: str
+
+
 @dataclass
 class RunResult:
     tool: str
@@ -272,10 +288,8 @@ class RunResult:
         }
 
 
-def run_launches(
-    tool: str, start_url: str, tool_origin: str, marker: str, launches: int, concurrency: int
-) -> RunResult:
-    """``launches`` launches shared by ``concurrency`` client threads, each with its own keep-alive session."""
+def run_launches(target: Target, launches: int, concurrency: int) -> RunResult:
+    """``launches`` launches shared by ``concurrency`` client threads, each with its keep-alive session."""
     lock = threading.Lock()
     next_index = 0
     timings: list[Timing] = []
@@ -293,7 +307,7 @@ def run_launches(
         with requests.Session() as session:
             while take():
                 try:
-                    timing = one_launch(session, start_url, tool_origin, marker)
+                    timing = one_launch(session, target.start_url, target.origin, target.marker)
                 except (LaunchFailed, requests.RequestException) as error:
                     with lock:
                         errors.append(f"{type(error).__name__}: {error}")
@@ -307,7 +321,33 @@ def run_launches(
             future.result()
     wall = time.perf_counter() - began
     distinct = list(dict.fromkeys(errors))[:5]
-    return RunResult(tool, launches, concurrency, wall, timings, len(errors), distinct)
+    return RunResult(target.name, launches, concurrency, wall, timings, len(errors), distinct)
+
+
+def merged(results: list[RunResult]) -> RunResult:
+    """One result from several rounds of the same tool (wall times add up)."""
+    first = results[0]
+    return RunResult(
+        tool=first.tool,
+        launches=sum(r.launches for r in results),
+        concurrency=first.concurrency,
+        wall_seconds=sum(r.wall_seconds for r in results),
+        timings=[t for r in results for t in r.timings],
+        failures=sum(r.failures for r in results),
+        errors=list(dict.fromkeys(e for r in results for e in r.errors))[:5],
+    )
+
+
+def measure(socle: Target, bare: Target, args: argparse.Namespace) -> tuple[RunResult, RunResult]:
+    """Alternate the two tools in rounds, in swapped order each round, so drift hits both alike."""
+    results: dict[str, list[RunResult]] = {socle.name: [], bare.name: []}
+    for round_index in range(args.rounds):
+        size = args.launches // args.rounds + (1 if round_index < args.launches % args.rounds else 0)
+        order = (socle, bare) if round_index % 2 == 0 else (bare, socle)
+        for target in order:
+            if size:
+                results[target.name].append(run_launches(target, size, args.concurrency))
+    return merged(results[socle.name]), merged(results[bare.name])
 
 
 # -- report -------------------------------------------------------------------------------------------
@@ -319,7 +359,11 @@ def report(socle: RunResult, bare: RunResult, fetches_warmup: int, fetches_measu
     rows: list[tuple[str, Callable[[RunResult], str], str]] = [
         ("launches/s", lambda r: f"{r.launches_per_second:.1f}", f"{throughput_ratio:.2f}"),
         ("p50 (ms)", lambda r: f"{r.percentile(50):.1f}", f"{p50_ratio:.2f}"),
-        ("p99 (ms)", lambda r: f"{r.percentile(99):.1f}", f"{socle.percentile(99) / bare.percentile(99):.2f}"),
+        (
+            "p99 (ms)",
+            lambda r: f"{r.percentile(99):.1f}",
+            f"{socle.percentile(99) / bare.percentile(99):.2f}",
+        ),
         (
             "tool p50 (ms)",
             lambda r: f"{r.percentile(50, tool_only=True):.1f}",
@@ -367,6 +411,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--launches", type=int, default=300, help="measured launches per tool (300)")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured launches per tool first (20)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent keep-alive clients (4)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="measured launches are split in rounds alternating the tools (4)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per tool (2)")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (4)")
     parser.add_argument(
@@ -376,8 +426,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-    if args.launches < 1 or args.concurrency < 1 or args.warmup < 0:
-        parser.error("--launches and --concurrency must be at least 1, --warmup at least 0")
+    if min(args.launches, args.concurrency, args.rounds, args.workers, args.threads) < 1 or args.warmup < 0:
+        parser.error("--launches, --concurrency, --rounds, --workers and --threads must be at least 1")
     return args
 
 
@@ -437,21 +487,18 @@ def main(argv: list[str] | None = None) -> int:
         wait_ready(socle, socle_url + "/health")
         wait_ready(bare, bare_url + "/")
 
-        socle_start = demo_url + "/start?as=learner"
-        bare_start = demo_url + f"/start?as=learner&client_id={BARE_CLIENT_ID}"
+        socle_target = Target("socle", demo_url + "/start?as=learner", socle_url, SOCLE_MARKER)
+        bare_target = Target(
+            "bare", demo_url + f"/start?as=learner&client_id={BARE_CLIENT_ID}", bare_url, BARE_MARKER
+        )
         fetches_before = jwks_fetch_count(database_url)
-        if args.warmup:
-            for tool, url, origin, marker in (
-                ("socle", socle_start, socle_url, SOCLE_MARKER),
-                ("bare", bare_start, bare_url, BARE_MARKER),
-            ):
-                warm = run_launches(tool, url, origin, marker, args.warmup, args.concurrency)
-                if warm.failures:
-                    print(f"warm-up of {tool}: {warm.failures} failure(s): {warm.errors}", file=sys.stderr)
+        for target in (socle_target, bare_target) if args.warmup else ():
+            warm = run_launches(target, args.warmup, args.concurrency)
+            if warm.failures:
+                print(f"warm-up of {target.name}: {warm.failures} failure(s): {warm.errors}", file=sys.stderr)
         fetches_warm = jwks_fetch_count(database_url)
-        socle_run = run_launches("socle", socle_start, socle_url, SOCLE_MARKER, args.launches, args.concurrency)
+        socle_run, bare_run = measure(socle_target, bare_target, args)
         fetches_after = jwks_fetch_count(database_url)
-        bare_run = run_launches("bare", bare_start, bare_url, BARE_MARKER, args.launches, args.concurrency)
 
         figures = report(socle_run, bare_run, fetches_warm - fetches_before, fetches_after - fetches_warm)
         figures.update(database=backend, workers=args.workers, threads=args.threads)

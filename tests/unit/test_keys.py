@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import jwt
+
+from lti_tool.keys import KeyStore
+
+
+def test_first_key_is_created_once_and_kept_private(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys")
+    assert store.ensure() is True
+    assert store.ensure() is False
+    kid = store.active().kid
+    assert (tmp_path / "keys" / f"{kid}.pem").stat().st_mode & 0o077 == 0
+    assert [k["kid"] for k in store.public_jwks()["keys"]] == [kid]
+    assert "d" not in store.public_jwks()["keys"][0]  # no private part published
+
+
+def test_rotation_signs_with_the_new_key_and_keeps_the_old_published_until_retired(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path)
+    store.ensure()
+    old = store.active().kid
+    new = store.rotate()
+    assert store.active().kid == new != old
+    assert [k["kid"] for k in store.public_jwks()["keys"]] == [new, old]
+    token = jwt.encode({"x": 1}, store.active().private_pem, algorithm="RS256", headers={"kid": new})
+    public = jwt.PyJWK(store.public_jwks()["keys"][0])
+    assert jwt.decode(token, public.key, algorithms=["RS256"]) == {"x": 1}
+    assert store.retire() == [old]
+    assert [k["kid"] for k in store.public_jwks()["keys"]] == [new]
+    assert not (tmp_path / f"{old}.pem").exists()
+
+
+def test_another_process_sees_a_rotation(tmp_path: Path) -> None:
+    worker_a, worker_b = KeyStore(tmp_path), KeyStore(tmp_path)
+    worker_a.ensure()
+    assert worker_b.active().kid == worker_a.active().kid
+    new = worker_a.rotate()
+    assert worker_b.active().kid == new
