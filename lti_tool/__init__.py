@@ -12,9 +12,9 @@ from flask import Flask, g, request
 from flask_babel import Babel, get_locale
 from sqlalchemy import event
 
+import lti_tool.db as database
 from lti_tool import cli, errors, security
 from lti_tool.config import load_config, write_instance_secret
-import lti_tool.db as database
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -68,7 +68,11 @@ def _switch_language_url(code: str) -> str:
 def _ensure_development_secret(app: Flask, config: dict[str, Any] | None) -> None:
     """Outside production, the first run writes a random secret into instance/ (never into git)."""
     env = (config or {}).get("ENV") or os.environ.get("LTI_TOOL_ENV", "development")
-    if env != "production" and not (config or {}).get("SECRET_KEY") and not os.environ.get("LTI_TOOL_SECRET_KEY"):
+    if (
+        env != "production"
+        and not (config or {}).get("SECRET_KEY")
+        and not os.environ.get("LTI_TOOL_SECRET_KEY")
+    ):
         write_instance_secret(app.instance_path)
 
 

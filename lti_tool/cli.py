@@ -133,7 +133,9 @@ def keys() -> None:
 def keys_rotate() -> None:
     """Add a new key and sign with it; the previous keys stay published until `keys retire`."""
     kid = runtime().keys.rotate()
-    click.echo(f"New active key {kid}; previous keys stay published until `flask --app lti_tool keys retire`.")
+    click.echo(
+        f"New active key {kid}; previous keys stay published until `flask --app lti_tool keys retire`."
+    )
 
 
 @keys.command("retire")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 # Named constraints, so that Alembic migrations can drop and alter them on every database.
 NAMING_CONVENTION = {
@@ -26,6 +26,9 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# What services take: a plain Session, or Flask-SQLAlchemy's request-scoped ``db.session``.
+DbSession: TypeAlias = Session | scoped_session[Any]
 migrate = Migrate()
 
 

@@ -111,9 +111,9 @@ def _wants_json() -> bool:
 
 def _render(error: SocleError) -> tuple[Response | str, int]:
     if _wants_json():
-        return jsonify(error=error.code, message=error.what.en, message_fr=error.what.fr, fix=error.todo.en), (
-            error.status
-        )
+        return jsonify(
+            error=error.code, message=error.what.en, message_fr=error.what.fr, fix=error.todo.en
+        ), (error.status)
     return render_template("error.html", error=error), error.status
 
 
@@ -136,11 +136,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> tuple[Response | str, int]:
-        if app.testing and app.config.get("PROPAGATE_UNEXPECTED", False):
-            raise error
         log.exception("unexpected error on %s %s", request.method, request.path)
         wrapped = SocleError(
-            Message("Une erreur inattendue est survenue de notre côté.", "An unexpected error occurred on our side."),
+            Message(
+                "Une erreur inattendue est survenue de notre côté.",
+                "An unexpected error occurred on our side.",
+            ),
             Message(
                 "Réessayez dans un instant ; si elle persiste, signalez-la à l'équipe Socle.",
                 "Try again in a moment; if it persists, report it to the Socle team.",

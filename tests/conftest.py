@@ -47,7 +47,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         with admin.connect() as connection:
             connection.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
                 {"n": name},
             )
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -112,12 +115,26 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     result = runner.invoke(args=["setup"])
     assert result.exit_code == 0, result.output
     demo = app.extensions["socle_demo_platform"]
-    for client_id, deployment in ((SECOND_CLIENT_ID, SECOND_DEPLOYMENT_ID), ("socle-demo", EXTRA_DEPLOYMENT_ID)):
+    for client_id, deployment in (
+        (SECOND_CLIENT_ID, SECOND_DEPLOYMENT_ID),
+        ("socle-demo", EXTRA_DEPLOYMENT_ID),
+    ):
         result = runner.invoke(
             args=[
-                "platform", "add", "--issuer", demo.issuer, "--client-id", client_id,
-                "--auth-login-url", demo.auth_url, "--auth-token-url", demo.token_url,
-                "--key-set-url", demo.jwks_url, "--deployment-id", deployment,
+                "platform",
+                "add",
+                "--issuer",
+                demo.issuer,
+                "--client-id",
+                client_id,
+                "--auth-login-url",
+                demo.auth_url,
+                "--auth-token-url",
+                demo.token_url,
+                "--key-set-url",
+                demo.jwks_url,
+                "--deployment-id",
+                deployment,
             ]
         )
         assert result.exit_code == 0, result.output
@@ -177,7 +194,9 @@ def jwks_fetches(app: Flask):  # type: ignore[no-untyped-def]
 
     def count() -> int:
         with app.app_context():
-            value = db.session.scalar(select(PlatformRow.jwks_fetch_count).where(PlatformRow.client_id == "socle-demo"))
+            value = db.session.scalar(
+                select(PlatformRow.jwks_fetch_count).where(PlatformRow.client_id == "socle-demo")
+            )
             db.session.remove()
             return int(value or 0)
 

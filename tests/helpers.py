@@ -32,12 +32,16 @@ class Platform:
         assert tool is not None
         return tool
 
-    def claims(self, login_nonce: str, user: str = "learner", via: str = CLIENT_ID, **changes: Any) -> dict[str, Any]:
+    def claims(
+        self, login_nonce: str, user: str = "learner", via: str = CLIENT_ID, **changes: Any
+    ) -> dict[str, Any]:
         """The claims the platform would send through tool registration ``via``, with changes (keys may be
         short LTI claim names)."""
         claims = self.demo.launch_claims(self.tool(via), USERS[user], login_nonce, "resource")
         for name, value in changes.items():
-            plain = name in claims or name.startswith("https://") or name in ("azp", "nonce", "iss", "aud", "sub")
+            plain = (
+                name in claims or name.startswith("https://") or name in ("azp", "nonce", "iss", "aud", "sub")
+            )
             key = name if plain else LTI + name
             if value is DROP:
                 claims.pop(key, None)
@@ -78,7 +82,9 @@ class LtiBrowser:
         params.update(changes)
         return {key: value for key, value in params.items() if value is not DROP}
 
-    def start_login(self, user: str = "learner", method: str = "GET", via: str = CLIENT_ID, **changes: Any) -> LoginStarted:
+    def start_login(
+        self, user: str = "learner", method: str = "GET", via: str = CLIENT_ID, **changes: Any
+    ) -> LoginStarted:
         response = self.request_login(user, method, via=via, **changes)
         assert response.status_code == 302, (response.status_code, error_code(response))
         location = response.headers["Location"]
@@ -99,7 +105,9 @@ class LtiBrowser:
         data.update(extra)
         return self.http.post(self.base_url + "/lti/launch", data=data, allow_redirects=False)
 
-    def launch_with(self, user: str = "learner", via: str = CLIENT_ID, **claim_changes: Any) -> requests.Response:
+    def launch_with(
+        self, user: str = "learner", via: str = CLIENT_ID, **claim_changes: Any
+    ) -> requests.Response:
         """Login, then a launch signed by the platform with these claim changes."""
         login = self.start_login(user, via=via)
         claims = self.platform.claims(login.nonce, user, via, **claim_changes)

@@ -10,9 +10,8 @@ from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from lti_tool.db import utcnow
+from lti_tool.db import DbSession, utcnow
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform
 
 T = TypeVar("T")
@@ -32,7 +31,7 @@ class PlatformSpec:
     source: str = "cli"
 
 
-def register_platform(session: Session, spec: PlatformSpec) -> Platform:
+def register_platform(session: DbSession, spec: PlatformSpec) -> Platform:
     """Create or update the registration (issuer, client_id) and add any new deployment ids."""
     platform = session.scalar(
         select(Platform).where(Platform.issuer == spec.issuer, Platform.client_id == spec.client_id)
@@ -58,11 +57,11 @@ def register_platform(session: Session, spec: PlatformSpec) -> Platform:
     return platform
 
 
-def list_platforms(session: Session) -> list[Platform]:
+def list_platforms(session: DbSession) -> list[Platform]:
     return list(session.scalars(select(Platform).order_by(Platform.issuer, Platform.client_id)))
 
 
-def find_platform(session: Session, issuer: str, client_id: str) -> Platform | None:
+def find_platform(session: DbSession, issuer: str, client_id: str) -> Platform | None:
     return session.scalar(
         select(Platform).where(
             Platform.issuer == issuer, Platform.client_id == client_id, Platform.is_active.is_(True)
@@ -70,13 +69,13 @@ def find_platform(session: Session, issuer: str, client_id: str) -> Platform | N
     )
 
 
-def platforms_of_issuer(session: Session, issuer: str) -> list[Platform]:
+def platforms_of_issuer(session: DbSession, issuer: str) -> list[Platform]:
     return list(
         session.scalars(select(Platform).where(Platform.issuer == issuer, Platform.is_active.is_(True)))
     )
 
 
-def find_deployment(session: Session, platform_id: int, deployment_id: str) -> Deployment | None:
+def find_deployment(session: DbSession, platform_id: int, deployment_id: str) -> Deployment | None:
     return session.scalar(
         select(Deployment).where(
             Deployment.platform_id == platform_id, Deployment.deployment_id == deployment_id
@@ -109,7 +108,7 @@ class Membership:
 
 
 def record_membership(
-    session: Session,
+    session: DbSession,
     platform: Platform,
     deployment: Deployment,
     person: Person,
@@ -159,7 +158,7 @@ def record_membership(
     return Membership(learner=learner, context=context, enrolment=enrolment)
 
 
-def _get_or_create(session: Session, find: Callable[[], T | None], make: Callable[[], T]) -> T:
+def _get_or_create(session: DbSession, find: Callable[[], T | None], make: Callable[[], T]) -> T:
     """Find a row, or insert it; two first launches at once meet on the unique key, not on a 500."""
     found = find()
     if found is not None:
@@ -177,7 +176,7 @@ def _get_or_create(session: Session, find: Callable[[], T | None], make: Callabl
         return found
 
 
-def get_learner(session: Session, learner_id: int) -> Learner:
+def get_learner(session: DbSession, learner_id: int) -> Learner:
     learner = session.get(Learner, learner_id)
     assert learner is not None, "a launch always points at its learner"
     return learner
@@ -191,11 +190,17 @@ class RosterEntry:
     last_launch_at: datetime
 
 
-def context_roster(session: Session, context_pk: int) -> list[RosterEntry]:
+def context_roster(session: DbSession, context_pk: int) -> list[RosterEntry]:
     """Everyone who launched from this context, most recent first."""
     rows = session.execute(
-        select(Learner.id, Learner.name, Learner.given_name, Learner.family_name, Enrolment.is_staff,
-               Enrolment.last_launch_at)
+        select(
+            Learner.id,
+            Learner.name,
+            Learner.given_name,
+            Learner.family_name,
+            Enrolment.is_staff,
+            Enrolment.last_launch_at,
+        )
         .join(Enrolment, Enrolment.learner_id == Learner.id)
         .where(Enrolment.context_pk == context_pk)
         .order_by(Enrolment.last_launch_at.desc())

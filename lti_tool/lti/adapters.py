@@ -14,9 +14,8 @@ from pylti1p3.registration import Registration
 from pylti1p3.request import Request
 from pylti1p3.session import SessionService
 from pylti1p3.tool_config import ToolConfAbstract
-from sqlalchemy.orm import Session
 
-from lti_tool.db import utcnow
+from lti_tool.db import DbSession, utcnow
 from lti_tool.keys import KeyStore
 from lti_tool.learners import services as learners
 from lti_tool.learners.models import Platform
@@ -41,7 +40,7 @@ def registration_for(platform: Platform, keys: KeyStore) -> Registration:
 class DbToolConf(ToolConfAbstract[Request]):
     """Registrations from the ``platforms`` table; always "one issuer, many clients"."""
 
-    def __init__(self, session: Session, keys: KeyStore) -> None:
+    def __init__(self, session: DbSession, keys: KeyStore) -> None:
         self._session = session
         self._keys = keys
 
@@ -90,7 +89,7 @@ class DbSessionService(SessionService):
     row with both, so the launch can later require the very nonce issued with its state.
     """
 
-    def __init__(self, request: Request, session: Session, login_ttl_seconds: int) -> None:
+    def __init__(self, request: Request, session: DbSession, login_ttl_seconds: int) -> None:
         super().__init__(request)
         self._session = session
         self._login_ttl = timedelta(seconds=login_ttl_seconds)

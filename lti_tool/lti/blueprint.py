@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, Response, jsonify, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.db import db
 from lti_tool.errors import Message, PlatformError
@@ -29,7 +30,7 @@ def login() -> Response:
 
 
 @bp.post("/launch")
-def launch() -> Response:
+def launch() -> BaseResponse:
     """Validate the id_token strictly, record the launch, and send the person to their home."""
     if request.form.get("error") and not request.form.get("id_token"):
         raise PlatformError(
@@ -40,13 +41,16 @@ def launch() -> Response:
                 + request.form.get("error_description", request.form["error"])[:500],
             ),
             Message(
-                "Relancez l'activité ; si cela persiste, signalez ce message à l'administrateur de la plateforme.",
+                "Relancez l'activité ; si cela persiste, signalez ce message à l'administrateur "
+                "de la plateforme.",
                 "Launch again; if it persists, report this message to the platform administrator.",
             ),
             code="platform_error:" + request.form["error"][:64],
         )
     lti = runtime()
-    validated = StrictMessageLaunch(db.session, db.engine, lti.keys, lti.http, lti.settings).validate_strictly()
+    validated = StrictMessageLaunch(
+        db.session, db.engine, lti.keys, lti.http, lti.settings
+    ).validate_strictly()
     browser_id = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
     context = record_launch(db.session, validated, browser_id=browser_id, ttl_seconds=lti.launch_ttl_seconds)
     db.session.commit()

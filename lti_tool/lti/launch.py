@@ -22,9 +22,8 @@ from jwcrypto.jwk import JWK
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskRequest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from lti_tool.db import utcnow
+from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import CookiesBlocked, LaunchRejected, Message
 from lti_tool.keys import KeyStore
 from lti_tool.learners import services as learners
@@ -73,7 +72,7 @@ class ValidatedLaunch:
 class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
     def __init__(
         self,
-        session: Session,
+        session: DbSession,
         engine: Engine,
         keys: KeyStore,
         http: requests.Session,
@@ -86,6 +85,8 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         self._http = http
         self._settings = settings
         self._login: LoginState | None = None
+        self._header: dict[str, Any] = {}
+        self._claims: dict[str, Any] = {}
         self._platform: Platform | None = None
         self._deployment: Deployment | None = None
         super().__init__(
@@ -113,7 +114,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
             self._validated = False
             raise
         assert self._platform is not None and self._deployment is not None
-        return ValidatedLaunch(self._platform, self._deployment, dict(self._jwt["body"]))
+        return ValidatedLaunch(self._platform, self._deployment, dict(self._claims))
 
     def validate(self) -> StrictMessageLaunch:
         self.validate_strictly()
@@ -212,13 +213,15 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The token received is not an LTI message.",
                 ASK_ADMIN,
             )
-        self._jwt = {"header": header, "body": body}
+        self._header, self._claims = header, body
+        # pylti1p3's own getters (deep linking, AGS, NRPS) read the decoded token from here.
+        self._jwt = {"header": header, "body": body}  # type: ignore[typeddict-item]
         return self
 
     # -- registration and audience -------------------------------------------------------------------
     def validate_registration(self) -> StrictMessageLaunch:
         assert self._login is not None
-        body = self._jwt["body"]
+        body = self._claims
         iss = body.get("iss")
         if not isinstance(iss, str) or not iss:
             raise reject(
@@ -274,7 +277,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
     # -- signature -----------------------------------------------------------------------------------
     def validate_jwt_signature(self) -> StrictMessageLaunch:
         assert self._platform is not None
-        header = self._jwt["header"]
+        header = self._header
         if header.get("alg") != "RS256":
             raise reject(
                 "bad_algorithm",
@@ -300,7 +303,9 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "Les clés publiques de la plateforme sont injoignables ; la signature ne peut être vérifiée.",
                 "The platform's public keys cannot be fetched; the signature cannot be checked.",
                 Message(
-                    "Réessayez dans un instant ; si cela persiste, " + ASK_ADMIN.fr[0].lower() + ASK_ADMIN.fr[1:],
+                    "Réessayez dans un instant ; si cela persiste, "
+                    + ASK_ADMIN.fr[0].lower()
+                    + ASK_ADMIN.fr[1:],
                     "Try again in a moment; if it persists, " + ASK_ADMIN.en[0].lower() + ASK_ADMIN.en[1:],
                 ),
                 status=400,
@@ -367,7 +372,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
     # -- nonce: once, whatever the browser or worker ---------------------------------------------------
     def validate_nonce(self) -> StrictMessageLaunch:
         assert self._login is not None
-        nonce = self._jwt["body"].get("nonce")
+        nonce = self._claims.get("nonce")
         if not isinstance(nonce, str) or nonce != self._login.nonce:
             raise reject(
                 "unknown_nonce",
@@ -396,7 +401,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
     # -- deployment ------------------------------------------------------------------------------------
     def validate_deployment(self) -> StrictMessageLaunch:
         assert self._platform is not None and self._login is not None
-        deployment_id = self._jwt["body"].get(c.DEPLOYMENT_ID)
+        deployment_id = self._claims.get(c.DEPLOYMENT_ID)
         if not isinstance(deployment_id, str) or not deployment_id:
             raise reject(
                 "missing_deployment",
@@ -426,7 +431,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
 
     # -- message claims ----------------------------------------------------------------------------------
     def validate_message(self) -> StrictMessageLaunch:
-        body = self._jwt["body"]
+        body = self._claims
         version = body.get(c.VERSION)
         if version is None:
             raise reject(
@@ -506,14 +511,16 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
             if not isinstance(return_url, str) or not return_url.startswith(("https://", "http://")):
                 raise reject(
                     "missing_deep_link_return",
-                    "La demande de sélection de contenu ne dit pas où renvoyer le choix (deep_link_return_url).",
+                    "La demande de sélection de contenu ne dit pas où renvoyer le choix "
+                    "(deep_link_return_url).",
                     "The content selection request does not say where to return (deep_link_return_url).",
                     ASK_ADMIN,
                 )
             if not isinstance(accept, list) or "ltiResourceLink" not in accept:
                 raise reject(
                     "deep_link_types",
-                    "La plateforme n'accepte pas de liens d'activité LTI (accept_types sans ltiResourceLink).",
+                    "La plateforme n'accepte pas de liens d'activité LTI "
+                    "(accept_types sans ltiResourceLink).",
                     "The platform does not accept LTI resource links (accept_types lacks ltiResourceLink).",
                     ASK_ADMIN,
                 )

@@ -34,7 +34,9 @@ STAFF_ONLY = AccessDenied(
 
 
 def launch_id_from_request() -> str | None:
-    return request.args.get(LAUNCH_PARAM) or request.form.get(LAUNCH_PARAM) or request.headers.get(LAUNCH_HEADER)
+    return (
+        request.args.get(LAUNCH_PARAM) or request.form.get(LAUNCH_PARAM) or request.headers.get(LAUNCH_HEADER)
+    )
 
 
 def current_launch() -> LaunchContext:

@@ -12,8 +12,8 @@ from typing import Any
 from flask import Response
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.registration import Registration
-from sqlalchemy.orm import Session
 
+from lti_tool.db import DbSession
 from lti_tool.errors import LaunchRejected, Message
 from lti_tool.keys import KeyStore
 from lti_tool.learners import services as learners
@@ -27,7 +27,7 @@ MAX_PARAM_LENGTH = 2048
 
 
 class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
-    def __init__(self, session: Session, keys: KeyStore, urls: ToolUrls, login_ttl_seconds: int) -> None:
+    def __init__(self, session: DbSession, keys: KeyStore, urls: ToolUrls, login_ttl_seconds: int) -> None:
         request = FlaskRequest()
         self._db = session
         self._keys = keys

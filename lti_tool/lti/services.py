@@ -8,9 +8,8 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
-from lti_tool.db import utcnow
+from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import AccessDenied, Message
 from lti_tool.learners import services as learners
 from lti_tool.learners.models import Context, Deployment, Platform
@@ -47,7 +46,7 @@ OTHER_BROWSER = AccessDenied(
 
 
 def record_launch(
-    session: Session, validated: ValidatedLaunch, *, browser_id: str | None, ttl_seconds: int
+    session: DbSession, validated: ValidatedLaunch, *, browser_id: str | None, ttl_seconds: int
 ) -> LaunchContext:
     """Upsert learner, context and enrolment, store the launch, and return its ``LaunchContext``."""
     body = validated.claims
@@ -99,7 +98,7 @@ def record_launch(
     return _context(launch, validated.platform, validated.deployment, membership.context, custom)
 
 
-def load_launch(session: Session, launch_id: str, *, browser_id: str | None) -> LaunchContext:
+def load_launch(session: DbSession, launch_id: str, *, browser_id: str | None) -> LaunchContext:
     """The launch a follow-up request names, if it is still valid and was made in this browser."""
     launch = session.get(Launch, launch_id) if launch_id and len(launch_id) <= 64 else None
     if launch is None or launch.expires_at <= utcnow():
@@ -115,7 +114,7 @@ def load_launch(session: Session, launch_id: str, *, browser_id: str | None) -> 
     return _context(launch, platform, deployment, context, custom)
 
 
-def purge_expired(session: Session) -> tuple[int, int]:
+def purge_expired(session: DbSession) -> tuple[int, int]:
     """Delete expired logins and launches; return how many of each."""
     now = utcnow()
     logins = session.execute(delete(LoginState).where(LoginState.expires_at < now))

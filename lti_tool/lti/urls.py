@@ -29,6 +29,8 @@ class ToolUrls:
         if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc) or theirs.username:
             return False
         base_path = ours.path.rstrip("/")
-        return theirs.path == base_path or theirs.path.startswith(base_path + "/") or (
-            not base_path and theirs.path == ""
+        return (
+            theirs.path == base_path
+            or theirs.path.startswith(base_path + "/")
+            or (not base_path and theirs.path == "")
         )

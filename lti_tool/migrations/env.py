@@ -13,7 +13,10 @@ target_metadata = database.metadata
 def run_migrations_offline() -> None:
     """Emit SQL for the configured URL without connecting (``flask db upgrade --sql``)."""
     context.configure(
-        url=str(database.engine.url), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+        url=str(database.engine.url),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -24,7 +27,11 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            **{"render_as_batch": True, "compare_type": True, **current_app.extensions["migrate"].configure_args},
+            **{
+                "render_as_batch": True,
+                "compare_type": True,
+                **current_app.extensions["migrate"].configure_args,
+            },
         )
         with context.begin_transaction():
             context.run_migrations()

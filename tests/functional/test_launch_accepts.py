@@ -18,7 +18,7 @@ from lti_tool.db import db
 from lti_tool.learners.models import Context, Enrolment, Learner
 from lti_tool.learners.services import PlatformSpec, register_platform
 from tests.conftest import SECOND_CLIENT_ID, free_port, recorded
-from tests.helpers import DROP, LTI, LtiBrowser, Platform, autopost_form, error_code, launch_id_of
+from tests.helpers import DROP, LtiBrowser, Platform, autopost_form, error_code, launch_id_of
 
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 
@@ -56,7 +56,10 @@ def test_moodle_site_admin_with_only_system_roles_is_staff(browser: LtiBrowser) 
 @pytest.mark.parametrize(
     ("roles", "home"),
     [
-        ([LIS + "membership#Instructor", LIS + "membership#Learner", LIS + "institution/person#Faculty"], "staff"),
+        (
+            [LIS + "membership#Instructor", LIS + "membership#Learner", LIS + "institution/person#Faculty"],
+            "staff",
+        ),
         (["Instructor"], "staff"),
         (["TeachingAssistant"], "staff"),
         ([LIS + "membership/Instructor#TeachingAssistant"], "staff"),
@@ -66,7 +69,17 @@ def test_moodle_site_admin_with_only_system_roles_is_staff(browser: LtiBrowser) 
         ([LIS + "system/person#None", LIS + "institution/person#None"], "learner"),
         ([LIS + "institution/person#Instructor"], "learner"),  # an instructor elsewhere, not in this course
     ],
-    ids=["several", "short-instructor", "short-ta", "ta-subrole", "short-learner", "unknown", "none", "none-roles", "institution-instructor"],
+    ids=[
+        "several",
+        "short-instructor",
+        "short-ta",
+        "ta-subrole",
+        "short-learner",
+        "unknown",
+        "none",
+        "none-roles",
+        "institution-instructor",
+    ],
 )
 def test_roles_decide_the_home(browser: LtiBrowser, roles: list[str], home: str) -> None:
     lands_on(browser, browser.launch_with(roles=roles), home)
@@ -94,8 +107,19 @@ def test_accepts_launch_without_context(app: Flask, browser: LtiBrowser) -> None
 
 
 def test_accepts_launch_with_only_a_resource_link(browser: LtiBrowser) -> None:
-    minimal = {claim: DROP for claim in ("context", "launch_presentation", "tool_platform", "custom", "name",
-                                         "given_name", "family_name", "email")}
+    minimal = {
+        claim: DROP
+        for claim in (
+            "context",
+            "launch_presentation",
+            "tool_platform",
+            "custom",
+            "name",
+            "given_name",
+            "family_name",
+            "email",
+        )
+    }
     lands_on(browser, browser.launch_with(sub=f"minimal-{time.time_ns()}", **minimal), "learner")
 
 
@@ -161,7 +185,9 @@ def test_repeated_launches_update_rather_than_duplicate(app: Flask, browser: Lti
         db.session.remove()
 
 
-def test_the_same_token_posted_twice_at_once_launches_once(browser: LtiBrowser, other_browser: LtiBrowser, platform: Platform) -> None:
+def test_the_same_token_posted_twice_at_once_launches_once(
+    browser: LtiBrowser, other_browser: LtiBrowser, platform: Platform
+) -> None:
     login = browser.start_login()
     token = platform.sign(platform.claims(login.nonce))
     for cookie in browser.http.cookies:
@@ -189,7 +215,9 @@ def test_platform_keys_are_cached_not_fetched_per_launch(browser: LtiBrowser, jw
     assert jwks_fetches() == before
 
 
-def test_platform_key_rotation_is_picked_up_with_one_refetch(browser: LtiBrowser, platform: Platform, jwks_fetches) -> None:  # type: ignore[no-untyped-def]
+def test_platform_key_rotation_is_picked_up_with_one_refetch(
+    browser: LtiBrowser, platform: Platform, jwks_fetches
+) -> None:  # type: ignore[no-untyped-def]
     browser.launch_with()
     before = jwks_fetches()
     platform.demo.keys.rotate()
@@ -216,12 +244,16 @@ def bare_jwks_server(platform: Platform) -> Iterator[str]:
     server.shutdown()
 
 
-def test_accepts_platform_key_set_without_alg(app: Flask, browser: LtiBrowser, platform: Platform, bare_jwks_server: str) -> None:
+def test_accepts_platform_key_set_without_alg(
+    app: Flask, browser: LtiBrowser, platform: Platform, bare_jwks_server: str
+) -> None:
     issuer = "https://no-alg-platform.example"
     with app.app_context():
         register_platform(
             db.session,
-            PlatformSpec(issuer, "no-alg-client", issuer + "/auth", issuer + "/token", bare_jwks_server, ["d1"]),
+            PlatformSpec(
+                issuer, "no-alg-client", issuer + "/auth", issuer + "/token", bare_jwks_server, ["d1"]
+            ),
         )
         db.session.commit()
         db.session.remove()
@@ -231,7 +263,9 @@ def test_accepts_platform_key_set_without_alg(app: Flask, browser: LtiBrowser, p
     lands_on(browser, browser.launch(platform.sign(claims), login.state), "learner")
 
 
-def test_blocked_cookies_get_a_page_that_reopens_the_launch_in_a_new_window(browser: LtiBrowser, other_browser: LtiBrowser) -> None:
+def test_blocked_cookies_get_a_page_that_reopens_the_launch_in_a_new_window(
+    browser: LtiBrowser, other_browser: LtiBrowser
+) -> None:
     # The login ran in the LMS iframe, where the browser refused our cookie: the launch arrives without it.
     page = browser.http.get(browser.base_url + "/demo/start", params={"as": "learner"})
     action, fields = autopost_form(page.text)
@@ -252,7 +286,9 @@ def test_blocked_cookies_get_a_page_that_reopens_the_launch_in_a_new_window(brow
     assert final.status_code == 200 and 'data-testid="learner-home"' in final.text
 
 
-def test_launch_id_is_enough_for_follow_ups_without_cookies(browser: LtiBrowser, other_browser: LtiBrowser) -> None:
+def test_launch_id_is_enough_for_follow_ups_without_cookies(
+    browser: LtiBrowser, other_browser: LtiBrowser
+) -> None:
     response = browser.launch_with()
     launch_id = launch_id_of(response)
     browser.http.cookies.clear()  # third-party cookies blocked after the launch

@@ -14,8 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.helpers import DROP, LTI, LtiBrowser, Platform, error_code, launch_id_of
-
+from tests.helpers import DROP, LtiBrowser, Platform, error_code, launch_id_of
 
 
 @pytest.fixture(autouse=True)
@@ -55,12 +54,17 @@ def test_c1_rejects_token_without_kid(browser: LtiBrowser, platform: Platform) -
 
 
 @pytest.mark.valid_launch_first
-def test_c2_rejects_unknown_kid_after_one_refetch(browser: LtiBrowser, platform: Platform, jwks_fetches) -> None:  # type: ignore[no-untyped-def]
+def test_c2_rejects_unknown_kid_after_one_refetch(
+    browser: LtiBrowser, platform: Platform, jwks_fetches
+) -> None:  # type: ignore[no-untyped-def]
     browser.launch_with()  # make sure the key set is cached (this launch itself is recorded; see below)
     before = jwks_fetches()
     login = browser.start_login()
     token = jwt.encode(
-        platform.claims(login.nonce), other_private_key(), algorithm="RS256", headers={"kid": "not-a-platform-key"}
+        platform.claims(login.nonce),
+        other_private_key(),
+        algorithm="RS256",
+        headers={"kid": "not-a-platform-key"},
     )
     assert_refused(browser.launch(token, login.state), "unknown_kid")
     assert jwks_fetches() == before + 1  # refetched once, then refused
@@ -77,7 +81,14 @@ def test_c4_rejects_missing_lti_version(browser: LtiBrowser) -> None:
 def test_c5_rejects_jwt_that_is_not_an_lti_message(browser: LtiBrowser, platform: Platform) -> None:
     login = browser.start_login()
     now = int(time.time())
-    bare = {"iss": platform.issuer, "aud": "socle-demo", "sub": "x", "iat": now, "exp": now + 60, "nonce": login.nonce}
+    bare = {
+        "iss": platform.issuer,
+        "aud": "socle-demo",
+        "sub": "x",
+        "iat": now,
+        "exp": now + 60,
+        "nonce": login.nonce,
+    }
     assert_refused(browser.launch(platform.sign(bare), login.state), "missing_deployment")
 
 
@@ -113,7 +124,9 @@ def test_c8_rejects_missing_or_unknown_message_type(browser: LtiBrowser, message
     assert_refused(browser.launch_with(message_type=message_type), "unsupported_message")
 
 
-@pytest.mark.parametrize("roles", [DROP, "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner", {"a": 1}, [1, 2]])
+@pytest.mark.parametrize(
+    "roles", [DROP, "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner", {"a": 1}, [1, 2]]
+)
 def test_c9_rejects_roles_missing_or_not_an_array(browser: LtiBrowser, roles: object) -> None:
     assert_refused(browser.launch_with(roles=roles), "bad_roles")
 
@@ -122,7 +135,9 @@ def test_c10_rejects_missing_deployment(browser: LtiBrowser) -> None:
     assert_refused(browser.launch_with(deployment_id=DROP), "missing_deployment")
 
 
-def test_c10_rejects_deployment_not_registered_for_this_client(browser: LtiBrowser, platform: Platform) -> None:
+def test_c10_rejects_deployment_not_registered_for_this_client(
+    browser: LtiBrowser, platform: Platform
+) -> None:
     # socle-demo-second-1 is registered, but for the issuer's other client id.
     login = browser.start_login(lti_deployment_id=DROP)
     claims = platform.claims(login.nonce, deployment_id="socle-demo-second-1")
@@ -140,28 +155,38 @@ def test_c12_rejects_missing_or_empty_sub(browser: LtiBrowser, sub: object) -> N
 
 
 # -- S: signatures, audiences, nonces, states ----------------------------------------------------------------
-def test_s1_rejects_token_signed_by_another_key_reusing_the_platform_kid(browser: LtiBrowser, platform: Platform) -> None:
+def test_s1_rejects_token_signed_by_another_key_reusing_the_platform_kid(
+    browser: LtiBrowser, platform: Platform
+) -> None:
     login = browser.start_login()
     kid = platform.demo.keys.active().kid
-    token = jwt.encode(platform.claims(login.nonce), other_private_key(), algorithm="RS256", headers={"kid": kid})
+    token = jwt.encode(
+        platform.claims(login.nonce), other_private_key(), algorithm="RS256", headers={"kid": kid}
+    )
     assert_refused(browser.launch(token, login.state), "bad_signature")
 
 
 def test_s2_rejects_alg_none(browser: LtiBrowser, platform: Platform) -> None:
     login = browser.start_login()
     header = {"alg": "none", "typ": "JWT", "kid": platform.demo.keys.active().kid}
-    token = b64(json.dumps(header).encode()) + "." + b64(json.dumps(platform.claims(login.nonce)).encode()) + "."
+    token = (
+        b64(json.dumps(header).encode()) + "." + b64(json.dumps(platform.claims(login.nonce)).encode()) + "."
+    )
     assert_refused(browser.launch(token, login.state), "bad_algorithm")
 
 
 def test_s2_rejects_hs256_keyed_with_the_platform_public_key(browser: LtiBrowser, platform: Platform) -> None:
     login = browser.start_login()
     key = platform.demo.keys.active()
-    public_pem = serialization.load_pem_private_key(key.private_pem.encode(), None).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    public_pem = (
+        serialization.load_pem_private_key(key.private_pem.encode(), None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     header = {"alg": "HS256", "typ": "JWT", "kid": key.kid}
-    signing_input = b64(json.dumps(header).encode()) + "." + b64(json.dumps(platform.claims(login.nonce)).encode())
+    signing_input = (
+        b64(json.dumps(header).encode()) + "." + b64(json.dumps(platform.claims(login.nonce)).encode())
+    )
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     assert_refused(browser.launch(signing_input + "." + b64(signature), login.state), "bad_algorithm")
 
@@ -198,14 +223,18 @@ def test_s5_rejects_missing_issuer_in_token(browser: LtiBrowser) -> None:
 
 
 @pytest.mark.parametrize("nonce", [DROP, "a-nonce-we-never-issued", ""])
-def test_s6_rejects_nonce_never_issued_or_missing(browser: LtiBrowser, platform: Platform, nonce: object) -> None:
+def test_s6_rejects_nonce_never_issued_or_missing(
+    browser: LtiBrowser, platform: Platform, nonce: object
+) -> None:
     login = browser.start_login()
     claims = platform.claims(login.nonce, nonce=nonce)
     assert_refused(browser.launch(platform.sign(claims), login.state), "unknown_nonce")
 
 
 @pytest.mark.valid_launch_first
-def test_s7_rejects_replay_from_same_and_other_browser(app, browser: LtiBrowser, other_browser: LtiBrowser, platform: Platform) -> None:  # type: ignore[no-untyped-def]
+def test_s7_rejects_replay_from_same_and_other_browser(
+    app, browser: LtiBrowser, other_browser: LtiBrowser, platform: Platform
+) -> None:  # type: ignore[no-untyped-def]
     login = browser.start_login()
     token = platform.sign(platform.claims(login.nonce))
     first = browser.launch(token, login.state)
@@ -234,10 +263,14 @@ def test_s9_rejects_missing_state(browser: LtiBrowser, platform: Platform) -> No
 
 def test_s9_rejects_state_we_never_issued(browser: LtiBrowser, platform: Platform) -> None:
     login = browser.start_login()
-    assert_refused(browser.launch(platform.sign(platform.claims(login.nonce)), "state-forged"), "unknown_state")
+    assert_refused(
+        browser.launch(platform.sign(platform.claims(login.nonce)), "state-forged"), "unknown_state"
+    )
 
 
-def test_s9_rejects_state_issued_to_another_browser(browser: LtiBrowser, other_browser: LtiBrowser, platform: Platform) -> None:
+def test_s9_rejects_state_issued_to_another_browser(
+    browser: LtiBrowser, other_browser: LtiBrowser, platform: Platform
+) -> None:
     login = browser.start_login()
     other_browser.start_login()  # the other browser has its own state cookie, not this one
     response = other_browser.launch(platform.sign(platform.claims(login.nonce)), login.state)
@@ -292,7 +325,9 @@ def deep_linking(settings: object) -> dict:  # type: ignore[type-arg]
 
 def test_s12_rejects_deep_linking_without_return_url(browser: LtiBrowser) -> None:
     settings = {"accept_types": ["ltiResourceLink"], "accept_presentation_document_targets": ["iframe"]}
-    assert_refused(browser.launch_with(user="instructor", **deep_linking(settings)), "missing_deep_link_return")
+    assert_refused(
+        browser.launch_with(user="instructor", **deep_linking(settings)), "missing_deep_link_return"
+    )
 
 
 def test_s12_rejects_deep_linking_without_resource_link_type(browser: LtiBrowser, live_server) -> None:  # type: ignore[no-untyped-def]
@@ -362,7 +397,9 @@ def test_s15_rejects_deployment_different_from_login(browser: LtiBrowser, platfo
 
 
 @pytest.mark.valid_launch_first
-def test_s16_follow_up_with_another_users_launch_id_is_refused(browser: LtiBrowser, other_browser: LtiBrowser) -> None:
+def test_s16_follow_up_with_another_users_launch_id_is_refused(
+    browser: LtiBrowser, other_browser: LtiBrowser
+) -> None:
     mine = browser.launch_with(user="learner")
     theirs = other_browser.launch_with(user="instructor")
     assert mine.status_code == theirs.status_code == 303
@@ -374,7 +411,9 @@ def test_s16_follow_up_with_another_users_launch_id_is_refused(browser: LtiBrows
 
 
 def test_follow_up_with_unknown_or_missing_launch_id_is_refused(browser: LtiBrowser) -> None:
-    assert_refused(browser.http.get(browser.base_url + "/learner/", params={"launch": "guessed"}), "launch_expired", 401)
+    assert_refused(
+        browser.http.get(browser.base_url + "/learner/", params={"launch": "guessed"}), "launch_expired", 401
+    )
     assert_refused(browser.http.get(browser.base_url + "/learner/"), "launch_expired", 401)
 
 

@@ -23,8 +23,13 @@ def test_health_reports_database_and_keys(live_server: LiveServer) -> None:
 
 def test_health_says_unhealthy_when_keys_are_missing(tmp_path: Path) -> None:
     app = create_app(
-        {"ENV": "testing", "SECRET_KEY": TEST_SECRET, "INSTANCE_PATH": str(tmp_path), "DEMO_PLATFORM": False,
-         "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3")}
+        {
+            "ENV": "testing",
+            "SECRET_KEY": TEST_SECRET,
+            "INSTANCE_PATH": str(tmp_path),
+            "DEMO_PLATFORM": False,
+            "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3"),
+        }
     )
     response = app.test_client().get("/health")
     assert response.status_code == 503
@@ -46,16 +51,31 @@ def test_cli_keys_rotate_and_retire_change_the_published_set(app: Flask, live_se
     assert len(rotated) == len(before) + 1 and rotated[1:] == before
     result = runner.invoke(args=["keys", "retire"])
     assert result.exit_code == 0 and "Retired" in result.output
-    assert [k["kid"] for k in requests.get(live_server.url + "/lti/jwks", timeout=5).json()["keys"]] == rotated[:1]
+    assert [
+        k["kid"] for k in requests.get(live_server.url + "/lti/jwks", timeout=5).json()["keys"]
+    ] == rotated[:1]
 
 
 def test_cli_platform_add_and_list(app: Flask) -> None:
     runner = app.test_cli_runner()
-    args = ["platform", "add", "--issuer", "https://moodle.univ.example", "--client-id", "AbC123",
-            "--auth-login-url", "https://moodle.univ.example/mod/lti/auth.php",
-            "--auth-token-url", "https://moodle.univ.example/mod/lti/token.php",
-            "--key-set-url", "https://moodle.univ.example/mod/lti/certs.php",
-            "--deployment-id", "4", "--deployment-id", "5"]
+    args = [
+        "platform",
+        "add",
+        "--issuer",
+        "https://moodle.univ.example",
+        "--client-id",
+        "AbC123",
+        "--auth-login-url",
+        "https://moodle.univ.example/mod/lti/auth.php",
+        "--auth-token-url",
+        "https://moodle.univ.example/mod/lti/token.php",
+        "--key-set-url",
+        "https://moodle.univ.example/mod/lti/certs.php",
+        "--deployment-id",
+        "4",
+        "--deployment-id",
+        "5",
+    ]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     assert "deployments 4, 5" in result.output
@@ -65,35 +85,78 @@ def test_cli_platform_add_and_list(app: Flask) -> None:
 
 def test_cli_platform_add_refuses_a_bad_url(app: Flask) -> None:
     result = app.test_cli_runner().invoke(
-        args=["platform", "add", "--issuer", "x", "--client-id", "y", "--auth-login-url", "not-a-url",
-              "--auth-token-url", "https://a.example/t", "--key-set-url", "https://a.example/k", "--deployment-id", "1"]
+        args=[
+            "platform",
+            "add",
+            "--issuer",
+            "x",
+            "--client-id",
+            "y",
+            "--auth-login-url",
+            "not-a-url",
+            "--auth-token-url",
+            "https://a.example/t",
+            "--key-set-url",
+            "https://a.example/k",
+            "--deployment-id",
+            "1",
+        ]
     )
     assert result.exit_code == 2 and "--auth-login-url" in result.output
 
 
 def test_setup_imports_lti_config_json(app: Flask) -> None:
     path = Path(app.config["LTI_CONFIG_PATH"])
-    path.write_text(json.dumps({"platforms": [{
-        "issuer": "https://du.univ-exemple.fr", "client_id": "socle-du", "name": "Moodle DU",
-        "auth_login_url": "https://du.univ-exemple.fr/mod/lti/auth.php",
-        "auth_token_url": "https://du.univ-exemple.fr/mod/lti/token.php",
-        "key_set_url": "https://du.univ-exemple.fr/mod/lti/certs.php", "deployment_ids": ["12"]}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "platforms": [
+                    {
+                        "issuer": "https://du.univ-exemple.fr",
+                        "client_id": "socle-du",
+                        "name": "Moodle DU",
+                        "auth_login_url": "https://du.univ-exemple.fr/mod/lti/auth.php",
+                        "auth_token_url": "https://du.univ-exemple.fr/mod/lti/token.php",
+                        "key_set_url": "https://du.univ-exemple.fr/mod/lti/certs.php",
+                        "deployment_ids": ["12"],
+                    }
+                ]
+            }
+        )
+    )
     try:
         runner = app.test_cli_runner()
         result = runner.invoke(args=["setup"])
         assert result.exit_code == 0, result.output
         assert "Imported 1 platform registration(s)" in result.output
-        assert "https://du.univ-exemple.fr\tclient=socle-du\tdeployments=12\tconfig" in runner.invoke(args=["platform", "list"]).output
+        assert (
+            "https://du.univ-exemple.fr\tclient=socle-du\tdeployments=12\tconfig"
+            in runner.invoke(args=["platform", "list"]).output
+        )
     finally:
         path.unlink()
 
 
 def test_pages_may_be_framed_only_by_registered_platforms(app: Flask, live_server: LiveServer) -> None:
     runner = app.test_cli_runner()
-    runner.invoke(args=["platform", "add", "--issuer", "https://lms.framing.example", "--client-id", "f",
-                        "--auth-login-url", "https://lms.framing.example/auth", "--auth-token-url",
-                        "https://lms.framing.example/token", "--key-set-url", "https://lms.framing.example/jwks",
-                        "--deployment-id", "1"])
+    runner.invoke(
+        args=[
+            "platform",
+            "add",
+            "--issuer",
+            "https://lms.framing.example",
+            "--client-id",
+            "f",
+            "--auth-login-url",
+            "https://lms.framing.example/auth",
+            "--auth-token-url",
+            "https://lms.framing.example/token",
+            "--key-set-url",
+            "https://lms.framing.example/jwks",
+            "--deployment-id",
+            "1",
+        ]
+    )
     app.extensions["socle_frame_ancestors_cache"].clear()
     csp = requests.get(live_server.url + "/", timeout=5).headers["Content-Security-Policy"]
     ancestors = csp.split("frame-ancestors", 1)[1].split(";")[0].split()
@@ -104,16 +167,31 @@ def test_pages_may_be_framed_only_by_registered_platforms(app: Flask, live_serve
 
 def test_behind_an_https_proxy_lti_cookies_are_secure_and_samesite_none(app: Flask, tmp_path: Path) -> None:
     demo = app.extensions["socle_demo_platform"]
-    proxied = create_app({
-        "ENV": "testing", "SECRET_KEY": TEST_SECRET, "INSTANCE_PATH": str(tmp_path), "DEMO_PLATFORM": False,
-        "DATABASE_URL": app.config["DATABASE_URL"], "BASE_URL": "https://socle.example.org", "PROXY_HOPS": 1,
-        "KEYS_DIR": app.config["KEYS_DIR"],
-    })
+    proxied = create_app(
+        {
+            "ENV": "testing",
+            "SECRET_KEY": TEST_SECRET,
+            "INSTANCE_PATH": str(tmp_path),
+            "DEMO_PLATFORM": False,
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "BASE_URL": "https://socle.example.org",
+            "PROXY_HOPS": 1,
+            "KEYS_DIR": app.config["KEYS_DIR"],
+        }
+    )
     response = proxied.test_client().get(
         "/lti/login",
-        query_string={"iss": demo.issuer, "client_id": "socle-demo", "login_hint": "learner",
-                      "target_link_uri": "https://socle.example.org/lti/launch"},
-        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "socle.example.org", "X-Forwarded-For": "10.0.0.1"},
+        query_string={
+            "iss": demo.issuer,
+            "client_id": "socle-demo",
+            "login_hint": "learner",
+            "target_link_uri": "https://socle.example.org/lti/launch",
+        },
+        headers={
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "socle.example.org",
+            "X-Forwarded-For": "10.0.0.1",
+        },
     )
     assert response.status_code == 302
     assert "redirect_uri=https%3A%2F%2Fsocle.example.org%2Flti%2Flaunch" in response.headers["Location"]
@@ -126,7 +204,9 @@ def test_pages_speak_english_on_request(browser: LtiBrowser) -> None:
     launch_id = launch_id_of(response)
     french = browser.http.get(browser.base_url + "/learner/", params={"launch": launch_id}).text
     assert "Mon parcours" in french and '<html lang="fr">' in french
-    english = browser.http.get(browser.base_url + "/learner/", params={"launch": launch_id, "lang": "en"}).text
+    english = browser.http.get(
+        browser.base_url + "/learner/", params={"launch": launch_id, "lang": "en"}
+    ).text
     assert "My learning path" in english and '<html lang="en">' in english
 
 
@@ -137,9 +217,16 @@ def test_home_page_offers_both_demo_launches(live_server: LiveServer) -> None:
 
 
 def test_production_app_has_no_demo_platform(tmp_path: Path) -> None:
-    app = create_app({"ENV": "production", "SECRET_KEY": TEST_SECRET, "INSTANCE_PATH": str(tmp_path),
-                      "DEMO_PLATFORM": False, "BASE_URL": "https://socle.example.org",
-                      "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3")})
+    app = create_app(
+        {
+            "ENV": "production",
+            "SECRET_KEY": TEST_SECRET,
+            "INSTANCE_PATH": str(tmp_path),
+            "DEMO_PLATFORM": False,
+            "BASE_URL": "https://socle.example.org",
+            "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3"),
+        }
+    )
     assert "socle_demo_platform" not in app.extensions
     assert app.test_client().get("/demo/").status_code == 404
 
@@ -153,5 +240,12 @@ def test_logs_carry_no_token_email_or_name(browser: LtiBrowser, caplog: pytest.L
     browser.launch(token, login.state)  # a refused replay is logged too
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert "refused POST /lti/launch: replayed_launch" in text
-    for secret in (token, token.split(".")[1][:40], login.nonce, login.state, "personne@exemple.fr", "Nom-Unique"):
+    for secret in (
+        token,
+        token.split(".")[1][:40],
+        login.nonce,
+        login.state,
+        "personne@exemple.fr",
+        "Nom-Unique",
+    ):
         assert secret not in text

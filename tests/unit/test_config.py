@@ -26,15 +26,21 @@ def config(tmp_path: Path, **overrides: object) -> dict[str, object]:
 
 def test_production_refuses_the_demo_platform(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="demo platform is for development only"):
-        create_app(config(tmp_path, ENV="production", BASE_URL="https://socle.example.org", DEMO_PLATFORM=True))
+        create_app(
+            config(tmp_path, ENV="production", BASE_URL="https://socle.example.org", DEMO_PLATFORM=True)
+        )
 
 
 def test_production_needs_https(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="must be https"):
-        create_app(config(tmp_path, ENV="production", BASE_URL="http://socle.example.org", DEMO_PLATFORM=False))
+        create_app(
+            config(tmp_path, ENV="production", BASE_URL="http://socle.example.org", DEMO_PLATFORM=False)
+        )
 
 
-def test_production_without_a_secret_refuses_to_start_and_says_how(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_without_a_secret_refuses_to_start_and_says_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("LTI_TOOL_SECRET_KEY", raising=False)
     settings = config(tmp_path, ENV="production", BASE_URL="https://socle.example.org", DEMO_PLATFORM=False)
     settings.pop("SECRET_KEY")
@@ -50,7 +56,9 @@ def test_weak_secret_is_refused(tmp_path: Path, secret: str) -> None:
         create_app(config(tmp_path, SECRET_KEY=secret))
 
 
-def test_development_writes_a_secret_on_first_run_and_keeps_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_development_writes_a_secret_on_first_run_and_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("LTI_TOOL_SECRET_KEY", raising=False)
     settings = config(tmp_path, ENV="development")
     settings.pop("SECRET_KEY")
@@ -62,7 +70,9 @@ def test_development_writes_a_secret_on_first_run_and_keeps_it(tmp_path: Path, m
 
 def test_invalid_lti_config_is_reported_with_file_place_and_fix(tmp_path: Path) -> None:
     (tmp_path / "lti_config.json").write_text(
-        json.dumps({"platforms": [{"issuer": "https://moodle.example", "client_id": "abc", "deployment_ids": []}]})
+        json.dumps(
+            {"platforms": [{"issuer": "https://moodle.example", "client_id": "abc", "deployment_ids": []}]}
+        )
     )
     with pytest.raises(ConfigError) as error:
         create_app(config(tmp_path))
@@ -79,7 +89,9 @@ def test_lti_config_that_is_not_json_names_the_line(tmp_path: Path) -> None:
         create_app(config(tmp_path))
 
 
-def test_environment_variables_override_instance_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variables_override_instance_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "config.py").write_text("LEEWAY_SECONDS = 7\nLAUNCH_TTL_SECONDS = 60\n")
     monkeypatch.setenv("LTI_TOOL_LEEWAY_SECONDS", "3")
     app = create_app(config(tmp_path))
