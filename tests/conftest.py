@@ -89,6 +89,20 @@ def make_config(database_url: str, instance: Path, port: int, **overrides: Any) 
     return config
 
 
+def standalone_config(instance: Path, **overrides: Any) -> dict[str, Any]:
+    """Settings for an app of its own (no live server), with a SQLite file in its instance folder."""
+    config: dict[str, Any] = {
+        "ENV": "testing",
+        "SECRET_KEY": TEST_SECRET,
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": "sqlite:///" + str(instance / "db.sqlite3"),
+        "LTI_CONFIG_PATH": str(instance / "lti_config.json"),
+        "DEMO_PLATFORM": False,
+    }
+    config.update(overrides)
+    return config
+
+
 class LiveServer:
     def __init__(self, app: Flask, port: int) -> None:
         self.app = app

@@ -11,7 +11,7 @@ import requests
 from flask import Flask
 
 from lti_tool import create_app
-from tests.conftest import TEST_SECRET, LiveServer
+from tests.conftest import LiveServer, standalone_config
 from tests.helpers import LtiBrowser, launch_id_of
 
 
@@ -22,15 +22,7 @@ def test_health_reports_database_and_keys(live_server: LiveServer) -> None:
 
 
 def test_health_says_unhealthy_when_keys_are_missing(tmp_path: Path) -> None:
-    app = create_app(
-        {
-            "ENV": "testing",
-            "SECRET_KEY": TEST_SECRET,
-            "INSTANCE_PATH": str(tmp_path),
-            "DEMO_PLATFORM": False,
-            "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3"),
-        }
-    )
+    app = create_app(standalone_config(tmp_path))
     response = app.test_client().get("/health")
     assert response.status_code == 503
     assert response.json["database"] == "ok"
@@ -168,16 +160,13 @@ def test_pages_may_be_framed_only_by_registered_platforms(app: Flask, live_serve
 def test_behind_an_https_proxy_lti_cookies_are_secure_and_samesite_none(app: Flask, tmp_path: Path) -> None:
     demo = app.extensions["socle_demo_platform"]
     proxied = create_app(
-        {
-            "ENV": "testing",
-            "SECRET_KEY": TEST_SECRET,
-            "INSTANCE_PATH": str(tmp_path),
-            "DEMO_PLATFORM": False,
-            "DATABASE_URL": app.config["DATABASE_URL"],
-            "BASE_URL": "https://socle.example.org",
-            "PROXY_HOPS": 1,
-            "KEYS_DIR": app.config["KEYS_DIR"],
-        }
+        standalone_config(
+            tmp_path,
+            DATABASE_URL=app.config["DATABASE_URL"],
+            BASE_URL="https://socle.example.org",
+            PROXY_HOPS=1,
+            KEYS_DIR=app.config["KEYS_DIR"],
+        )
     )
     response = proxied.test_client().get(
         "/lti/login",
@@ -217,16 +206,7 @@ def test_home_page_offers_both_demo_launches(live_server: LiveServer) -> None:
 
 
 def test_production_app_has_no_demo_platform(tmp_path: Path) -> None:
-    app = create_app(
-        {
-            "ENV": "production",
-            "SECRET_KEY": TEST_SECRET,
-            "INSTANCE_PATH": str(tmp_path),
-            "DEMO_PLATFORM": False,
-            "BASE_URL": "https://socle.example.org",
-            "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3"),
-        }
-    )
+    app = create_app(standalone_config(tmp_path, ENV="production", BASE_URL="https://socle.example.org"))
     assert "socle_demo_platform" not in app.extensions
     assert app.test_client().get("/demo/").status_code == 404
 

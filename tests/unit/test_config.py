@@ -9,19 +9,7 @@ import pytest
 
 from lti_tool import create_app
 from lti_tool.config import ConfigError
-from tests.conftest import TEST_SECRET
-
-
-def config(tmp_path: Path, **overrides: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "ENV": "testing",
-        "SECRET_KEY": TEST_SECRET,
-        "INSTANCE_PATH": str(tmp_path),
-        "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3"),
-        "LTI_CONFIG_PATH": str(tmp_path / "lti_config.json"),
-    }
-    base.update(overrides)
-    return base
+from tests.conftest import standalone_config as config
 
 
 def test_production_refuses_the_demo_platform(tmp_path: Path) -> None:
