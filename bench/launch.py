@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import secrets
 import shutil
@@ -126,8 +127,10 @@ def start_gunicorn(
         app,
     ]  # fmt: skip
     with log_path.open("wb") as log:
+        # Started from the log folder so that neither tool picks up a ./gunicorn.conf.py (the repository's
+        # has an access log and other settings): both run with exactly the options above.
         process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=logs, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     return Server(name, process, log_path)
 
@@ -210,6 +213,11 @@ class AutoPostForm(HTMLParser):
             self.fields[str(attributes["name"])] = attributes.get("value") or ""
 
 
+def path_of(url: str) -> str:
+    """The URL without its query string (which may carry launch ids or tokens), for messages."""
+    return url.split("?", 1)[0]
+
+
 def is_tool(url: str, tool_origin: str) -> bool:
     """A URL of the tool itself (Socle's demo platform shares its origin but lives under /demo/)."""
     return url.startswith(tool_origin + "/") and not url.startswith(tool_origin + "/demo/")
@@ -227,17 +235,19 @@ def one_launch(session: requests.Session, start_url: str, tool_origin: str, mark
     began = time.perf_counter()
     auth = session.get(start_url, timeout=REQUEST_TIMEOUT)
     if auth.status_code != 200:
-        raise LaunchFailed(f"authorization page answered {auth.status_code} at {auth.url}")
+        raise LaunchFailed(f"authorization page answered {auth.status_code} at {path_of(auth.url)}")
     form = AutoPostForm()
     form.feed(auth.text)
     if not form.action or "id_token" not in form.fields:
-        raise LaunchFailed(f"no id_token form at {auth.url}")
+        raise LaunchFailed(f"no id_token form at {path_of(auth.url)}")
     landed = session.post(urljoin(auth.url, form.action), data=form.fields, timeout=REQUEST_TIMEOUT)
     total = time.perf_counter() - began
     if landed.status_code != 200:
-        raise LaunchFailed(f"launch ended with {landed.status_code} at {landed.url}: {landed.text[:200]!r}")
+        raise LaunchFailed(
+            f"launch ended with {landed.status_code} at {path_of(landed.url)}: {landed.text[:200]!r}"
+        )
     if marker not in landed.text:
-        raise LaunchFailed(f"launch ended at {landed.url} without {marker}")
+        raise LaunchFailed(f"launch ended at {path_of(landed.url)} without {marker}")
     # requests' elapsed: from sending the request to reading the response headers (bodies are small).
     responses = [*auth.history, auth, *landed.history, landed]
     tool = sum(r.elapsed.total_seconds() for r in responses if is_tool(r.url, tool_origin))
@@ -353,21 +363,25 @@ def measure(socle: Target, bare: Target, args: argparse.Namespace) -> tuple[RunR
 # -- report -------------------------------------------------------------------------------------------
 
 
+def safe_ratio(a: float, b: float) -> float:
+    return a / b if b and not math.isnan(b) else math.nan
+
+
 def report(socle: RunResult, bare: RunResult, fetches_warmup: int, fetches_measured: int) -> dict[str, Any]:
-    p50_ratio = socle.percentile(50) / bare.percentile(50)
-    throughput_ratio = socle.launches_per_second / bare.launches_per_second
+    p50_ratio = safe_ratio(socle.percentile(50), bare.percentile(50))
+    throughput_ratio = safe_ratio(socle.launches_per_second, bare.launches_per_second)
     rows: list[tuple[str, Callable[[RunResult], str], str]] = [
         ("launches/s", lambda r: f"{r.launches_per_second:.1f}", f"{throughput_ratio:.2f}"),
         ("p50 (ms)", lambda r: f"{r.percentile(50):.1f}", f"{p50_ratio:.2f}"),
         (
             "p99 (ms)",
             lambda r: f"{r.percentile(99):.1f}",
-            f"{socle.percentile(99) / bare.percentile(99):.2f}",
+            f"{safe_ratio(socle.percentile(99), bare.percentile(99)):.2f}",
         ),
         (
             "tool p50 (ms)",
             lambda r: f"{r.percentile(50, tool_only=True):.1f}",
-            f"{socle.percentile(50, tool_only=True) / bare.percentile(50, tool_only=True):.2f}",
+            f"{safe_ratio(socle.percentile(50, tool_only=True), bare.percentile(50, tool_only=True)):.2f}",
         ),
         ("failures", lambda r: f"{r.failures}/{r.launches}", ""),
     ]
@@ -503,7 +517,8 @@ def main(argv: list[str] | None = None) -> int:
         figures = report(socle_run, bare_run, fetches_warm - fetches_before, fetches_after - fetches_warm)
         figures.update(database=backend, workers=args.workers, threads=args.threads)
         if args.json:
-            args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+            strict = json.loads(json.dumps(figures), parse_constant=lambda _: None)  # NaN -> null
+            args.json.write_text(json.dumps(strict, indent=2) + "\n", encoding="utf-8")
             print(f"Figures written to {args.json}")
         for server, run in ((socle, socle_run), (bare, bare_run)):
             if run.failures:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from jwcrypto import jwk
 
 KEY_SIZE = 2048
@@ -25,6 +27,8 @@ MANIFEST = "keyset.json"
 class SigningKey:
     kid: str
     private_pem: str
+    # Loaded once: parsing a PEM private key checks it, which costs milliseconds on every signature.
+    private_key: RSAPrivateKey
     public_jwk: dict[str, Any]
 
 
@@ -79,7 +83,11 @@ class KeyStore:
         key = jwk.JWK.from_pem(pem)
         public = json.loads(key.export_public())
         public.update({"kid": kid, "alg": "RS256", "use": "sig"})
-        return SigningKey(kid=kid, private_pem=pem.decode("ascii"), public_jwk=public)
+        private_key = load_pem_private_key(pem, password=None)
+        assert isinstance(private_key, RSAPrivateKey)
+        return SigningKey(
+            kid=kid, private_pem=pem.decode("ascii"), private_key=private_key, public_jwk=public
+        )
 
     # -- changing ------------------------------------------------------------------------------
     def ensure(self) -> bool:

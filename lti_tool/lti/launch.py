@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,6 @@ from urllib.parse import urlencode
 
 import jwt
 import requests
-from jwcrypto.jwk import JWK
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskRequest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -317,11 +317,10 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The key that signed the token is not among the platform's published keys.",
                 ASK_ADMIN,
             )
-        public_pem = JWK(**key).export_to_pem()
         try:
             jwt.decode(
                 self._get_id_token(),
-                public_pem,
+                _public_key(json.dumps(key, sort_keys=True)),
                 algorithms=["RS256"],
                 options={"verify_aud": False, "require": ["exp", "iat"]},
                 leeway=self._settings.leeway_seconds,
@@ -525,6 +524,12 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                     ASK_ADMIN,
                 )
         return self
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(jwk_json: str) -> Any:
+    """The key object for a platform JWK (parsed once per process; keys are immutable)."""
+    return jwt.PyJWK(json.loads(jwk_json), algorithm="RS256").key
 
 
 def _b64url(part: str) -> str:

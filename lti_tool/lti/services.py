@@ -7,7 +7,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import AccessDenied, Message
@@ -100,16 +100,22 @@ def record_launch(
 
 def load_launch(session: DbSession, launch_id: str, *, browser_id: str | None) -> LaunchContext:
     """The launch a follow-up request names, if it is still valid and was made in this browser."""
-    launch = session.get(Launch, launch_id) if launch_id and len(launch_id) <= 64 else None
-    if launch is None or launch.expires_at <= utcnow():
+    row = None
+    if launch_id and len(launch_id) <= 64:
+        row = session.execute(
+            select(Launch, Platform, Deployment, Context)
+            .join(Platform, Platform.id == Launch.platform_id)
+            .join(Deployment, Deployment.id == Launch.deployment_pk)
+            .join(Context, Context.id == Launch.context_pk)
+            .where(Launch.id == launch_id)
+        ).one_or_none()
+    if row is None:
+        raise LAUNCH_GONE
+    launch, platform, deployment, context = row
+    if launch.expires_at <= utcnow() or not platform.is_active:
         raise LAUNCH_GONE
     if browser_id and launch.browser_id and browser_id != launch.browser_id:
         raise OTHER_BROWSER
-    platform = session.get(Platform, launch.platform_id)
-    deployment = session.get(Deployment, launch.deployment_pk)
-    context = session.get(Context, launch.context_pk)
-    if platform is None or deployment is None or context is None or not platform.is_active:
-        raise LAUNCH_GONE
     custom = {str(k): str(v) for k, v in (launch.claims.get(c.CUSTOM) or {}).items()}
     return _context(launch, platform, deployment, context, custom)
 

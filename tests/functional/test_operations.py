@@ -11,6 +11,7 @@ import requests
 from flask import Flask
 
 from lti_tool import create_app
+from lti_tool.db import db
 from tests.conftest import LiveServer, standalone_config
 from tests.helpers import LtiBrowser, launch_id_of
 
@@ -168,22 +169,26 @@ def test_behind_an_https_proxy_lti_cookies_are_secure_and_samesite_none(app: Fla
             KEYS_DIR=app.config["KEYS_DIR"],
         )
     )
-    response = proxied.test_client().get(
-        "/lti/login",
-        query_string={
-            "iss": demo.issuer,
-            "client_id": "socle-demo",
-            "login_hint": "learner",
-            "target_link_uri": "https://socle.example.org/lti/launch",
-        },
-        headers={
-            "X-Forwarded-Proto": "https",
-            "X-Forwarded-Host": "socle.example.org",
-            "X-Forwarded-For": "10.0.0.1",
-        },
-    )
-    assert response.status_code == 302
-    assert "redirect_uri=https%3A%2F%2Fsocle.example.org%2Flti%2Flaunch" in response.headers["Location"]
+    try:
+        response = proxied.test_client().get(
+            "/lti/login",
+            query_string={
+                "iss": demo.issuer,
+                "client_id": "socle-demo",
+                "login_hint": "learner",
+                "target_link_uri": "https://socle.example.org/lti/launch",
+            },
+            headers={
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "socle.example.org",
+                "X-Forwarded-For": "10.0.0.1",
+            },
+        )
+        assert response.status_code == 302
+        assert "redirect_uri=https%3A%2F%2Fsocle.example.org%2Flti%2Flaunch" in response.headers["Location"]
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()  # its own pool of connections to the shared test database
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "SameSite=None" in cookie and "HttpOnly" in cookie
 

@@ -211,4 +211,4 @@ class DemoPlatform:
         if kid is not None:
             key = next(k for k in self.keys.published() if k.kid == kid)
         header = {"kid": key.kid, "typ": "JWT", **(headers or {})}
-        return jwt.encode(dict(claims), key.private_pem, algorithm="RS256", headers=header)
+        return jwt.encode(dict(claims), key.private_key, algorithm="RS256", headers=header)
