@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Flask, g, request
 from flask_babel import Babel, get_locale
@@ -60,9 +60,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _switch_language_url(code: str) -> str:
     """This page in another language (the launch id and other parameters kept)."""
-    args = request.args.to_dict()
+    # After a launch the page answers a POST: switch from the GET address it gives itself.
+    page_url = g.get("page_url")
+    path, args = (request.path, request.args.to_dict())
+    if page_url:
+        parts = urlsplit(page_url)
+        path, args = parts.path, dict(parse_qsl(parts.query))
     args["lang"] = code
-    return request.path + "?" + urlencode(args)
+    return path + "?" + urlencode(args)
 
 
 def _ensure_development_secret(app: Flask, config: dict[str, Any] | None) -> None:
@@ -91,6 +96,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     # WAL lets readers and one writer work at once (gunicorn workers); wait rather than fail on a lock.
     cursor.execute("PRAGMA journal_mode=WAL")
+    # With WAL, NORMAL syncs at checkpoints: safe against corruption and process crashes; only a power
+    # loss may drop the last commits. PostgreSQL is the choice where that matters.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -80,12 +80,14 @@ class NotFound(SocleError):
     title = Message("Page introuvable", "Page not found")
 
 
-HTTP_MESSAGES: dict[int, tuple[Message, Message]] = {
+HTTP_MESSAGES: dict[int, tuple[Message, Message, Message]] = {
     404: (
+        Message("Page introuvable", "Page not found"),
         Message("Cette adresse n'existe pas.", "This address does not exist."),
         Message("Revenez à votre cours et relancez l'activité.", "Go back to your course and launch again."),
     ),
     405: (
+        Message("Type de requête non accepté", "Method not allowed"),
         Message(
             "Cette adresse n'accepte pas ce type de requête.",
             "This address does not accept this kind of request.",
@@ -96,6 +98,7 @@ HTTP_MESSAGES: dict[int, tuple[Message, Message]] = {
         ),
     ),
     413: (
+        Message("Requête trop volumineuse", "Request too large"),
         Message("La requête est trop volumineuse.", "The request is too large."),
         Message(
             "Relancez l'activité ; si le problème persiste, contactez l'administrateur de la plateforme.",
@@ -129,9 +132,9 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         if status not in HTTP_MESSAGES:
             return error
-        what, todo = HTTP_MESSAGES[status]
+        title, what, todo = HTTP_MESSAGES[status]
         wrapped = SocleError(what, todo, code=f"http_{status}", status=status)
-        wrapped.title = Message(error.name, error.name)
+        wrapped.title = title
         return _render(wrapped)
 
     @app.errorhandler(Exception)

@@ -119,9 +119,9 @@ class LtiBrowser:
             if cookie.name == name:
                 cookie.value = value
 
-    def follow(self, response: requests.Response) -> requests.Response:
-        assert response.status_code == 303, (response.status_code, error_code(response))
-        return self.http.get(urljoin(self.base_url, response.headers["Location"]))
+    def reload(self, response: requests.Response) -> requests.Response:
+        """Load the landing page again at the address it gives itself after a launch."""
+        return self.http.get(urljoin(self.base_url, page_url_of(response)))
 
     def demo_launch(self, user: str = "learner") -> requests.Response:
         """The whole flow as the demo platform runs it: start, login, authorize, auto-posted id_token."""
@@ -143,6 +143,12 @@ def error_code(response: requests.Response) -> str | None:
     return html.unescape(match.group(1)) if match else None
 
 
+def page_url_of(response: requests.Response) -> str:
+    """The GET address a landing page gives itself (it was the answer to the launch POST)."""
+    match = re.search(r'<meta name="socle-page-url" content="([^"]+)">', response.text)
+    assert match, (response.status_code, error_code(response))
+    return html.unescape(match.group(1))
+
+
 def launch_id_of(response: requests.Response) -> str:
-    location = response.headers["Location"]
-    return parse_qs(urlsplit(location).query)["launch"][0]
+    return parse_qs(urlsplit(page_url_of(response)).query)["launch"][0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, Response, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, make_response, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool.db import db
@@ -54,8 +54,13 @@ def launch() -> BaseResponse:
     browser_id = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
     context = record_launch(db.session, validated, browser_id=browser_id, ttl_seconds=lti.launch_ttl_seconds)
     db.session.commit()
+    # Render the landing page in this response (no redirect round trip); the page then replaces its
+    # address with the GET URL of the same page, so a reload never re-posts the one-time token.
     endpoint = "learners.staff_home" if context.is_staff else "learners.learner_home"
-    response = redirect(url_for(endpoint, launch=context.launch_id), code=303)
+    g.launch = context
+    g.page_url = url_for(endpoint, launch=context.launch_id)
+    response = make_response(current_app.view_functions[endpoint]())
+    response.headers["Cache-Control"] = "no-store"
     secure = request.is_secure
     response.set_cookie(
         BROWSER_COOKIE,
