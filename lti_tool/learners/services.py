@@ -3,18 +3,17 @@ rows out; callers commit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lti_tool.db import DbSession, utcnow
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,9 +101,9 @@ class CourseRef:
 
 @dataclass(frozen=True)
 class Membership:
-    learner: Learner
-    context: Context
-    enrolment: Enrolment
+    learner_id: int
+    context_pk: int
+    enrolment_id: int
 
 
 def record_membership(
@@ -116,64 +115,68 @@ def record_membership(
     roles: Sequence[str],
     is_staff: bool,
 ) -> Membership:
-    """Upsert the learner (issuer + sub), the context and the enrolment a valid launch reveals."""
+    """Upsert the learner (issuer + sub), the context and the enrolment a valid launch reveals.
+
+    One INSERT … ON CONFLICT DO UPDATE each: two first launches at once meet on the unique key, and a
+    returning learner costs three statements.
+    """
     now = utcnow()
-    learner = _get_or_create(
-        session,
-        lambda: session.scalar(
-            select(Learner).where(Learner.issuer == platform.issuer, Learner.sub == person.sub)
-        ),
-        lambda: Learner(issuer=platform.issuer, sub=person.sub, platform_id=platform.id),
-    )
     # What the platform sends this time is the truth; what it leaves out stays as it was.
-    for field in ("name", "given_name", "family_name", "email", "locale"):
-        value = getattr(person, field)
-        if value:
-            setattr(learner, field, value)
-    learner.last_launch_at = now
-    context = _get_or_create(
+    sent = {
+        field: value
+        for field in ("name", "given_name", "family_name", "email", "locale")
+        if (value := getattr(person, field))
+    }
+    learner_id = _upsert(
         session,
-        lambda: session.scalar(
-            select(Context).where(
-                Context.deployment_pk == deployment.id, Context.lti_context_id == course.lti_context_id
-            )
-        ),
-        lambda: Context(
-            platform_id=platform.id, deployment_pk=deployment.id, lti_context_id=course.lti_context_id
-        ),
+        Learner,
+        {"issuer": platform.issuer, "sub": person.sub, "platform_id": platform.id, "created_at": now},
+        ("issuer", "sub"),
+        {"last_launch_at": now, **sent},
     )
-    context.label = course.label or context.label
-    context.title = course.title or context.title
-    enrolment = _get_or_create(
+    course_data = {k: v for k, v in (("label", course.label), ("title", course.title)) if v}
+    context_pk = _upsert(
         session,
-        lambda: session.scalar(
-            select(Enrolment).where(Enrolment.learner_id == learner.id, Enrolment.context_pk == context.id)
-        ),
-        lambda: Enrolment(learner_id=learner.id, context_pk=context.id, platform_id=platform.id),
+        Context,
+        {
+            "platform_id": platform.id,
+            "deployment_pk": deployment.id,
+            "lti_context_id": course.lti_context_id,
+            "created_at": now,
+        },
+        ("deployment_pk", "lti_context_id"),
+        course_data,
     )
-    enrolment.roles = list(roles)
-    enrolment.is_staff = is_staff
-    enrolment.last_launch_at = now
-    session.flush()
-    return Membership(learner=learner, context=context, enrolment=enrolment)
+    enrolment_id = _upsert(
+        session,
+        Enrolment,
+        {
+            "learner_id": learner_id,
+            "context_pk": context_pk,
+            "platform_id": platform.id,
+            "first_launch_at": now,
+        },
+        ("learner_id", "context_pk"),
+        {"roles": list(roles), "is_staff": is_staff, "last_launch_at": now},
+    )
+    return Membership(learner_id=learner_id, context_pk=context_pk, enrolment_id=enrolment_id)
 
 
-def _get_or_create(session: DbSession, find: Callable[[], T | None], make: Callable[[], T]) -> T:
-    """Find a row, or insert it; two first launches at once meet on the unique key, not on a 500."""
-    found = find()
-    if found is not None:
-        return found
-    try:
-        with session.begin_nested():
-            row = make()
-            session.add(row)
-            session.flush()
-        return row
-    except IntegrityError:
-        found = find()
-        if found is None:
-            raise
-        return found
+def _upsert(
+    session: DbSession, model: Any, key: dict[str, Any], conflict: tuple[str, ...], changes: dict[str, Any]
+) -> int:
+    """Insert ``key | changes``, or apply ``changes`` where the key ``conflict`` exists; return the id."""
+    dialect = session.get_bind().dialect.name
+    insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    # An empty update would make ON CONFLICT return no row; touching the key keeps RETURNING working.
+    update = changes or {conflict[0]: key[conflict[0]]}
+    statement = (
+        insert(model)
+        .values(**key, **changes)
+        .on_conflict_do_update(index_elements=list(conflict), set_=update)
+        .returning(model.id)
+    )
+    return int(session.execute(statement).scalar_one())
 
 
 def get_learner(session: DbSession, learner_id: int) -> Learner:

@@ -79,8 +79,8 @@ def record_launch(
         id=secrets.token_urlsafe(32),
         platform_id=validated.platform.id,
         deployment_pk=validated.deployment.id,
-        learner_id=membership.learner.id,
-        context_pk=membership.context.id,
+        learner_id=membership.learner_id,
+        context_pk=membership.context_pk,
         message_type=body[c.MESSAGE_TYPE],
         roles=roles,
         is_staff=is_staff,
@@ -95,7 +95,9 @@ def record_launch(
     )
     session.add(launch)
     session.flush()
-    return _context(launch, validated.platform, validated.deployment, membership.context, custom)
+    context = session.get(Context, membership.context_pk)
+    assert context is not None
+    return _context(launch, validated.platform, validated.deployment, context, custom)
 
 
 def load_launch(session: DbSession, launch_id: str, *, browser_id: str | None) -> LaunchContext:
