@@ -103,6 +103,7 @@ class CourseRef:
 class Membership:
     learner_id: int
     context_pk: int
+    context_title: str | None
     enrolment_id: int
 
 
@@ -127,7 +128,7 @@ def record_membership(
         for field in ("name", "given_name", "family_name", "email", "locale")
         if (value := getattr(person, field))
     }
-    learner_id = _upsert(
+    (learner_id,) = _upsert(
         session,
         Learner,
         {"issuer": platform.issuer, "sub": person.sub, "platform_id": platform.id, "created_at": now},
@@ -135,7 +136,7 @@ def record_membership(
         {"last_launch_at": now, **sent},
     )
     course_data = {k: v for k, v in (("label", course.label), ("title", course.title)) if v}
-    context_pk = _upsert(
+    context_pk, context_title = _upsert(
         session,
         Context,
         {
@@ -146,8 +147,9 @@ def record_membership(
         },
         ("deployment_pk", "lti_context_id"),
         course_data,
+        Context.title,
     )
-    enrolment_id = _upsert(
+    (enrolment_id,) = _upsert(
         session,
         Enrolment,
         {
@@ -159,13 +161,20 @@ def record_membership(
         ("learner_id", "context_pk"),
         {"roles": list(roles), "is_staff": is_staff, "last_launch_at": now},
     )
-    return Membership(learner_id=learner_id, context_pk=context_pk, enrolment_id=enrolment_id)
+    return Membership(learner_id, context_pk, context_title, enrolment_id)
 
 
 def _upsert(
-    session: DbSession, model: Any, key: dict[str, Any], conflict: tuple[str, ...], changes: dict[str, Any]
-) -> int:
-    """Insert ``key | changes``, or apply ``changes`` where the key ``conflict`` exists; return the id."""
+    session: DbSession,
+    model: Any,
+    key: dict[str, Any],
+    conflict: tuple[str, ...],
+    changes: dict[str, Any],
+    *returning: Any,
+) -> tuple[Any, ...]:
+    """Insert ``key | changes``, or apply ``changes`` where the key ``conflict`` exists.
+
+    Returns the row's id followed by the ``returning`` columns."""
     dialect = session.get_bind().dialect.name
     insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
     # An empty update would make ON CONFLICT return no row; touching the key keeps RETURNING working.
@@ -174,9 +183,9 @@ def _upsert(
         insert(model)
         .values(**key, **changes)
         .on_conflict_do_update(index_elements=list(conflict), set_=update)
-        .returning(model.id)
+        .returning(model.id, *returning)
     )
-    return int(session.execute(statement).scalar_one())
+    return tuple(session.execute(statement).one())
 
 
 def get_learner(session: DbSession, learner_id: int) -> Learner:

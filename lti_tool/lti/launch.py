@@ -230,7 +230,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The token does not say which platform issued it (no « iss » claim).",
                 ASK_ADMIN,
             )
-        platform = self._db.get(Platform, self._login.platform_id)
+        platform = self._login.platform
         if platform is None or not platform.is_active or platform.issuer != iss:
             raise reject(
                 "unknown_issuer",

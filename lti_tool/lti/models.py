@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.db import UTCDateTime, db, utcnow
+from lti_tool.learners.models import Platform
 
 
 class LoginState(db.Model):  # type: ignore[name-defined,misc]
@@ -28,6 +29,9 @@ class LoginState(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Loaded with the row: a launch needs both, in one query.
+    platform: Mapped[Platform] = relationship(lazy="joined")
 
 
 class Launch(db.Model):  # type: ignore[name-defined,misc]

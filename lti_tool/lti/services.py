@@ -95,9 +95,14 @@ def record_launch(
     )
     session.add(launch)
     session.flush()
-    context = session.get(Context, membership.context_pk)
-    assert context is not None
-    return _context(launch, validated.platform, validated.deployment, context, custom)
+    return _context(
+        launch,
+        validated.platform,
+        validated.deployment,
+        course.lti_context_id,
+        membership.context_title,
+        custom,
+    )
 
 
 def load_launch(session: DbSession, launch_id: str, *, browser_id: str | None) -> LaunchContext:
@@ -119,7 +124,7 @@ def load_launch(session: DbSession, launch_id: str, *, browser_id: str | None) -
     if browser_id and launch.browser_id and browser_id != launch.browser_id:
         raise OTHER_BROWSER
     custom = {str(k): str(v) for k, v in (launch.claims.get(c.CUSTOM) or {}).items()}
-    return _context(launch, platform, deployment, context, custom)
+    return _context(launch, platform, deployment, context.lti_context_id, context.title, custom)
 
 
 def purge_expired(session: DbSession) -> tuple[int, int]:
@@ -131,7 +136,12 @@ def purge_expired(session: DbSession) -> tuple[int, int]:
 
 
 def _context(
-    launch: Launch, platform: Platform, deployment: Deployment, context: Context, custom: dict[str, str]
+    launch: Launch,
+    platform: Platform,
+    deployment: Deployment,
+    lti_context_id: str,
+    context_title: str | None,
+    custom: dict[str, str],
 ) -> LaunchContext:
     return LaunchContext(
         launch_id=launch.id,
@@ -141,9 +151,9 @@ def _context(
         deployment_pk=deployment.id,
         deployment_id=deployment.deployment_id,
         learner_id=launch.learner_id,
-        context_pk=context.id,
-        lti_context_id=context.lti_context_id,
-        context_title=context.title,
+        context_pk=launch.context_pk,
+        lti_context_id=lti_context_id,
+        context_title=context_title,
         resource_link_id=launch.resource_link_id,
         message_type=launch.message_type,
         roles=tuple(launch.roles),
