@@ -88,10 +88,10 @@ class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
                     "This platform (or this client_id) is not registered in Socle.",
                 ),
                 Message(
-                    "Un administrateur doit enregistrer la plateforme : `flask --app lti_tool platform add` "
-                    "ou l'inscription dynamique (voir le README de Socle).",
-                    "An administrator must register the platform: `flask --app lti_tool platform add` or "
-                    "dynamic registration (see Socle's README).",
+                    "L'administrateur de Socle doit enregistrer cette plateforme avec son client_id "
+                    "(voir « Install Socle in Moodle » dans le README de Socle).",
+                    "Socle's administrator must register this platform with its client_id "
+                    "(see « Install Socle in Moodle » in Socle's README).",
                 ),
                 code="unknown_platform",
                 status=400,
