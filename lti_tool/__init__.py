@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_babel import Babel, get_locale
 from sqlalchemy import event
 
@@ -82,7 +82,8 @@ def _ensure_development_secret(app: Flask, config: dict[str, Any] | None) -> Non
 
 
 def _select_locale() -> str:
-    languages: list[str] = ["fr", "en"]
+    """?lang=, then the launch's locale (launch_presentation.locale), then the browser's, then French."""
+    languages: list[str] = current_app.config["LANGUAGES"]
     asked = request.args.get("lang")
     if asked in languages:
         return asked
