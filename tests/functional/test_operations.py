@@ -234,3 +234,10 @@ def test_logs_carry_no_token_email_or_name(browser: LtiBrowser, caplog: pytest.L
         "Nom-Unique",
     ):
         assert secret not in text
+
+
+def test_the_launch_locale_picks_the_language(browser: LtiBrowser) -> None:
+    response = browser.launch_with(launch_presentation={"document_target": "iframe", "locale": "en-GB"})
+    assert response.status_code == 200 and "My learning path" in response.text
+    again = browser.reload(response)
+    assert "My learning path" in again.text  # remembered with the launch, not only on the first page
