@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request
 from flask_babel import Babel, get_locale
@@ -36,15 +38,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             event.listen(engine, "connect", _sqlite_pragmas)
     Babel(app, locale_selector=_select_locale)
 
+    from lti_tool.content import runtime as content_runtime
+    from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
     from lti_tool.home.blueprint import bp as home_bp
     from lti_tool.learners.blueprint import bp as learners_bp
     from lti_tool.lti import runtime
     from lti_tool.lti.blueprint import bp as lti_bp
+    from lti_tool.training.blueprint import bp as training_bp
+    from lti_tool.training.blueprint import here
 
+    content_runtime.init_app(app)
     runtime.init_app(app)
     app.register_blueprint(home_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learners_bp)
+    app.register_blueprint(training_bp)
+    app.register_blueprint(diagnostic_bp)
     if app.config["DEMO_PLATFORM"]:
         from lti_tool.lti.demo_platform import blueprint as demo_platform
 
@@ -55,6 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["demo_enabled"] = bool(app.config["DEMO_PLATFORM"])
     app.jinja_env.globals["switch_language_url"] = _switch_language_url
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["here"] = here
+    app.jinja_env.filters["localtime"] = _localtime
     return app
 
 
@@ -79,6 +90,12 @@ def _ensure_development_secret(app: Flask, config: dict[str, Any] | None) -> Non
         and not os.environ.get("LTI_TOOL_SECRET_KEY")
     ):
         write_instance_secret(app.instance_path)
+
+
+def _localtime(value: datetime) -> str:
+    """A date and time as people of the programme read it (TIMEZONE, default Europe/Paris)."""
+    local = value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return local.strftime("%d/%m/%Y %H:%M")
 
 
 def _select_locale() -> str:

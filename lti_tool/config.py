@@ -44,8 +44,12 @@ DEFAULTS: dict[str, Any] = {
     # A real id_token is a few kilobytes; anything larger is refused before decoding.
     "MAX_ID_TOKEN_BYTES": 32 * 1024,
     "LTI_CONFIG_PATH": str(PROJECT_ROOT / "lti_config.json"),
+    # The programme's content (modules, quizzes, autodiagnostic), validated at start.
+    "CONTENT_PATH": str(PROJECT_ROOT / "modules"),
     "KEYS_DIR": None,  # None: instance/keys
     "LANGUAGES": ["fr", "en"],
+    # Dates of live sessions are entered and shown in this zone.
+    "TIMEZONE": "Europe/Paris",
     "BABEL_DEFAULT_LOCALE": "fr",
     "LOG_LEVEL": "INFO",
 }

@@ -153,3 +153,41 @@ def register_error_handlers(app: Flask) -> None:
             status=500,
         )
         return _render(wrapped)
+
+
+class InvalidInput(SocleError):
+    """A form that does not fit what the page offered (tampered, stale or for something else)."""
+
+    status = 400
+    code = "invalid_input"
+    title = Message("Réponse refusée", "Answer refused")
+
+
+class AlreadyRecorded(SocleError):
+    """A submission that was already recorded (a replay, a double click): nothing changes."""
+
+    status = 409
+    code = "already_recorded"
+    title = Message("Déjà enregistré", "Already recorded")
+
+
+def not_found(what_fr: str, what_en: str) -> NotFound:
+    return NotFound(
+        Message(f"{what_fr} n'existe pas.", f"{what_en} does not exist."),
+        Message(
+            "Revenez à l'accueil de votre parcours et choisissez dans la liste.",
+            "Go back to your learning home and pick from the list.",
+        ),
+    )
+
+
+def refused(code: str, fr: str, en: str, status: int = 400) -> InvalidInput:
+    return InvalidInput(
+        Message(fr, en),
+        Message(
+            "Rechargez la page et recommencez depuis le formulaire affiché.",
+            "Reload the page and start again from the form it shows.",
+        ),
+        code=code,
+        status=status,
+    )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, make_response, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.errors import Message, PlatformError
+from lti_tool.lti.context import LaunchContext
 from lti_tool.lti.launch import StrictMessageLaunch
 from lti_tool.lti.launches import BROWSER_COOKIE
 from lti_tool.lti.login import StrictOIDCLogin
@@ -56,10 +59,10 @@ def launch() -> BaseResponse:
     db.session.commit()
     # Render the landing page in this response (no redirect round trip); the page then replaces its
     # address with the GET URL of the same page, so a reload never re-posts the one-time token.
-    endpoint = "learners.staff_home" if context.is_staff else "learners.learner_home"
+    endpoint, values = landing(context)
     g.launch = context
-    g.page_url = url_for(endpoint, launch=context.launch_id)
-    response = make_response(current_app.view_functions[endpoint]())
+    g.page_url = url_for(endpoint, launch=context.launch_id, **values)
+    response = make_response(current_app.view_functions[endpoint](**values))
     response.headers["Cache-Control"] = "no-store"
     secure = request.is_secure
     response.set_cookie(
@@ -71,6 +74,17 @@ def launch() -> BaseResponse:
         samesite="None" if secure else "Lax",
     )
     return response
+
+
+def landing(context: LaunchContext) -> tuple[str, dict[str, Any]]:
+    """Where a launch lands: the content its resource link names (custom ``module`` or ``activity``),
+    else the learner's or the staff home."""
+    module = content().module(context.custom.get("module", "")) if context.custom.get("module") else None
+    if module is not None:
+        return "training.module", {"key": module.slug}
+    if context.custom.get("activity") in ("autodiagnostic", "diagnostic"):
+        return "diagnostic.index", {}
+    return ("learners.staff_home" if context.is_staff else "learners.learner_home"), {}
 
 
 @bp.get("/jwks")

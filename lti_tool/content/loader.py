@@ -1,0 +1,500 @@
+"""Load ``modules/`` into one read-only ``Content``, or report every problem with file, place and fix."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from markdown_it import MarkdownIt
+from pydantic import BaseModel, ValidationError
+
+from lti_tool.content.schemas import (
+    ChoiceQuestion,
+    Diagnostic,
+    MatchingQuestion,
+    ModuleMeta,
+    OrderingQuestion,
+    Programme,
+    Question,
+    Quiz,
+)
+from lti_tool.diagnostic import rules
+
+MIN_QUESTIONS = 10
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file}: {self.location}: {self.message}"
+            if self.location
+            else f"{self.file}: {self.message}"
+        )
+
+
+class ContentError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"modules/ has {len(problems)} problem(s):\n"
+            + "\n".join(f"- {p}" for p in problems)
+            + "\nFix them, then run `flask --app lti_tool modules check`."
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int  # 1-based
+    title: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Module:
+    meta: ModuleMeta
+    pages: tuple[Page, ...]
+    quiz: Quiz
+    folder: str
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    @property
+    def slug(self) -> str:
+        return self.meta.slug
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.quiz.questions if q.id == question_id), None)
+
+
+@dataclass(frozen=True)
+class Content:
+    version: int
+    programme: Programme
+    modules: tuple[Module, ...]
+    diagnostic: Diagnostic
+    _by_id: dict[str, Module] = field(default_factory=dict, repr=False)
+
+    def module(self, key: str) -> Module | None:
+        """A module by id (``M1``, ``m1``) or slug (``fondamentaux``)."""
+        return self._by_id.get(key.lower())
+
+
+def load_content(root: str | Path) -> Content:
+    """Read and check everything; raise ContentError listing every problem found."""
+    root = Path(root)
+    problems: list[Problem] = []
+    programme = _model(root / "programme.yaml", Programme, problems, root)
+    diagnostic = _model(root / "autodiagnostic.yaml", Diagnostic, problems, root)
+    folders = sorted(p for p in root.iterdir() if (p / "module.yaml").exists())
+    modules = [m for folder in folders if (m := _load_module(folder, problems, root)) is not None]
+    if not folders:
+        problems.append(Problem("modules/", "", "no module folder found; each needs a module.yaml"))
+    # Cross-file checks need every module: while one is broken, its own problems are what to fix first.
+    if programme is not None and len(modules) == len(folders):
+        _check_programme(programme, modules, problems)
+        if diagnostic is not None:
+            _check_diagnostic(diagnostic, programme, modules, problems)
+    if problems or programme is None or diagnostic is None:
+        raise ContentError(problems)
+    by_id: dict[str, Module] = {}
+    for module in modules:
+        by_id[module.id.lower()] = module
+        by_id[module.slug] = module
+    return Content(programme.version, programme, tuple(modules), diagnostic, by_id)
+
+
+# -- reading
+def _relative(path: Path, root: Path) -> str:
+    return "modules/" + str(path.relative_to(root))
+
+
+def _read_yaml(path: Path, problems: list[Problem], root: Path) -> Any:
+    name = _relative(path, root)
+    if not path.exists():
+        problems.append(Problem(name, "", "file missing; create it (see modules/README.md)"))
+        return None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problems.append(
+            Problem(
+                name,
+                where,
+                f"not valid YAML ({getattr(error, 'problem', error)}); "
+                "quote texts that contain ': ' or start with a special character",
+            )
+        )
+        return None
+
+
+def _model(path: Path, model: type[M], problems: list[Problem], root: Path) -> M | None:
+    data = _read_yaml(path, problems, root)
+    if data is None:
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems += [_pydantic_problem(_relative(path, root), item, data) for item in error.errors()]
+        return None
+
+
+def _pydantic_problem(file: str, item: Mapping[str, Any], data: Any) -> Problem:
+    location = _location(item["loc"], data)
+    kind, field_name = item["type"], str(item["loc"][-1]) if item["loc"] else ""
+    fixes = {
+        "missing": f"add `{field_name}`",
+        "extra_forbidden": f"remove `{field_name}` or check its spelling (see modules/README.md)",
+        "union_tag_invalid": "use one of: single, multiple, true_false, matching, ordering",
+        "union_tag_not_found": "add `type` (single, multiple, true_false, matching, ordering)",
+    }
+    fix = fixes.get(kind, "see modules/README.md for the expected form")
+    return Problem(file, location, f"{item['msg']}; {fix}")
+
+
+def _location(loc: tuple[Any, ...], data: Any) -> str:
+    """A readable path, naming list items by their id where they have one (questions[q03].choices[1])."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            item = node[key] if isinstance(node, list) and key < len(node) else None
+            label = item.get("id") or item.get("code") if isinstance(item, dict) else None
+            parts[-1:] = [(parts[-1] if parts else "") + f"[{label or key}]"]
+            node = item
+        elif isinstance(node, dict) and key in node:
+            parts.append(str(key))
+            node = node[key]
+        elif isinstance(node, dict):
+            parts.append(str(key))
+            node = None
+        # pydantic adds the union tag name to the path: skip it
+    return ".".join(parts)
+
+
+_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def _load_module(folder: Path, problems: list[Problem], root: Path) -> Module | None:
+    meta = _model(folder / "module.yaml", ModuleMeta, problems, root)
+    quiz = _model(folder / "quiz.yaml", Quiz, problems, root)
+    if meta is None or quiz is None:
+        return None
+    name = _relative(folder / "module.yaml", root)
+    expected = f"{meta.id.lower()}-{meta.slug}"
+    if folder.name != expected:
+        problems.append(
+            Problem(
+                name,
+                "slug",
+                f"the folder is {folder.name!r} but id and slug make {expected!r}; rename one so they agree",
+            )
+        )
+    pages = []
+    seen: set[str] = set()
+    for number, ref in enumerate(meta.pages, start=1):
+        path = folder / "pages" / ref.file
+        if ref.file in seen:
+            problems.append(
+                Problem(name, f"pages[{number - 1}]", f"{ref.file} is listed twice; list each page once")
+            )
+        seen.add(ref.file)
+        if not path.exists():
+            problems.append(
+                Problem(
+                    name,
+                    f"pages[{number - 1}].file",
+                    f"{_relative(path, root)} does not exist; create it or fix the name",
+                )
+            )
+            continue
+        text = path.read_text(encoding="utf-8").strip()
+        if not text:
+            problems.append(
+                Problem(_relative(path, root), "", "the page is empty; write it or remove it from pages")
+            )
+        pages.append(Page(number, ref.title, _markdown.render(text)))
+    _check_quiz(_relative(folder / "quiz.yaml", root), quiz, problems)
+    return Module(meta, tuple(pages), quiz, folder.name)
+
+
+# -- checks across files
+def _check_quiz(file: str, quiz: Quiz, problems: list[Problem]) -> None:
+    if len(quiz.questions) < MIN_QUESTIONS:
+        problems.append(
+            Problem(
+                file,
+                "questions",
+                f"{len(quiz.questions)} question(s); a module needs at least {MIN_QUESTIONS}",
+            )
+        )
+    ids = [q.id for q in quiz.questions]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(
+            Problem(file, f"questions[{dup}]", "this id is used twice; give each question its own id")
+        )
+    for q in quiz.questions:
+        where = f"questions[{q.id}]"
+        if isinstance(q, ChoiceQuestion):
+            correct = sum(c.correct for c in q.choices)
+            choice_ids = [c.id for c in q.choices]
+            if len(set(choice_ids)) != len(choice_ids):
+                problems.append(
+                    Problem(file, f"{where}.choices", "two choices share an id; make them unique")
+                )
+            if q.type == "single" and correct != 1:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where}.choices",
+                        f"a single-choice question needs exactly one "
+                        f"correct choice, it has {correct}; mark one `correct: true`",
+                    )
+                )
+            if q.type == "multiple" and correct < 1:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where}.choices",
+                        "a multiple-choice question needs at least one "
+                        "correct choice; mark some `correct: true`",
+                    )
+                )
+        if isinstance(q, MatchingQuestion) and len({p.right for p in q.pairs}) != len(q.pairs):
+            problems.append(
+                Problem(
+                    file,
+                    f"{where}.pairs",
+                    "two pairs have the same right-hand text; make them "
+                    "distinct so each left item has one match",
+                )
+            )
+        if isinstance(q, OrderingQuestion) and len(set(q.items)) != len(q.items):
+            problems.append(Problem(file, f"{where}.items", "two items are identical; make them distinct"))
+
+
+def _check_programme(programme: Programme, modules: list[Module], problems: list[Problem]) -> None:
+    file = "modules/programme.yaml"
+    competences = {c.code for c in programme.competences}
+    formats = {f.code for f in programme.formats}
+    activity_formats = {f.code: f for f in programme.activity_formats}
+    module_ids = {m.id for m in modules}
+    blocs = {b.code for b in programme.blocs}
+    for bloc in programme.blocs:
+        for code in bloc.competences:
+            if code not in competences:
+                problems.append(
+                    Problem(
+                        file,
+                        f"blocs[{bloc.code}].competences",
+                        f"unknown competence {code}; use one of {sorted(competences)}",
+                    )
+                )
+    for activity in programme.activity_formats:
+        if activity.programme_format not in formats:
+            problems.append(
+                Problem(
+                    file,
+                    f"activity_formats[{activity.code}].programme_format",
+                    f"unknown format {activity.programme_format!r}; use one of {sorted(formats)}",
+                )
+            )
+    tracks = {t.code for t in programme.tracks}
+    for track in programme.tracks:
+        problems += [
+            Problem(
+                file, f"tracks[{track.code}].modules", f"unknown module {m}; use one of {sorted(module_ids)}"
+            )
+            for m in track.modules
+            if m not in module_ids
+        ]
+        problems += [
+            Problem(file, f"tracks[{track.code}].blocs", f"unknown bloc {b}; use one of {sorted(blocs)}")
+            for b in track.blocs
+            if b not in blocs
+        ]
+    seen: dict[str, str] = {}
+    for module in modules:
+        file_m, meta = f"modules/{module.folder}/module.yaml", module.meta
+        for key in (meta.id, meta.slug):
+            if key in seen:
+                problems.append(
+                    Problem(file_m, "id", f"{key} is also used by modules/{seen[key]}; make it unique")
+                )
+            seen[key] = module.folder
+        module_format = activity_formats.get(meta.format)
+        if module_format is None:
+            problems.append(
+                Problem(
+                    file_m, "format", f"unknown format {meta.format!r}; use one of {sorted(activity_formats)}"
+                )
+            )
+        elif module_format.live and not (meta.completion.attendance and meta.completion.deliverable):
+            problems.append(
+                Problem(
+                    file_m,
+                    "completion",
+                    f"{meta.format} is a live format: set attendance: true and deliverable: true",
+                )
+            )
+        if meta.completion.deliverable and meta.deliverable is None:
+            problems.append(
+                Problem(
+                    file_m,
+                    "deliverable",
+                    "completion asks for a deliverable: add `deliverable: {prompt: …, min_words: …}`",
+                )
+            )
+        problems += [
+            Problem(file_m, "tracks", f"unknown track {t!r}; use one of {sorted(tracks)}")
+            for t in meta.tracks
+            if t not in tracks
+        ]
+        for code, weight in meta.competences.items():
+            if code not in competences:
+                problems.append(
+                    Problem(
+                        file_m, f"competences.{code}", f"unknown competence; use one of {sorted(competences)}"
+                    )
+                )
+            if weight <= 0:
+                problems.append(
+                    Problem(
+                        file_m, f"competences.{code}", "a weight must be above 0; remove the line instead"
+                    )
+                )
+        total = sum(meta.competences.values())
+        if abs(total - 1) > 0.001:
+            problems.append(
+                Problem(file_m, "competences", f"the weights add up to {total:g}; make them add up to 1")
+            )
+
+
+def _check_diagnostic(
+    diagnostic: Diagnostic, programme: Programme, modules: list[Module], problems: list[Problem]
+) -> None:
+    file = "modules/autodiagnostic.yaml"
+    if sorted(level.value for level in diagnostic.scale) != [1, 2, 3, 4]:
+        problems.append(Problem(file, "scale", "the scale needs the values 1, 2, 3 and 4, once each"))
+    module_ids = {m.id for m in modules}
+    formats = {f.code for f in programme.formats}
+    axes = [a.id for a in diagnostic.axes]
+    question_ids: list[str] = []
+    for axis in diagnostic.axes:
+        problems += [
+            Problem(file, f"axes[{axis.id}].modules", f"unknown module {m}; use one of {sorted(module_ids)}")
+            for m in axis.modules
+            if m not in module_ids
+        ]
+        for q in axis.questions:
+            question_ids.append(q.id)
+            if sorted(q.levels) != [1, 2, 3, 4]:
+                problems.append(
+                    Problem(
+                        file,
+                        f"axes[{axis.id}].questions[{q.id}].levels",
+                        "describe each of the levels 1, 2, 3 and 4",
+                    )
+                )
+    for dup in sorted({q for q in question_ids if question_ids.count(q) > 1}):
+        problems.append(Problem(file, "axes", f"question id {dup} is used twice; make it unique"))
+    profile = {p.id: {o.id for o in p.options} for p in diagnostic.profiling}
+    levels = {level.code for level in diagnostic.scoring.levels}
+    for variant in diagnostic.variants:
+        problems += [
+            Problem(file, f"variants[{variant.id}]", p)
+            for p in rules.check(variant.when, levels, profile, "when")
+        ]
+        problems += [
+            Problem(
+                file, f"variants[{variant.id}].replace.{q}", "no such question; use a question id of the axes"
+            )
+            for q in variant.replace
+            if q not in question_ids
+        ]
+        problems += [
+            Problem(
+                file,
+                f"variants[{variant.id}].replace.{q}.levels",
+                "describe each of the levels 1, 2, 3 and 4",
+            )
+            for q, text in variant.replace.items()
+            if sorted(text.levels) != [1, 2, 3, 4]
+        ]
+    scoring = diagnostic.scoring
+    if sorted(scoring.weights) != sorted(axes):
+        problems.append(Problem(file, "scoring.weights", f"give one weight per axis: {axes}"))
+    if any(w <= 0 for w in scoring.weights.values()):
+        problems.append(Problem(file, "scoring.weights", "weights must be above 0"))
+    starts = [level.from_ for level in scoring.levels]
+    if starts != sorted(starts) or len(set(starts)) != len(starts) or starts[0] != 0:
+        problems.append(
+            Problem(file, "scoring.levels", "levels must start at 0 and go up strictly (from: 0, 25, …)")
+        )
+    if sorted(scoring.priority_tie_order) != sorted(axes):
+        problems.append(Problem(file, "scoring.priority_tie_order", f"list every axis once: {axes}"))
+    _check_routing_covers_everyone(diagnostic, levels, profile, problems, file)
+    for rule in diagnostic.routing.rules:
+        where = f"routing.rules[{rule.id}]"
+        problems += [Problem(file, where, p) for p in rules.check(rule.when, levels, profile, "when")]
+        for name in ("primary", "secondary"):
+            if getattr(rule, name) not in formats:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where}.{name}",
+                        f"unknown format {getattr(rule, name)!r}; use one of {sorted(formats)}",
+                    )
+                )
+        wanted = [*rule.modules, *(m for ms in rule.modules_by_role.values() for m in ms)]
+        problems += [
+            Problem(file, f"{where}.modules", f"unknown module {m}; use one of {sorted(module_ids)}")
+            for m in wanted
+            if m not in module_ids
+        ]
+        roles = profile.get("P1", set())
+        problems += [
+            Problem(file, f"{where}.modules_by_role.{r}", f"unknown role; use one of {sorted(roles)}")
+            for r in rule.modules_by_role
+            if r not in roles
+        ]
+
+
+def _check_routing_covers_everyone(
+    diagnostic: Diagnostic,
+    levels: set[str],
+    profile: dict[str, set[str]],
+    problems: list[Problem],
+    file: str,
+) -> None:
+    """Every level, profile and spread must reach some rule, or a learner would get no recommendation."""
+    if any(p for r in diagnostic.routing.rules for p in rules.check(r.when, levels, profile, "")):
+        return  # the malformed condition is reported on its own
+    answers = [sorted(options) for options in profile.values()]
+    for level in sorted(levels):
+        for spread in (0.0, 100.0):
+            for combination in product(*answers):
+                facts = rules.Facts(level, dict(zip(profile, combination, strict=True)), spread)
+                if not any(rules.matches(r.when, facts) for r in diagnostic.routing.rules):
+                    problems.append(
+                        Problem(
+                            file,
+                            "routing.rules",
+                            f"no rule matches level {level} with profile "
+                            f"{dict(facts.profile)}; end the rules with one rule per level",
+                        )
+                    )
+                    return

@@ -1,0 +1,252 @@
+"""The shape of the files under ``modules/``, as pydantic models (read-only once loaded)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A text in French, and in English where the UI needs it."""
+
+    fr: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+# -- programme.yaml -----------------------------------------------------------------------------------
+class Competence(Strict):
+    code: str = Field(pattern=r"^C[0-9]+$")
+    name: Text
+    description: Text
+
+
+class Bloc(Strict):
+    code: str = Field(pattern=r"^B[0-9]+$")
+    name: Text
+    competences: list[str] = Field(min_length=1)
+    assessment: Text
+
+
+class Format(Strict):
+    code: str
+    name: Text
+    description: Text
+
+
+class ActivityFormat(Strict):
+    code: str
+    name: Text
+    programme_format: str
+    live: bool
+
+
+class Track(Strict):
+    code: str
+    name: Text
+    modules: list[str]
+    blocs: list[str]
+
+
+class Programme(Strict):
+    version: int = Field(ge=1)
+    title: Text
+    competences: list[Competence] = Field(min_length=1)
+    blocs: list[Bloc] = Field(min_length=1)
+    formats: list[Format] = Field(min_length=1)
+    activity_formats: list[ActivityFormat] = Field(min_length=1)
+    tracks: list[Track] = Field(min_length=1)
+
+
+# -- a module: module.yaml + quiz.yaml ----------------------------------------------------------------------
+class Retry(Strict):
+    max_attempts: int = Field(ge=0)
+    wait_minutes: int = Field(ge=0)
+
+
+class Completion(Strict):
+    pages: Literal["all"] = "all"
+    quiz: Literal["passed"] | None = "passed"
+    attendance: bool = False
+    deliverable: bool = False
+
+
+class Deliverable(Strict):
+    prompt: str = Field(min_length=1)
+    min_words: int = Field(ge=1)
+
+
+class Replay(Strict):
+    title: str
+    date_label: str | None = None
+    duration_minutes: int | None = None
+
+
+class PageRef(Strict):
+    file: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*\.md$")
+    title: str = Field(min_length=1)
+
+
+class ModuleMeta(Strict):
+    id: str = Field(pattern=r"^M[0-9]+$")
+    slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    objectives: list[str] = Field(min_length=1)
+    format: str
+    duration_minutes: int = Field(ge=1)
+    tracks: list[str]
+    competences: dict[str, float] = Field(min_length=1)
+    mastery_score: float = Field(gt=0, le=1)
+    retry: Retry
+    completion: Completion
+    deliverable: Deliverable | None = None
+    replay: Replay | None = None
+    pages: list[PageRef] = Field(min_length=1)
+
+
+class Choice(Strict):
+    id: str = Field(pattern=r"^[a-z0-9]+$")
+    text: str = Field(min_length=1)
+    correct: bool
+    feedback: str = Field(min_length=1)
+
+
+class Feedback(Strict):
+    correct: str = Field(min_length=1)
+    incorrect: str = Field(min_length=1)
+
+
+class ChoiceQuestion(Strict):
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    type: Literal["single", "multiple"]
+    prompt: str = Field(min_length=1)
+    choices: list[Choice] = Field(min_length=2)
+
+
+class TrueFalseQuestion(Strict):
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    type: Literal["true_false"]
+    prompt: str = Field(min_length=1)
+    answer: bool
+    feedback: Feedback
+
+
+class Pair(Strict):
+    left: str = Field(min_length=1)
+    right: str = Field(min_length=1)
+
+
+class MatchingQuestion(Strict):
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    type: Literal["matching"]
+    prompt: str = Field(min_length=1)
+    pairs: list[Pair] = Field(min_length=2, max_length=8)
+    feedback: Feedback
+
+
+class OrderingQuestion(Strict):
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    type: Literal["ordering"]
+    prompt: str = Field(min_length=1)
+    items: list[str] = Field(min_length=2, max_length=8)
+    feedback: Feedback
+
+
+Question = Annotated[
+    ChoiceQuestion | TrueFalseQuestion | MatchingQuestion | OrderingQuestion, Field(discriminator="type")
+]
+
+
+class Quiz(Strict):
+    questions: list[Question] = Field(min_length=1)
+
+
+# -- autodiagnostic.yaml -------------------------------------------------------------------------------------
+class ScaleLevel(Strict):
+    value: int = Field(ge=1, le=4)
+    code: str
+    label: Text
+    meaning: Text
+
+
+class DontKnow(Strict):
+    label: Text
+    counts_as: int = Field(ge=1, le=4)
+
+
+class Option(Strict):
+    id: str
+    label: Text
+
+
+class ProfilingQuestion(Strict):
+    id: str = Field(pattern=r"^P[0-9]+$")
+    prompt: Text
+    options: list[Option] = Field(min_length=2)
+
+
+class AxisQuestion(Strict):
+    id: str
+    prompt: str = Field(min_length=1)
+    levels: dict[int, str]
+
+
+class QuestionText(Strict):
+    prompt: str = Field(min_length=1)
+    levels: dict[int, str]
+
+
+class Axis(Strict):
+    id: str = Field(pattern=r"^[A-Z]$")
+    name: Text
+    modules: list[str]
+    questions: list[AxisQuestion] = Field(min_length=1)
+
+
+class Variant(Strict):
+    id: str
+    when: dict[str, Any]
+    replace: dict[str, QuestionText]
+
+
+class LevelRule(Strict):
+    code: str
+    from_: float = Field(alias="from", ge=0, le=100)
+    label: Text
+    explanation: Text
+
+
+class Scoring(Strict):
+    weights: dict[str, float]
+    levels: list[LevelRule] = Field(min_length=1)
+    priority_tie_order: list[str]
+
+
+class RoutingRule(Strict):
+    id: str
+    when: dict[str, Any]
+    primary: str
+    secondary: str
+    modules: list[str] = []
+    modules_by_role: dict[str, list[str]] = {}
+    explanation: Text
+
+
+class Routing(Strict):
+    max_suggested_modules: int = Field(ge=1, le=3)
+    rules: list[RoutingRule] = Field(min_length=1)
+
+
+class Diagnostic(Strict):
+    scale: list[ScaleLevel] = Field(min_length=4, max_length=4)
+    dont_know: DontKnow
+    profiling: list[ProfilingQuestion] = Field(min_length=1)
+    axes: list[Axis] = Field(min_length=1)
+    variants: list[Variant] = []
+    scoring: Scoring
+    routing: Routing

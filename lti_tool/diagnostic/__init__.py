@@ -1,0 +1,1 @@
+"""The autodiagnostic: questionnaire, scoring, routing, results."""

@@ -1,0 +1,170 @@
+"""The autodiagnostic as a learner goes through it: a run saved step by step, then scored and routed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import select
+
+from lti_tool import events
+from lti_tool.content.schemas import Diagnostic
+from lti_tool.db import DbSession, utcnow
+from lti_tool.diagnostic import scoring
+from lti_tool.diagnostic.models import DiagnosticRun
+from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
+from lti_tool.events import Scope
+
+STEPS = ("profile", "A", "B", "C", "D", "E")
+
+
+def runs(session: DbSession, scope: Scope) -> list[DiagnosticRun]:
+    """This learner's runs in this context, newest first."""
+    return list(
+        session.scalars(
+            select(DiagnosticRun)
+            .where(DiagnosticRun.learner_id == scope.learner_id, DiagnosticRun.context_pk == scope.context_pk)
+            .order_by(DiagnosticRun.started_at.desc(), DiagnosticRun.id.desc())
+        )
+    )
+
+
+def open_run(session: DbSession, scope: Scope) -> DiagnosticRun | None:
+    return next((r for r in runs(session, scope) if r.status == "in_progress"), None)
+
+
+def start(session: DbSession, scope: Scope, version: int) -> DiagnosticRun:
+    """Resume the run in progress, or start a new one."""
+    run = open_run(session, scope)
+    if run is None:
+        run = DiagnosticRun(
+            platform_id=scope.platform_id,
+            context_pk=scope.context_pk,
+            learner_id=scope.learner_id,
+            content_version=version,
+            profile={},
+            answers={},
+        )
+        session.add(run)
+        session.flush()
+    return run
+
+
+def run_of(session: DbSession, scope: Scope, run_id: int) -> DiagnosticRun:
+    run = session.get(DiagnosticRun, run_id)
+    if run is None or run.learner_id != scope.learner_id or run.context_pk != scope.context_pk:
+        raise not_found("Ce questionnaire", "This questionnaire")
+    return run
+
+
+def _editable(run: DiagnosticRun) -> None:
+    if run.status != "in_progress":
+        raise AlreadyRecorded(
+            Message("Ce questionnaire est déjà envoyé.", "This questionnaire was already submitted."),
+            Message(
+                "Consultez vos résultats, ou recommencez un nouvel autodiagnostic.",
+                "See your results, or start a new self-assessment.",
+            ),
+        )
+
+
+def save_profile(
+    session: DbSession, run: DiagnosticRun, diagnostic: Diagnostic, form: Mapping[str, str]
+) -> None:
+    _editable(run)
+    profile = {}
+    for question in diagnostic.profiling:
+        value = form.get(question.id, "")
+        if value not in {o.id for o in question.options}:
+            raise refused(
+                "bad_profile",
+                f"Répondez à la question « {question.prompt.fr} » avec une option proposée.",
+                f"Answer « {question.prompt.en} » with one of the options offered.",
+            )
+        profile[question.id] = value
+    run.profile = profile
+    run.variant = scoring.active_variant(diagnostic, profile)
+    run.updated_at = utcnow()
+
+
+def save_axis(
+    session: DbSession, run: DiagnosticRun, diagnostic: Diagnostic, axis_id: str, form: Mapping[str, str]
+) -> None:
+    """Save the answers of one axis (every question answered: a level 1–4, or 0 for "je ne sais pas")."""
+    _editable(run)
+    if not run.profile:
+        raise refused(
+            "profile_first",
+            "Répondez d'abord aux questions de profil.",
+            "Answer the profile questions first.",
+        )
+    axis = next((a for a in diagnostic.axes if a.id == axis_id), None)
+    if axis is None:
+        raise not_found("Cet axe", "This axis")
+    answers = dict(run.answers)
+    for question in axis.questions:
+        raw = form.get(question.id, "")
+        if raw not in ("0", "1", "2", "3", "4"):
+            raise refused(
+                "bad_answer",
+                f"Répondez à la question {question.id} (un niveau de 1 à 4, ou « je ne sais pas »).",
+                f"Answer question {question.id} (a level from 1 to 4, or « I don't know »).",
+            )
+        answers[question.id] = int(raw)
+    run.answers = answers
+    run.updated_at = utcnow()
+
+
+def next_step(run: DiagnosticRun, diagnostic: Diagnostic) -> str | None:
+    """The first step not yet answered (to resume where the learner left), or None when all are."""
+    if not run.profile:
+        return "profile"
+    for axis in diagnostic.axes:
+        if any(q.id not in run.answers for q in axis.questions):
+            return axis.id
+    return None
+
+
+def submit(session: DbSession, scope: Scope, run: DiagnosticRun, diagnostic: Diagnostic) -> scoring.Result:
+    _editable(run)
+    try:
+        result = scoring.score(diagnostic, run.profile, run.answers)
+    except scoring.IncompleteAnswers as error:
+        raise refused(
+            "incomplete",
+            f"Il reste des questions sans réponse : {', '.join(error.missing)}.",
+            f"Some questions are unanswered: {', '.join(error.missing)}.",
+        ) from error
+    now = utcnow()
+    run.status = "submitted"
+    run.submitted_at = now
+    run.updated_at = now
+    run.result = _as_json(result)
+    run.global_score = result.global_score
+    run.level = result.level
+    events.record_event(
+        session,
+        scope,
+        events.DIAGNOSTIC_SUBMITTED,
+        content_version=run.content_version,
+        payload={
+            "run": run.id,
+            "variant": run.variant,
+            "profile": run.profile,
+            **run.result,
+            "duration_seconds": (now - run.started_at).total_seconds(),
+        },
+    )
+    session.flush()
+    return result
+
+
+def _as_json(result: scoring.Result) -> dict[str, Any]:
+    data = asdict(result)
+    data["axis_scores"] = {k: round(v, 2) for k, v in result.axis_scores.items()}
+    data["global_score"] = round(result.global_score, 2)
+    data["spread"] = round(result.spread, 2)
+    data["dont_know"] = list(result.dont_know)
+    data["modules"] = list(result.modules)
+    return data

@@ -1,0 +1,87 @@
+"""Domain events: what a learner or a facilitator did, recorded in the same transaction as the change.
+
+Every learner action goes through a service that writes its state change and one or more events here, so
+that what is recorded and what happened cannot disagree. The xAPI work turns these rows into statements;
+the competences work turns them into mastery.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lti_tool.db import DbSession, UTCDateTime, db, utcnow
+
+# The event types services emit.
+PAGE_READ = "page_read"
+QUESTION_ANSWERED = "question_answered"
+QUIZ_PASSED = "quiz_passed"
+QUIZ_FAILED = "quiz_failed"
+MODULE_COMPLETED = "module_completed"
+DELIVERABLE_SUBMITTED = "deliverable_submitted"
+DIAGNOSTIC_SUBMITTED = "diagnostic_submitted"
+ATTENDANCE_RECORDED = "attendance_recorded"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who acts, where: every event and every learner row carries its registration and context."""
+
+    platform_id: int
+    context_pk: int
+    learner_id: int
+    launch_id: str | None = None
+
+
+class LearningEvent(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "learning_events"
+    __table_args__ = (
+        Index("ix_learning_events_learner", "learner_id", "occurred_at"),
+        Index("ix_learning_events_context", "context_pk", "occurred_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    context_pk: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    # Who recorded it when it is not the learner (a facilitator recording attendance).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    launch_id: Mapped[str | None] = mapped_column(String(64))
+    module_id: Mapped[str | None] = mapped_column(String(16))
+    content_version: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def record_event(
+    session: DbSession,
+    scope: Scope,
+    type_: str,
+    *,
+    content_version: int,
+    module_id: str | None = None,
+    payload: dict[str, Any] | None = None,
+    actor_id: int | None = None,
+    at: datetime | None = None,
+) -> LearningEvent:
+    event = LearningEvent(
+        id=str(uuid.uuid4()),
+        type=type_,
+        platform_id=scope.platform_id,
+        context_pk=scope.context_pk,
+        learner_id=scope.learner_id,
+        actor_id=actor_id,
+        launch_id=scope.launch_id,
+        module_id=module_id,
+        content_version=content_version,
+        payload=payload or {},
+        occurred_at=at or utcnow(),
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,1 @@
+"""The module player: pages, progress, quizzes, deliverables, live sessions and attendance."""

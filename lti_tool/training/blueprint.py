@@ -1,0 +1,218 @@
+"""The module player (``/modules/…``) and the facilitators' live sessions (``/staff/sessions…``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from lti_tool.content.loader import Module
+from lti_tool.content.runtime import content
+from lti_tool.db import db
+from lti_tool.errors import not_found, refused
+from lti_tool.events import Scope
+from lti_tool.lti.context import LaunchContext
+from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.training import services
+
+bp = Blueprint("training", __name__)
+
+
+def scope_of(launch: LaunchContext) -> Scope:
+    return Scope(launch.platform_id, launch.context_pk, launch.learner_id, launch.launch_id)
+
+
+def module_or_404(key: str) -> Module:
+    module = content().module(key)
+    if module is None:
+        raise not_found("Ce module", "This module")
+    return module
+
+
+def here(endpoint: str, **values: Any) -> str:
+    """A URL in this launch (the launch id travels with every link and form)."""
+    return url_for(endpoint, launch=current_launch().launch_id, **values)
+
+
+@bp.get("/modules/<key>/")
+@require_launch()
+def module(key: str) -> str:
+    """The module's overview: objectives, progress, where to resume, what is missing."""
+    module = module_or_404(key)
+    scope = scope_of(current_launch())
+    progress = services.get_progress(db.session, scope, module)
+    return render_template(
+        "training/module.html",
+        module=module,
+        progress=progress,
+        percent=services.percent_done(module, progress),
+        missing=services.missing_for_completion(db.session, scope, module, progress),
+        quiz=services.quiz_state(db.session, scope, module),
+        formats={f.code: f for f in content().programme.activity_formats},
+        here=here,
+    )
+
+
+@bp.get("/modules/<key>/pages/<int:number>")
+@require_launch()
+def page(key: str, number: int) -> str:
+    """One page; reading it is recorded (once) and it becomes where the learner resumes."""
+    module = module_or_404(key)
+    progress = services.read_page(db.session, scope_of(current_launch()), module, number, content().version)
+    db.session.commit()
+    return render_template(
+        "training/page.html",
+        module=module,
+        page=module.pages[number - 1],
+        progress=progress,
+        percent=services.percent_done(module, progress),
+        here=here,
+    )
+
+
+@bp.get("/modules/<key>/quiz")
+@require_launch()
+def quiz(key: str) -> str:
+    """The quiz: the next question of the attempt in progress, the feedback just earned, or the results."""
+    module = module_or_404(key)
+    scope = scope_of(current_launch())
+    state = services.quiz_state(db.session, scope, module)
+    feedback = None
+    answered = request.args.get("answered")
+    last = state.attempts[-1] if state.attempts else None
+    if answered and last is not None and answered in last.answers:
+        question = module.question(answered)
+        if question is not None:
+            record = last.answers[answered]
+            _, texts = services.judge(question, record["response"])
+            feedback = {"question": question, "correct": record["correct"], "texts": texts}
+    attempt = state.open_attempt
+    question = services.next_question(module, attempt) if attempt else None
+    return render_template(
+        "training/quiz.html",
+        module=module,
+        state=state,
+        attempt=attempt,
+        question=question,
+        last=last,
+        feedback=feedback,
+        order=services.shuffled(f"{attempt.id}-{question.id}", _size(question))
+        if attempt and question
+        else [],
+        progress=services.get_progress(db.session, scope, module),
+        here=here,
+    )
+
+
+def _size(question: object) -> int:
+    for name in ("choices", "pairs", "items"):
+        if hasattr(question, name):
+            return len(getattr(question, name))
+    return 0
+
+
+@bp.post("/modules/<key>/quiz/attempts")
+@require_launch()
+def start_attempt(key: str) -> Response:
+    module = module_or_404(key)
+    services.start_attempt(db.session, scope_of(current_launch()), module, content().version)
+    db.session.commit()
+    return redirect(here("training.quiz", key=module.slug), code=303)
+
+
+@bp.post("/modules/<key>/quiz/attempts/<int:attempt_id>/answers")
+@require_launch()
+def answer(key: str, attempt_id: int) -> Response:
+    module = module_or_404(key)
+    question_id = request.form.get("question", "")
+    form = request.form.to_dict(flat=False)
+    outcome = services.answer(
+        db.session, scope_of(current_launch()), module, attempt_id, question_id, form, content().version
+    )
+    db.session.commit()
+    return redirect(
+        here("training.quiz", key=module.slug, answered=outcome.question.id, _anchor="feedback"), code=303
+    )
+
+
+@bp.post("/modules/<key>/deliverable")
+@require_launch()
+def deliverable(key: str) -> Response:
+    module = module_or_404(key)
+    services.submit_deliverable(
+        db.session, scope_of(current_launch()), module, request.form.get("text", ""), content().version
+    )
+    db.session.commit()
+    return redirect(here("training.module", key=module.slug), code=303)
+
+
+# -- facilitators: live sessions and attendance
+@bp.route("/staff/sessions", methods=["GET", "POST"])
+@require_launch(staff=True)
+def sessions() -> str | Response:
+    """Plan a live session for this course, and see those planned."""
+    launch = current_launch()
+    if request.method == "POST":
+        starts_at = _datetime(request.form.get("starts_at", ""))
+        duration = request.form.get("duration_minutes", "")
+        linked = content().module(request.form["module_id"]) if request.form.get("module_id") else None
+        if request.form.get("module_id") and linked is None:
+            raise refused("unknown_module", "Ce module n'existe pas.", "This module does not exist.")
+        if not duration.isdigit():
+            raise refused("bad_duration", "Donnez une durée en minutes.", "Give a duration in minutes.")
+        live = services.create_session(
+            db.session,
+            scope_of(launch),
+            request.form.get("kind", ""),
+            request.form.get("title", ""),
+            starts_at,
+            int(duration),
+            linked.id if linked else None,
+        )
+        db.session.commit()
+        return redirect(here("training.attendance", session_id=live.id), code=303)
+    return render_template(
+        "training/sessions.html",
+        sessions=services.sessions_of_context(db.session, launch.context_pk),
+        modules=content().modules,
+        kinds=services.LIVE_KINDS,
+        here=here,
+    )
+
+
+@bp.route("/staff/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+@require_launch(staff=True)
+def attendance(session_id: int) -> str | Response:
+    """Tick who attended, among the learners known in this course."""
+    launch = current_launch()
+    live = services.session_of_context(db.session, launch.context_pk, session_id)
+    if request.method == "POST":
+        ids = request.form.getlist("present")
+        if not all(i.isdigit() for i in ids):
+            raise refused("unknown_learner", "Sélection invalide.", "Invalid selection.")
+        services.record_attendance(db.session, scope_of(launch), live, {int(i) for i in ids}, content())
+        db.session.commit()
+        return redirect(here("training.attendance", session_id=live.id, saved=1), code=303)
+    return render_template(
+        "training/attendance.html",
+        live=live,
+        learners=services.context_learners(db.session, launch.context_pk),
+        present=services.attendance_of(db.session, live.id),
+        saved=bool(request.args.get("saved")),
+        here=here,
+    )
+
+
+def _datetime(raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as error:
+        raise refused(
+            "bad_date", "Donnez une date et une heure valides.", "Give a valid date and time."
+        ) from error
+    # A datetime-local field carries no zone: it is the programme's local time (TIMEZONE).
+    local = value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"])) if value.tzinfo is None else value
+    return local.astimezone(UTC)

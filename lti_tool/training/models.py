@@ -1,0 +1,95 @@
+"""Learner progress in modules, quiz attempts, deliverables, live sessions and attendance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lti_tool.db import UTCDateTime, db, utcnow
+
+
+class ModuleProgress(db.Model):  # type: ignore[name-defined,misc]
+    """One learner's progress in one module, within one course context."""
+
+    __tablename__ = "module_progress"
+    __table_args__ = (UniqueConstraint("learner_id", "context_pk", "module_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    context_pk: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"), index=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    module_id: Mapped[str] = mapped_column(String(16))
+    content_version: Mapped[int] = mapped_column(Integer)
+    pages_read: Mapped[list[int]] = mapped_column(JSON, default=list)
+    last_page: Mapped[int] = mapped_column(Integer, default=1)
+    best_score: Mapped[float | None] = mapped_column(Float)
+    is_quiz_passed: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QuizAttempt(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (UniqueConstraint("progress_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    progress_id: Mapped[int] = mapped_column(ForeignKey("module_progress.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    module_id: Mapped[str] = mapped_column(String(16))
+    content_version: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    # question id -> {"response": …, "correct": bool}
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    score: Mapped[float | None] = mapped_column(Float)
+    is_passed: Mapped[bool | None] = mapped_column(Boolean)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Deliverable(db.Model):  # type: ignore[name-defined,misc]
+    """The short written deliverable of a live-format module."""
+
+    __tablename__ = "deliverables"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    progress_id: Mapped[int] = mapped_column(
+        ForeignKey("module_progress.id", ondelete="CASCADE"), unique=True
+    )
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    module_id: Mapped[str] = mapped_column(String(16))
+    content_version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LiveSession(db.Model):  # type: ignore[name-defined,misc]
+    """A webinaire, atelier or session de co-développement planned for a course context."""
+
+    __tablename__ = "live_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    context_pk: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(255))
+    module_id: Mapped[str | None] = mapped_column(String(16))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attendance(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "attendances"
+    __table_args__ = (UniqueConstraint("session_id", "learner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("live_sessions.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    is_present: Mapped[bool] = mapped_column(Boolean)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,580 @@
+"""The module player's rules: pages read, quiz attempts and scores, deliverables, completion, live sessions.
+
+No Flask here: a ``Scope`` (who, which context) and content in, rows and events out. Callers commit once.
+Every refusal is an ``InvalidInput`` / ``AlreadyRecorded`` / ``NotFound`` raised before anything is written.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from lti_tool import events
+from lti_tool.content.loader import Module
+from lti_tool.content.schemas import (
+    ChoiceQuestion,
+    MatchingQuestion,
+    OrderingQuestion,
+    Question,
+    TrueFalseQuestion,
+)
+from lti_tool.db import DbSession, utcnow
+from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
+from lti_tool.events import Scope
+from lti_tool.learners.models import Enrolment, Learner
+from lti_tool.training.models import Attendance, Deliverable, LiveSession, ModuleProgress, QuizAttempt
+
+LIVE_KINDS = ("webinaire", "atelier", "co-developpement")
+
+
+# -- progress
+def get_progress(session: DbSession, scope: Scope, module: Module) -> ModuleProgress | None:
+    return session.scalar(
+        select(ModuleProgress).where(
+            ModuleProgress.learner_id == scope.learner_id,
+            ModuleProgress.context_pk == scope.context_pk,
+            ModuleProgress.module_id == module.id,
+        )
+    )
+
+
+def progress_by_module(session: DbSession, scope: Scope) -> dict[str, ModuleProgress]:
+    rows = session.scalars(
+        select(ModuleProgress).where(
+            ModuleProgress.learner_id == scope.learner_id, ModuleProgress.context_pk == scope.context_pk
+        )
+    )
+    return {row.module_id: row for row in rows}
+
+
+def _progress(session: DbSession, scope: Scope, module: Module, version: int) -> ModuleProgress:
+    progress = get_progress(session, scope, module)
+    if progress is None:
+        progress = ModuleProgress(
+            platform_id=scope.platform_id,
+            context_pk=scope.context_pk,
+            learner_id=scope.learner_id,
+            module_id=module.id,
+            content_version=version,
+            pages_read=[],
+            last_page=1,
+        )
+        session.add(progress)
+        session.flush()
+    return progress
+
+
+def percent_done(module: Module, progress: ModuleProgress | None) -> int:
+    """Pages read and quiz passed, as one percentage (the quiz counts as one more step)."""
+    if progress is None:
+        return 0
+    steps = len(module.pages) + 1
+    done = len(set(progress.pages_read)) + (1 if progress.is_quiz_passed else 0)
+    return round(100 * done / steps)
+
+
+def read_page(session: DbSession, scope: Scope, module: Module, number: int, version: int) -> ModuleProgress:
+    """Mark a page read (once) and remember it as where to resume."""
+    if not 1 <= number <= len(module.pages):
+        raise not_found("Cette page du module", "This page of the module")
+    progress = _progress(session, scope, module, version)
+    progress.last_page = number
+    progress.updated_at = utcnow()
+    if number not in progress.pages_read:
+        progress.pages_read = sorted({*progress.pages_read, number})
+        events.record_event(
+            session,
+            scope,
+            events.PAGE_READ,
+            content_version=version,
+            module_id=module.id,
+            payload={"page": number, "title": module.pages[number - 1].title, "pages": len(module.pages)},
+        )
+        _complete_if_done(session, scope, module, progress, version)
+    return progress
+
+
+# -- quiz
+@dataclass(frozen=True)
+class QuizState:
+    attempts: list[QuizAttempt]
+    open_attempt: QuizAttempt | None
+    can_start: bool
+    reason_fr: str | None
+    reason_en: str | None
+
+
+def quiz_state(session: DbSession, scope: Scope, module: Module, now: datetime | None = None) -> QuizState:
+    progress = get_progress(session, scope, module)
+    attempts = (
+        list(
+            session.scalars(
+                select(QuizAttempt).where(QuizAttempt.progress_id == progress.id).order_by(QuizAttempt.number)
+            )
+        )
+        if progress
+        else []
+    )
+    open_attempt = next((a for a in attempts if a.finished_at is None), None)
+    retry = module.meta.retry
+    now = now or utcnow()
+    reason: tuple[str, str] | None = None
+    if open_attempt is not None:
+        reason = ("Une tentative est en cours.", "An attempt is in progress.")
+    elif retry.max_attempts and len(attempts) >= retry.max_attempts:
+        reason = (
+            f"Les {retry.max_attempts} tentatives permises sont utilisées.",
+            f"All {retry.max_attempts} attempts allowed are used.",
+        )
+    elif attempts and retry.wait_minutes:
+        last = attempts[-1].finished_at
+        if last and now - last < timedelta(minutes=retry.wait_minutes):
+            wait = retry.wait_minutes - int((now - last).total_seconds() // 60)
+            reason = (
+                f"Prochaine tentative possible dans {wait} min.",
+                f"Next attempt possible in {wait} min.",
+            )
+    return QuizState(attempts, open_attempt, reason is None, *(reason or (None, None)))
+
+
+def start_attempt(session: DbSession, scope: Scope, module: Module, version: int) -> QuizAttempt:
+    state = quiz_state(session, scope, module)
+    if state.open_attempt is not None:
+        return state.open_attempt  # a double click resumes the same attempt
+    if not state.can_start:
+        raise refused("attempts_exhausted", state.reason_fr or "", state.reason_en or "", status=409)
+    progress = _progress(session, scope, module, version)
+    attempt = QuizAttempt(
+        progress_id=progress.id,
+        learner_id=scope.learner_id,
+        module_id=module.id,
+        content_version=version,
+        number=len(state.attempts) + 1,
+        answers={},
+    )
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
+def attempt_of(session: DbSession, scope: Scope, module: Module, attempt_id: int) -> QuizAttempt:
+    """The attempt named in a form, only if it is this learner's, in this module and context."""
+    attempt = session.get(QuizAttempt, attempt_id)
+    progress = session.get(ModuleProgress, attempt.progress_id) if attempt else None
+    if (
+        attempt is None
+        or progress is None
+        or attempt.learner_id != scope.learner_id
+        or progress.context_pk != scope.context_pk
+        or attempt.module_id != module.id
+    ):
+        raise not_found("Cette tentative", "This attempt")
+    return attempt
+
+
+def next_question(module: Module, attempt: QuizAttempt) -> Question | None:
+    return next((q for q in module.quiz.questions if q.id not in attempt.answers), None)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    question: Question
+    is_correct: bool
+    feedback: list[str]
+    attempt: QuizAttempt
+
+
+def answer(
+    session: DbSession,
+    scope: Scope,
+    module: Module,
+    attempt_id: int,
+    question_id: str,
+    form: Mapping[str, Sequence[str]],
+    version: int,
+) -> Outcome:
+    """Check and record one answer; score the attempt once every question is answered."""
+    attempt = attempt_of(session, scope, module, attempt_id)
+    if attempt.finished_at is not None:
+        raise AlreadyRecorded(
+            Message("Cette tentative est terminée.", "This attempt is finished."),
+            Message(
+                "Consultez votre résultat ou commencez une nouvelle tentative.",
+                "See your result or start a new attempt.",
+            ),
+        )
+    question = module.question(question_id)
+    if question is None:
+        raise refused(
+            "unknown_question",
+            "Cette question n'appartient pas à ce module.",
+            "This question does not belong to this module.",
+        )
+    if question.id in attempt.answers:
+        raise AlreadyRecorded(
+            Message("Cette réponse est déjà enregistrée.", "This answer is already recorded."),
+            Message("Passez à la question suivante.", "Go on to the next question."),
+        )
+    response = parse_response(question, form)
+    is_correct, feedback = judge(question, response)
+    attempt.answers = {**attempt.answers, question.id: {"response": response, "correct": is_correct}}
+    events.record_event(
+        session,
+        scope,
+        events.QUESTION_ANSWERED,
+        content_version=attempt.content_version,
+        module_id=module.id,
+        payload={
+            "attempt": attempt.number,
+            "question": question.id,
+            "type": question.type,
+            "response": response,
+            "correct": is_correct,
+        },
+    )
+    if len(attempt.answers) == len(module.quiz.questions):
+        _finish(session, scope, module, attempt, version)
+    session.flush()
+    return Outcome(question, is_correct, feedback, attempt)
+
+
+def parse_response(question: Question, form: Mapping[str, Sequence[str]]) -> Any:
+    """The learner's response in a stored form, or InvalidInput when the form does not fit the question."""
+
+    def values(name: str) -> list[str]:
+        return [v for v in form.get(name, []) if v != ""]
+
+    if isinstance(question, ChoiceQuestion):
+        ids = {c.id for c in question.choices}
+        picked = values("choice")
+        if not picked or any(p not in ids for p in picked) or len(set(picked)) != len(picked):
+            raise refused(
+                "bad_choice",
+                "Choisissez une ou plusieurs réponses proposées.",
+                "Pick one or more of the answers offered.",
+            )
+        if question.type == "single":
+            if len(picked) != 1:
+                raise refused("bad_choice", "Choisissez une seule réponse.", "Pick exactly one answer.")
+            return picked[0]
+        return sorted(picked)
+    if isinstance(question, TrueFalseQuestion):
+        picked = values("answer")
+        if picked not in (["true"], ["false"]):
+            raise refused("bad_choice", "Répondez vrai ou faux.", "Answer true or false.")
+        return picked[0] == "true"
+    if isinstance(question, MatchingQuestion):
+        return _indexes(
+            form,
+            "match",
+            len(question.pairs),
+            "Associez chaque élément à une proposition.",
+            "Match every item with one proposal.",
+        )
+    if isinstance(question, OrderingQuestion):
+        positions = _indexes(
+            form,
+            "position",
+            len(question.items),
+            "Donnez une position à chaque élément.",
+            "Give every item a position.",
+        )
+        if sorted(positions) != list(range(len(question.items))):
+            raise refused(
+                "bad_order", "Chaque position ne peut servir qu'une fois.", "Each position can be used once."
+            )
+        return positions
+    raise refused("unknown_question", "Type de question inconnu.", "Unknown question type.")
+
+
+def _indexes(form: Mapping[str, Sequence[str]], prefix: str, count: int, fr: str, en: str) -> list[int]:
+    result = []
+    for i in range(count):
+        raw = (form.get(f"{prefix}-{i}") or [""])[0]
+        if not raw.isdigit() or not 0 <= int(raw) < count:
+            raise refused("bad_choice", fr, en)
+        result.append(int(raw))
+    return result
+
+
+def judge(question: Question, response: Any) -> tuple[bool, list[str]]:
+    """Right or wrong, and the feedback to show for this response."""
+    if isinstance(question, ChoiceQuestion):
+        picked = {response} if question.type == "single" else set(response)
+        correct = {c.id for c in question.choices if c.correct}
+        feedback = [c.feedback for c in question.choices if c.id in picked]
+        return picked == correct, feedback
+    if isinstance(question, TrueFalseQuestion):
+        ok = response == question.answer
+        return ok, [question.feedback.correct if ok else question.feedback.incorrect]
+    if isinstance(question, MatchingQuestion | OrderingQuestion):
+        # matching: left i must get right i; ordering: item i must be at position i
+        ok = list(response) == list(range(len(response)))
+        return ok, [question.feedback.correct if ok else question.feedback.incorrect]
+    return False, []
+
+
+def shuffled(seed: str, count: int) -> list[int]:
+    """A stable shuffle of range(count) for one attempt and question (so a reload shows the same order)."""
+    order = list(range(count))
+    random.Random(seed).shuffle(order)  # noqa: S311 - presentation order, not security
+    return order
+
+
+def _finish(session: DbSession, scope: Scope, module: Module, attempt: QuizAttempt, version: int) -> None:
+    correct = sum(1 for a in attempt.answers.values() if a["correct"])
+    attempt.score = correct / len(module.quiz.questions)
+    attempt.is_passed = attempt.score >= module.meta.mastery_score
+    attempt.finished_at = utcnow()
+    progress = session.get(ModuleProgress, attempt.progress_id)
+    assert progress is not None
+    progress.best_score = max(progress.best_score or 0.0, attempt.score)
+    progress.is_quiz_passed = progress.is_quiz_passed or attempt.is_passed
+    progress.updated_at = attempt.finished_at
+    events.record_event(
+        session,
+        scope,
+        events.QUIZ_PASSED if attempt.is_passed else events.QUIZ_FAILED,
+        content_version=attempt.content_version,
+        module_id=module.id,
+        payload={
+            "attempt": attempt.number,
+            "score": attempt.score,
+            "mastery_score": module.meta.mastery_score,
+            "correct": correct,
+            "questions": len(module.quiz.questions),
+            "duration_seconds": (attempt.finished_at - attempt.started_at).total_seconds(),
+        },
+    )
+    _complete_if_done(session, scope, module, progress, version)
+
+
+# -- deliverable, attendance, completion
+def submit_deliverable(
+    session: DbSession, scope: Scope, module: Module, text: str, version: int
+) -> Deliverable:
+    spec = module.meta.deliverable
+    if spec is None:
+        raise not_found("Le livrable de ce module", "This module's deliverable")
+    words = len(text.split())
+    if words < spec.min_words:
+        raise refused(
+            "deliverable_too_short",
+            f"Le livrable compte {words} mots ; il en faut au moins {spec.min_words}.",
+            f"The deliverable has {words} words; it needs at least {spec.min_words}.",
+        )
+    if len(text) > 20_000:
+        raise refused(
+            "deliverable_too_long",
+            "Le livrable dépasse 20 000 caractères.",
+            "The deliverable is over 20,000 characters.",
+        )
+    progress = _progress(session, scope, module, version)
+    if session.scalar(select(Deliverable).where(Deliverable.progress_id == progress.id)) is not None:
+        raise AlreadyRecorded(
+            Message("Votre livrable est déjà déposé.", "Your deliverable is already submitted."),
+            Message("Il sera examiné par l'équipe d'animation.", "The facilitators will review it."),
+        )
+    deliverable = Deliverable(
+        progress_id=progress.id,
+        learner_id=scope.learner_id,
+        module_id=module.id,
+        content_version=version,
+        text=text.strip(),
+    )
+    session.add(deliverable)
+    events.record_event(
+        session,
+        scope,
+        events.DELIVERABLE_SUBMITTED,
+        content_version=version,
+        module_id=module.id,
+        payload={"words": words},
+    )
+    session.flush()
+    _complete_if_done(session, scope, module, progress, version)
+    return deliverable
+
+
+def has_attended(session: DbSession, scope: Scope, module_id: str) -> bool:
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Attendance)
+            .join(LiveSession, LiveSession.id == Attendance.session_id)
+            .where(
+                Attendance.learner_id == scope.learner_id,
+                Attendance.is_present.is_(True),
+                LiveSession.context_pk == scope.context_pk,
+                LiveSession.module_id == module_id,
+            )
+        )
+    )
+
+
+def missing_for_completion(
+    session: DbSession, scope: Scope, module: Module, progress: ModuleProgress | None
+) -> list[tuple[str, str]]:
+    """What is still missing, as (French, English) sentences; empty when the module is complete."""
+    rules = module.meta.completion
+    missing: list[tuple[str, str]] = []
+    read = set(progress.pages_read) if progress else set()
+    unread = len(module.pages) - len(read & set(range(1, len(module.pages) + 1)))
+    if unread:
+        missing.append((f"{unread} page(s) à lire", f"{unread} page(s) to read"))
+    if rules.quiz == "passed" and not (progress and progress.is_quiz_passed):
+        score = round(module.meta.mastery_score * 100)
+        missing.append((f"réussir le quiz (au moins {score} %)", f"pass the quiz (at least {score}%)"))
+    if rules.attendance and not has_attended(session, scope, module.id):
+        missing.append(("participer à la séance en direct", "attend the live session"))
+    if rules.deliverable and not (
+        progress and session.scalar(select(Deliverable.id).where(Deliverable.progress_id == progress.id))
+    ):
+        missing.append(("déposer le livrable", "submit the deliverable"))
+    return missing
+
+
+def _complete_if_done(
+    session: DbSession, scope: Scope, module: Module, progress: ModuleProgress, version: int
+) -> None:
+    if progress.completed_at is not None:
+        return
+    session.flush()
+    if missing_for_completion(session, scope, module, progress):
+        return
+    progress.completed_at = utcnow()
+    events.record_event(
+        session,
+        scope,
+        events.MODULE_COMPLETED,
+        content_version=version,
+        module_id=module.id,
+        payload={
+            "score": progress.best_score,
+            "duration_seconds": (progress.completed_at - progress.started_at).total_seconds(),
+        },
+    )
+
+
+# -- live sessions (facilitators)
+def create_session(
+    session: DbSession,
+    scope: Scope,
+    kind: str,
+    title: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    module_id: str | None,
+) -> LiveSession:
+    if kind not in LIVE_KINDS:
+        raise refused("bad_kind", "Type de séance inconnu.", "Unknown kind of session.")
+    if not title.strip() or len(title) > 255:
+        raise refused(
+            "bad_title", "Donnez un titre (255 caractères au plus).", "Give a title (255 characters at most)."
+        )
+    if not 5 <= duration_minutes <= 8 * 60:
+        raise refused(
+            "bad_duration", "La durée va de 5 minutes à 8 heures.", "Duration is 5 minutes to 8 hours."
+        )
+    live = LiveSession(
+        platform_id=scope.platform_id,
+        context_pk=scope.context_pk,
+        kind=kind,
+        title=title.strip(),
+        module_id=module_id,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        created_by=scope.learner_id,
+    )
+    session.add(live)
+    session.flush()
+    return live
+
+
+def sessions_of_context(session: DbSession, context_pk: int) -> list[LiveSession]:
+    return list(
+        session.scalars(
+            select(LiveSession).where(LiveSession.context_pk == context_pk).order_by(LiveSession.starts_at)
+        )
+    )
+
+
+def session_of_context(session: DbSession, context_pk: int, session_id: int) -> LiveSession:
+    live = session.get(LiveSession, session_id)
+    if live is None or live.context_pk != context_pk:
+        raise not_found("Cette séance", "This session")
+    return live
+
+
+def context_learners(session: DbSession, context_pk: int) -> list[Learner]:
+    return list(
+        session.scalars(
+            select(Learner)
+            .join(Enrolment, Enrolment.learner_id == Learner.id)
+            .where(Enrolment.context_pk == context_pk, Enrolment.is_staff.is_(False))
+            .order_by(Learner.family_name, Learner.name, Learner.id)
+        )
+    )
+
+
+def attendance_of(session: DbSession, session_id: int) -> dict[int, bool]:
+    rows = session.execute(
+        select(Attendance.learner_id, Attendance.is_present).where(Attendance.session_id == session_id)
+    )
+    return {learner_id: present for learner_id, present in rows}
+
+
+def record_attendance(
+    session: DbSession, facilitator: Scope, live: LiveSession, present: set[int], content: Any
+) -> int:
+    """Record who attended among the context's learners; return how many changed. Ids outside the
+    context are refused."""
+    known = {learner.id for learner in context_learners(session, live.context_pk)}
+    if not present <= known:
+        raise refused(
+            "unknown_learner",
+            "Certaines personnes cochées ne sont pas inscrites à ce cours.",
+            "Some people ticked are not enrolled in this course.",
+        )
+    current = attendance_of(session, live.id)
+    changed = 0
+    for learner_id in sorted(known):
+        is_present = learner_id in present
+        if current.get(learner_id) == is_present or (learner_id not in current and not is_present):
+            continue
+        row = session.scalar(
+            select(Attendance).where(Attendance.session_id == live.id, Attendance.learner_id == learner_id)
+        )
+        if row is None:
+            row = Attendance(session_id=live.id, learner_id=learner_id)
+            session.add(row)
+        row.is_present = is_present
+        row.recorded_by = facilitator.learner_id
+        row.recorded_at = utcnow()
+        changed += 1
+        learner_scope = Scope(live.platform_id, live.context_pk, learner_id, facilitator.launch_id)
+        events.record_event(
+            session,
+            learner_scope,
+            events.ATTENDANCE_RECORDED,
+            content_version=content.version,
+            module_id=live.module_id,
+            actor_id=facilitator.learner_id,
+            payload={
+                "session": live.id,
+                "kind": live.kind,
+                "present": is_present,
+                "duration_minutes": live.duration_minutes,
+            },
+        )
+        if is_present and live.module_id and (module := content.module(live.module_id)) is not None:
+            session.flush()
+            progress = _progress(session, learner_scope, module, content.version)
+            _complete_if_done(session, learner_scope, module, progress, content.version)
+    session.flush()
+    return changed
