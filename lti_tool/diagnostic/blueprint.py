@@ -41,7 +41,7 @@ def step(run_id: int, step: str) -> str | Response:
     """One step (the profile, or one axis); each answer set is saved, so the learner can stop any time."""
     diagnostic = content().diagnostic
     run = services.run_of(db.session, scope_of(current_launch()), run_id)
-    if run.status == "submitted":
+    if run.status == "submitted" and request.method == "GET":
         return redirect(here("diagnostic.result", run_id=run.id), code=303)
     steps = ["profile", *(a.id for a in diagnostic.axes), "review"]
     if step not in steps:
