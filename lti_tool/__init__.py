@@ -17,6 +17,7 @@ from sqlalchemy import event
 import lti_tool.db as database
 from lti_tool import cli, errors, security
 from lti_tool.config import load_config, write_instance_secret
+from xapi import api as xapi_api
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -54,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(learners_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(diagnostic_bp)
+    app.register_blueprint(xapi_api.create_blueprint(lambda: database.db.session, database.db.session.commit))
     if app.config["DEMO_PLATFORM"]:
         from lti_tool.lti.demo_platform import blueprint as demo_platform
 

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+import signal
+import time
+from typing import Any
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from lti_tool.config import read_lti_config
 from lti_tool.db import db
 from lti_tool.learners import services as learners
 from lti_tool.lti.runtime import runtime
 from lti_tool.lti.services import purge_expired
+from xapi import api as xapi_api
+from xapi import forwarding
+from xapi.models import Client as XapiClient
+from xapi.models import Endpoint as XapiEndpoint
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -19,6 +32,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(platform)
     app.cli.add_command(keys)
     app.cli.add_command(lti)
+    app.cli.add_command(xapi)
+    app.cli.add_command(worker)
 
 
 @click.command()
@@ -165,3 +180,151 @@ def lti_purge() -> None:
     logins, launches = purge_expired(db.session)
     db.session.commit()
     click.echo(f"Deleted {logins} expired login(s) and {launches} expired launch(es).")
+
+
+# -- xAPI: clients of the Statement API, external LRSs, the outbox and its worker
+@click.group(cls=AppGroup)
+def xapi() -> None:
+    """xAPI: Statement API clients, external LRSs, the forwarding outbox."""
+
+
+@xapi.group("client", cls=AppGroup)
+def xapi_client() -> None:
+    """Credentials for the Statement API (HTTP Basic)."""
+
+
+@xapi_client.command("add")
+@click.option("--name", required=True, help="Who uses it (e.g. the university's analytics).")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(xapi_api.ALL_SCOPES),
+    help="Repeat for several.",
+)
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    help="Issuer (or issuer|client_id) whose statements it may see; repeat for several.",
+)
+def xapi_client_add(name: str, scopes: tuple[str, ...], platforms: tuple[str, ...]) -> None:
+    """Create a client; print its key and secret once (the last line is key:secret)."""
+    platform_ids = sorted({p.id for spec in platforms for p in _platforms_named(spec)})
+    key, secret = secrets.token_hex(12), secrets.token_urlsafe(32)
+    db.session.add(
+        XapiClient(
+            name=name,
+            key=key,
+            secret_hash=xapi_api.hash_secret(secret),
+            scopes=list(scopes),
+            platform_ids=platform_ids,
+            is_active=True,
+        )
+    )
+    db.session.commit()
+    click.echo(
+        f"Client {name!r} created with scopes {', '.join(scopes)}; platforms {platform_ids or 'none'}."
+    )
+    click.echo("Keep the secret now: it is shown only once.")
+    click.echo(f"{key}:{secret}")
+
+
+def _platforms_named(spec: str) -> list[Any]:
+    issuer, _, client_id = spec.partition("|")
+    found = [
+        p
+        for p in learners.list_platforms(db.session)
+        if p.issuer == issuer and (not client_id or p.client_id == client_id)
+    ]
+    if not found:
+        raise click.BadParameter(
+            f"no registered platform {spec!r} (see `platform list`)", param_hint="--platform"
+        )
+    return found
+
+
+@xapi_client.command("list")
+def xapi_client_list() -> None:
+    """List clients (never their secrets)."""
+    for client in db.session.scalars(select(XapiClient).order_by(XapiClient.id)):
+        state = "active" if client.is_active else "inactive"
+        click.echo(
+            f"{client.key}\t{client.name}\t{','.join(client.scopes)}\tplatforms={client.platform_ids}\t{state}"
+        )
+
+
+@xapi.group("endpoint", cls=AppGroup)
+def xapi_endpoint() -> None:
+    """External LRSs that receive a copy of the statements."""
+
+
+@xapi_endpoint.command("add")
+@click.option("--name", required=True)
+@click.option("--url", required=True, help="The LRS's xAPI base URL (statements go to URL/statements).")
+@click.option("--username", default=None)
+@click.option("--password", default=None)
+@click.option("--platform", default=None, help="Only this issuer's statements (default: all).")
+def xapi_endpoint_add(
+    name: str, url: str, username: str | None, password: str | None, platform: str | None
+) -> None:
+    """Forward statements stored from now on to an external LRS."""
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("give the LRS's http(s) URL", param_hint="--url")
+    platform_id = _platforms_named(platform)[0].id if platform else None
+    endpoint = XapiEndpoint(
+        name=name, url=url, username=username, password=password, platform_id=platform_id, is_active=True
+    )
+    db.session.add(endpoint)
+    db.session.commit()
+    click.echo(f"Endpoint {endpoint.id} ({name}) added; `flask --app lti_tool worker` delivers to it.")
+
+
+@xapi_endpoint.command("list")
+def xapi_endpoint_list() -> None:
+    for endpoint in db.session.scalars(select(XapiEndpoint).order_by(XapiEndpoint.id)):
+        state = "active" if endpoint.is_active else "inactive"
+        click.echo(
+            f"{endpoint.id}\t{endpoint.name}\t{endpoint.url}\tplatform={endpoint.platform_id}\t{state}"
+        )
+
+
+@xapi.command("outbox")
+def xapi_outbox() -> None:
+    """What is pending, delivered or dead-lettered, per external LRS."""
+    rows = forwarding.summary(db.session)
+    if not rows:
+        click.echo("The outbox is empty.")
+    for name, status, count, error in rows:
+        click.echo(
+            f"{name}\t{status}\t{count}"
+            + (f"\tlast error: {error}" if error and status != "delivered" else "")
+        )
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Deliver what is due, then stop.")
+@click.option("--batch", default=100, show_default=True, help="Statements per request to an LRS.")
+@click.option("--idle-seconds", default=1.0, show_default=True, help="Pause when nothing is due.")
+@with_appcontext
+def worker(once: bool, batch: int, idle_seconds: float) -> None:
+    """Deliver the outbox to the external LRSs, with retries and backoff (stop with Ctrl-C or SIGTERM)."""
+    policy = forwarding.Policy(batch_size=batch)
+    http = forwarding.http_client()
+    stopping = {"now": False}
+
+    def stop(*_: Any) -> None:
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    log.info("xAPI worker started")
+    while not stopping["now"]:
+        counts = forwarding.run_once(db.session, http, policy)
+        if counts:
+            log.info("outbox batch: %s", ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        elif once:
+            break
+        else:
+            time.sleep(idle_seconds)
+    db.session.remove()

@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "CONTENT_PATH": str(PROJECT_ROOT / "modules"),
     "KEYS_DIR": None,  # None: instance/keys
     "LANGUAGES": ["fr", "en"],
+    # Base of the IRIs of Socle's xAPI activities and extensions (default: BASE_URL). Keep it stable.
+    "XAPI_IRI_BASE": None,
     # Dates of live sessions are entered and shown in this zone.
     "TIMEZONE": "Europe/Paris",
     "BABEL_DEFAULT_LOCALE": "fr",

@@ -8,7 +8,7 @@ the competences work turns them into mastery.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.db import DbSession, UTCDateTime, db, utcnow
+from lti_tool.lti.context import LaunchContext
 
 # The event types services emit.
 PAGE_READ = "page_read"
@@ -26,16 +27,45 @@ MODULE_COMPLETED = "module_completed"
 DELIVERABLE_SUBMITTED = "deliverable_submitted"
 DIAGNOSTIC_SUBMITTED = "diagnostic_submitted"
 ATTENDANCE_RECORDED = "attendance_recorded"
+LAUNCHED = "launched"
 
 
 @dataclass(frozen=True)
 class Scope:
-    """Who acts, where: every event and every learner row carries its registration and context."""
+    """Who acts, where: every event and every learner row carries its registration and context, and the
+    LTI ids that make the xAPI actor, registration and course."""
 
     platform_id: int
     context_pk: int
     learner_id: int
     launch_id: str | None = None
+    issuer: str = ""
+    sub: str = ""
+    deployment_id: str = ""
+    lti_context_id: str = ""
+    context_title: str | None = None
+    resource_link_id: str | None = None
+
+    @classmethod
+    def of_launch(cls, launch: LaunchContext) -> Scope:
+        return cls(
+            platform_id=launch.platform_id,
+            context_pk=launch.context_pk,
+            learner_id=launch.learner_id,
+            launch_id=launch.launch_id,
+            issuer=launch.issuer,
+            sub=launch.sub,
+            deployment_id=launch.deployment_id,
+            lti_context_id=launch.lti_context_id,
+            context_title=launch.context_title,
+            resource_link_id=launch.resource_link_id,
+        )
+
+    def for_learner(self, learner_id: int, issuer: str, sub: str) -> Scope:
+        """The same course, for another person (a facilitator records a learner's attendance)."""
+        return replace(
+            self, learner_id=learner_id, launch_id=None, issuer=issuer, sub=sub, resource_link_id=None
+        )
 
 
 class LearningEvent(db.Model):  # type: ignore[name-defined,misc]
@@ -65,23 +95,31 @@ def record_event(
     type_: str,
     *,
     content_version: int,
-    module_id: str | None = None,
+    module: Any = None,
+    question: Any = None,
     payload: dict[str, Any] | None = None,
-    actor_id: int | None = None,
+    actor: Scope | None = None,
     at: datetime | None = None,
+    session_title: str | None = None,
 ) -> LearningEvent:
+    """Write the event, and the xAPI statements it makes, in the caller's transaction."""
+    from lti_tool import records  # the xAPI bridge; imported here to keep this module's import light
+
     event = LearningEvent(
         id=str(uuid.uuid4()),
         type=type_,
         platform_id=scope.platform_id,
         context_pk=scope.context_pk,
         learner_id=scope.learner_id,
-        actor_id=actor_id,
+        actor_id=actor.learner_id if actor else None,
         launch_id=scope.launch_id,
-        module_id=module_id,
+        module_id=module.id if module is not None else None,
         content_version=content_version,
         payload=payload or {},
         occurred_at=at or utcnow(),
     )
     session.add(event)
+    records.emit(
+        session, scope, event, module=module, question=question, actor=actor, session_title=session_title
+    )
     return event

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, make_response, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from lti_tool import events
 from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.errors import Message, PlatformError
@@ -56,10 +57,18 @@ def launch() -> BaseResponse:
     ).validate_strictly()
     browser_id = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
     context = record_launch(db.session, validated, browser_id=browser_id, ttl_seconds=lti.launch_ttl_seconds)
+    endpoint, values = landing(context)
+    events.record_event(
+        db.session,
+        events.Scope.of_launch(context),
+        events.LAUNCHED,
+        content_version=content().version,
+        module=content().module(values["key"]) if "key" in values else None,
+        payload={"activity": "diagnostic" if endpoint.startswith("diagnostic.") else endpoint.split(".")[0]},
+    )
     db.session.commit()
     # Render the landing page in this response (no redirect round trip); the page then replaces its
     # address with the GET URL of the same page, so a reload never re-posts the one-time token.
-    endpoint, values = landing(context)
     g.launch = context
     g.page_url = url_for(endpoint, launch=context.launch_id, **values)
     response = make_response(current_app.view_functions[endpoint](**values))

@@ -20,6 +20,8 @@ class LaunchContext:
     deployment_pk: int
     deployment_id: str
     learner_id: int
+    # The platform's opaque user id (the xAPI actor's account name); never an e-mail.
+    sub: str
     context_pk: int
     # The LTI context id; empty when the platform sent no context claim.
     lti_context_id: str

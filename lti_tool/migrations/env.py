@@ -5,9 +5,11 @@ from __future__ import annotations
 from alembic import context
 from flask import current_app
 
+from xapi.models import Base as XapiBase  # the xAPI package's tables have their own metadata
+
 config = context.config
 database = current_app.extensions["migrate"].db
-target_metadata = database.metadata
+target_metadata = [database.metadata, XapiBase.metadata]
 
 
 def run_migrations_offline() -> None:

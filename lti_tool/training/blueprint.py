@@ -22,7 +22,7 @@ bp = Blueprint("training", __name__)
 
 
 def scope_of(launch: LaunchContext) -> Scope:
-    return Scope(launch.platform_id, launch.context_pk, launch.learner_id, launch.launch_id)
+    return Scope.of_launch(launch)
 
 
 def module_or_404(key: str) -> Module:

@@ -92,8 +92,13 @@ def read_page(session: DbSession, scope: Scope, module: Module, number: int, ver
             scope,
             events.PAGE_READ,
             content_version=version,
-            module_id=module.id,
-            payload={"page": number, "title": module.pages[number - 1].title, "pages": len(module.pages)},
+            module=module,
+            payload={
+                "page": number,
+                "title": module.pages[number - 1].title,
+                "pages": len(module.pages),
+                "progress": percent_done(module, progress),
+            },
         )
         _complete_if_done(session, scope, module, progress, version)
     return progress
@@ -228,7 +233,8 @@ def answer(
         scope,
         events.QUESTION_ANSWERED,
         content_version=attempt.content_version,
-        module_id=module.id,
+        module=module,
+        question=question,
         payload={
             "attempt": attempt.number,
             "question": question.id,
@@ -341,7 +347,7 @@ def _finish(session: DbSession, scope: Scope, module: Module, attempt: QuizAttem
         scope,
         events.QUIZ_PASSED if attempt.is_passed else events.QUIZ_FAILED,
         content_version=attempt.content_version,
-        module_id=module.id,
+        module=module,
         payload={
             "attempt": attempt.number,
             "score": attempt.score,
@@ -393,7 +399,7 @@ def submit_deliverable(
         scope,
         events.DELIVERABLE_SUBMITTED,
         content_version=version,
-        module_id=module.id,
+        module=module,
         payload={"words": words},
     )
     session.flush()
@@ -453,7 +459,7 @@ def _complete_if_done(
         scope,
         events.MODULE_COMPLETED,
         content_version=version,
-        module_id=module.id,
+        module=module,
         payload={
             "score": progress.best_score,
             "duration_seconds": (progress.completed_at - progress.started_at).total_seconds(),
@@ -534,7 +540,8 @@ def record_attendance(
 ) -> int:
     """Record who attended among the context's learners; return how many changed. Ids outside the
     context are refused."""
-    known = {learner.id for learner in context_learners(session, live.context_pk)}
+    people = {learner.id: learner for learner in context_learners(session, live.context_pk)}
+    known = set(people)
     if not present <= known:
         raise refused(
             "unknown_learner",
@@ -557,14 +564,16 @@ def record_attendance(
         row.recorded_by = facilitator.learner_id
         row.recorded_at = utcnow()
         changed += 1
-        learner_scope = Scope(live.platform_id, live.context_pk, learner_id, facilitator.launch_id)
+        person = people[learner_id]
+        learner_scope = facilitator.for_learner(learner_id, person.issuer, person.sub)
         events.record_event(
             session,
             learner_scope,
             events.ATTENDANCE_RECORDED,
             content_version=content.version,
-            module_id=live.module_id,
-            actor_id=facilitator.learner_id,
+            module=content.module(live.module_id) if live.module_id else None,
+            actor=facilitator,
+            session_title=live.title,
             payload={
                 "session": live.id,
                 "kind": live.kind,

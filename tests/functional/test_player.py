@@ -241,6 +241,7 @@ def test_tampered_answers_are_refused_and_record_nothing(
     attempt = start_attempt(learner, module)
     first = module.quiz.questions[0]
     assert isinstance(first, ChoiceQuestion)
+    intruder = Learner(other_browser)
     before = events(app)
     cases = [
         (
@@ -267,7 +268,6 @@ def test_tampered_answers_are_refused_and_record_nothing(
         response = answer(learner, module, attempt, foreign, right_answer(foreign))
         assert response.status_code == 400 and error_code(response) == "unknown_question"
     # another learner posting to this attempt
-    intruder = Learner(other_browser)
     response = intruder.post(
         f"/modules/{module.slug}/quiz/attempts/{attempt}/answers",
         {"question": first.id, **right_answer(first)},

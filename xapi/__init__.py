@@ -1,0 +1,3 @@
+"""xAPI for Socle: statements built, validated, stored, served and forwarded.
+
+This package imports nothing from lti_tool."""

@@ -1,0 +1,307 @@
+"""The Statement API (``/xapi/statements``, ``/xapi/about``), as a Flask blueprint.
+
+The application gives it a session factory; this package imports nothing from it. Clients authenticate with
+HTTP Basic (key:secret from ``flask --app lti_tool xapi client add``); their scopes say what they may do and
+their platforms which statements they may see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, g, request
+from sqlalchemy import select
+
+from xapi import store, validation
+from xapi.models import Client, SessionLike
+
+VERSION = "1.0.3"
+MAX_BODY_BYTES = 16 * 1024 * 1024
+READ_SCOPES = {"statements/read", "all/read", "all"}
+WRITE_SCOPES = {"statements/write", "all"}
+ALL_SCOPES = ("statements/write", "statements/read", "statements/read/mine", "all/read", "all")
+
+
+def hash_secret(secret: str) -> str:
+    # Secrets are 256-bit random strings: a fast hash is enough and keeps each request cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def create_blueprint(session: Callable[[], SessionLike], commit: Callable[[], None]) -> Blueprint:
+    bp = Blueprint("xapi", __name__, url_prefix="/xapi")
+
+    @bp.before_request
+    def check_version() -> None:
+        request.max_content_length = MAX_BODY_BYTES
+        if request.endpoint == "xapi.about":
+            return
+        version = request.headers.get("X-Experience-API-Version", "")
+        if not version:
+            raise ApiError(
+                400, "missing X-Experience-API-Version header: send X-Experience-API-Version: 1.0.3"
+            )
+        if not (version == "1.0" or version.startswith("1.0.")):
+            raise ApiError(400, f"X-Experience-API-Version {version} is not supported: use 1.0.3")
+        g.xapi_client = authenticate(session())
+
+    @bp.after_request
+    def version_header(response: Response) -> Response:
+        response.headers["X-Experience-API-Version"] = VERSION
+        return response
+
+    @bp.errorhandler(ApiError)
+    def api_error(error: ApiError) -> tuple[Response, int]:
+        response = _json({"error": True, "message": error.message}, error.status)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Basic realm="Socle xAPI"'
+        return response, error.status
+
+    @bp.errorhandler(store.BadRequest)
+    def bad_request(error: store.BadRequest) -> tuple[Response, int]:
+        return _json({"error": True, "message": str(error)}, 400), 400
+
+    @bp.errorhandler(store.Conflict)
+    def conflict(error: store.Conflict) -> tuple[Response, int]:
+        return _json({"error": True, "message": str(error)}, 409), 409
+
+    @bp.get("/about")
+    def about() -> Response:
+        return _json({"version": [VERSION], "extensions": {}}, 200)
+
+    @bp.post("/statements")
+    def post_statements() -> Response:
+        client = require(WRITE_SCOPES)
+        body = _body()
+        statements = body if isinstance(body, list) else [body]
+        if not statements:
+            raise ApiError(400, "an empty list of statements: send at least one")
+        ids = store.store(
+            session(),
+            statements,
+            authority=authority(client),
+            source_client_id=client.id,
+            platform_id=client.platform_ids[0] if len(client.platform_ids) == 1 else None,
+        )
+        commit()
+        return _json(ids, 200)
+
+    @bp.put("/statements")
+    def put_statement() -> Response:
+        client = require(WRITE_SCOPES)
+        statement_id = request.args.get("statementId")
+        if not statement_id:
+            raise ApiError(400, "PUT needs the statementId parameter")
+        body = _body()
+        if not isinstance(body, dict):
+            raise ApiError(400, "PUT takes one statement (a JSON object)")
+        if "id" in body and str(body["id"]).lower() != statement_id.lower():
+            raise ApiError(400, "the statement's id differs from the statementId parameter")
+        body = {**body, "id": statement_id}
+        store.store(
+            session(),
+            [body],
+            authority=authority(client),
+            source_client_id=client.id,
+            platform_id=client.platform_ids[0] if len(client.platform_ids) == 1 else None,
+        )
+        commit()
+        return Response(status=204)
+
+    @bp.get("/statements")
+    def get_statements() -> Response:
+        client = require(READ_SCOPES | {"statements/read/mine"})
+        visibility = store.Visibility(
+            platform_ids=frozenset(client.platform_ids),
+            client_id=client.id,
+            only_own=not (set(client.scopes) & READ_SCOPES),
+        )
+        args = request.args
+        known = {
+            "statementId",
+            "voidedStatementId",
+            "agent",
+            "verb",
+            "activity",
+            "registration",
+            "related_activities",
+            "related_agents",
+            "since",
+            "until",
+            "limit",
+            "format",
+            "attachments",
+            "ascending",
+            "more",
+        }
+        unknown = sorted(set(args) - known)
+        if unknown:
+            raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
+        fmt = args.get("format", "exact")
+        if fmt not in ("exact", "ids", "canonical"):
+            raise ApiError(400, "format must be exact, ids or canonical")
+        if args.get("attachments", "false") == "true":
+            raise ApiError(400, "attachments=true is not supported: Socle stores no attachment content")
+        single = args.get("statementId") or args.get("voidedStatementId")
+        if single:
+            others = set(args) - {"statementId", "voidedStatementId", "format", "attachments"}
+            if others or ("statementId" in args and "voidedStatementId" in args):
+                raise ApiError(400, "statementId or voidedStatementId cannot be combined with other filters")
+            found = store.get(session(), single, visibility, voided="voidedStatementId" in args)
+            if found is None:
+                raise ApiError(404, f"no statement {single}")
+            response = _json(_format(found, fmt), 200)
+            response.headers["Last-Modified"] = found["stored"]
+            return response
+        query = _query(args)
+        statements, more = store.find(session(), query, visibility)
+        more_url = ""
+        if more:
+            params = {k: v for k, v in args.items() if k != "more"}
+            params["more"] = store.encode_cursor(more)
+            more_url = "/xapi/statements?" + urlencode(params)
+        response = _json({"statements": [_format(s, fmt) for s in statements], "more": more_url}, 200)
+        response.headers["X-Experience-API-Consistent-Through"] = datetime.now(UTC).isoformat()
+        return response
+
+    return bp
+
+
+def authenticate(db: SessionLike) -> Client:
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username:
+        raise ApiError(401, "authentication required: HTTP Basic with the key and secret of an xAPI client")
+    client = db.execute(select(Client).where(Client.key == auth.username)).scalar_one_or_none()
+    if (
+        client is None
+        or not client.is_active
+        or not hmac.compare_digest(client.secret_hash, hash_secret(auth.password or ""))
+    ):
+        raise ApiError(401, "unknown key or wrong secret")
+    return client
+
+
+def require(scopes: set[str]) -> Client:
+    client: Client = g.xapi_client
+    if not set(client.scopes) & scopes:
+        raise ApiError(
+            403, f"this client's scopes do not allow it: it needs one of {', '.join(sorted(scopes))}"
+        )
+    return client
+
+
+def authority(client: Client) -> dict[str, Any]:
+    return {
+        "objectType": "Agent",
+        "name": client.name,
+        "account": {"homePage": request.host_url.rstrip("/") + "/xapi/clients", "name": client.key},
+    }
+
+
+def _body() -> Any:
+    if not (request.mimetype or "").startswith("application/json"):
+        raise ApiError(400, "send statements as application/json")
+    try:
+        return json.loads(request.get_data(as_text=True) or "null")
+    except json.JSONDecodeError as error:
+        raise ApiError(
+            400, f"the body is not valid JSON (line {error.lineno}, column {error.colno})"
+        ) from error
+
+
+def _flag(args: Any, name: str) -> bool:
+    value = args.get(name, "false")
+    if value not in ("true", "false"):
+        raise ApiError(400, f"{name} must be true or false")
+    return bool(value == "true")
+
+
+def _query(args: Any) -> store.Query:
+    agent = None
+    if "agent" in args:
+        try:
+            agent = validation.agent_ifi(validation.validate_agent_param(json.loads(args["agent"])))
+        except (json.JSONDecodeError, validation.StatementError) as error:
+            raise ApiError(400, f"agent: {error}") from error
+    limit_raw = args.get("limit", str(store.DEFAULT_LIMIT))
+    if not limit_raw.isdigit():
+        raise ApiError(400, "limit must be a whole number (0 for the server's maximum)")
+    return store.Query(
+        agent=agent,
+        verb=args.get("verb"),
+        activity=args.get("activity"),
+        registration=args.get("registration"),
+        related_activities=_flag(args, "related_activities"),
+        related_agents=_flag(args, "related_agents"),
+        since_us=store.parse_time(args["since"], "since") if "since" in args else None,
+        until_us=store.parse_time(args["until"], "until") if "until" in args else None,
+        limit=int(limit_raw) or store.MAX_LIMIT,
+        ascending=_flag(args, "ascending"),
+        after=store.decode_cursor(args["more"]) if "more" in args else None,
+    )
+
+
+def _format(statement: dict[str, Any], fmt: str) -> dict[str, Any]:
+    if fmt == "exact":
+        return statement
+    if fmt == "canonical":
+        return _canonical(statement, request.accept_languages.best_match(["fr", "en"]) or "fr")
+    return _ids(statement)
+
+
+def _ids(node: Any) -> Any:
+    """format=ids: agents, activities and verbs reduced to their identifiers."""
+    if isinstance(node, list):
+        return [_ids(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    kind = node.get("objectType")
+    if kind in ("Agent", "Group") or "account" in node or "mbox" in node:
+        keep = {k: node[k] for k in ("objectType", "mbox", "mbox_sha1sum", "openid", "account") if k in node}
+        if (
+            kind == "Group"
+            and "member" in node
+            and not any(k in node for k in ("mbox", "mbox_sha1sum", "openid", "account"))
+        ):
+            keep["member"] = _ids(node["member"])
+        return keep
+    if kind == "Activity" or ("id" in node and "definition" in node):
+        return {"objectType": "Activity", "id": node["id"]}
+    return {k: (_ids(v) if k not in ("display",) else v) for k, v in node.items() if k != "display"}
+
+
+def _canonical(node: Any, language: str) -> Any:
+    """format=canonical: each language map reduced to one language."""
+    if isinstance(node, list):
+        return [_canonical(item, language) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if (
+            key in ("display", "name", "description")
+            and isinstance(value, dict)
+            and value
+            and all(isinstance(x, str) for x in value.values())
+        ):
+            chosen = language if language in value else next(iter(value))
+            out[key] = {chosen: value[chosen]}
+        else:
+            out[key] = _canonical(value, language)
+    return out
+
+
+def _json(data: Any, status: int) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status=status, mimetype="application/json")

@@ -1,0 +1,137 @@
+"""Tables of the xAPI package: statements with their query indexes, API clients, external LRSs, outbox.
+
+They have their own metadata (this package imports nothing from lti_tool); the application's Alembic
+migrations include it. Times are integer microseconds since the epoch (UTC): exact, sortable, the same on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+# What the functions of this package take: a Session, or a scoped session such as Flask-SQLAlchemy's.
+SessionLike = Session | scoped_session[Any]
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Statement(Base):
+    __tablename__ = "xapi_statements"
+    __table_args__ = (
+        Index("ix_xapi_statements_stored", "stored_us", "id"),
+        Index("ix_xapi_statements_verb", "verb_id", "stored_us"),
+        Index("ix_xapi_statements_registration", "registration", "stored_us"),
+        Index("ix_xapi_statements_platform", "platform_id", "stored_us"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    stored_us: Mapped[int] = mapped_column(BigInteger)
+    verb_id: Mapped[str] = mapped_column(String(512))
+    registration: Mapped[str | None] = mapped_column(String(36))
+    is_voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The statement this one voids, when its verb is "voided".
+    voids: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Who may see it: the platform registration it belongs to, and the API client that posted it.
+    platform_id: Mapped[int | None] = mapped_column(Integer)
+    source_client_id: Mapped[int | None] = mapped_column(Integer)
+    # The statement as stored (with stored, authority and version), JSON text.
+    body: Mapped[str] = mapped_column(Text)
+
+
+class StatementAgent(Base):
+    """Every agent a statement names: ``is_direct`` for the actor and an agent object (the ``agent`` filter);
+    the others (instructor, team, authority, sub-statement) count for ``related_agents``."""
+
+    __tablename__ = "xapi_statement_agents"
+    __table_args__ = (Index("ix_xapi_statement_agents_ifi", "ifi", "statement_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[str] = mapped_column(ForeignKey("xapi_statements.id", ondelete="CASCADE"))
+    ifi: Mapped[str] = mapped_column(String(700))
+    is_direct: Mapped[bool] = mapped_column(Boolean)
+
+
+class StatementActivity(Base):
+    """Every activity a statement names: ``is_direct`` for the object; context activities and sub-statement
+    activities count for ``related_activities``."""
+
+    __tablename__ = "xapi_statement_activities"
+    __table_args__ = (Index("ix_xapi_statement_activities_activity", "activity_id", "statement_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[str] = mapped_column(ForeignKey("xapi_statements.id", ondelete="CASCADE"))
+    activity_id: Mapped[str] = mapped_column(String(1024))
+    is_direct: Mapped[bool] = mapped_column(Boolean)
+
+
+class Client(Base):
+    """Credentials of a Statement API client (HTTP Basic), its scopes and the platforms it may see."""
+
+    __tablename__ = "xapi_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    platform_ids: Mapped[list[int]] = mapped_column(JSON)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_us: Mapped[int] = mapped_column(BigInteger, default=now_us)
+
+
+class Endpoint(Base):
+    """An external LRS that receives a copy of the statements (optionally only one platform's)."""
+
+    __tablename__ = "xapi_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(String(1024))  # the LRS base, e.g. https://lrs.example/xAPI
+    username: Mapped[str | None] = mapped_column(String(255))
+    password: Mapped[str | None] = mapped_column(String(255))
+    platform_id: Mapped[int | None] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_us: Mapped[int] = mapped_column(BigInteger, default=now_us)
+
+
+class OutboxRow(Base):
+    """One statement to deliver to one external LRS."""
+
+    __tablename__ = "xapi_outbox"
+    __table_args__ = (Index("ix_xapi_outbox_due", "status", "next_attempt_us"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    statement_id: Mapped[str] = mapped_column(String(36))
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("xapi_endpoints.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_us: Mapped[int] = mapped_column(BigInteger, default=now_us)
+    # A worker that claimed the row owns it until then (a killed worker's rows come back after it).
+    locked_until_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_us: Mapped[int] = mapped_column(BigInteger, default=now_us)
+    delivered_us: Mapped[int | None] = mapped_column(BigInteger)
+
+
+def as_dict(row: Any) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}

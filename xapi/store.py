@@ -1,0 +1,369 @@
+"""Storing and querying statements (the LRS side). Explicit SQLAlchemy session in, no Flask.
+
+Statements are validated, stored with their query indexes (agents and activities they name), voiding is
+applied, and an outbox row is written for each external LRS that should receive them: all in the caller's
+transaction, so a statement exists exactly when the change it records does.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+
+from xapi import validation
+from xapi.models import Endpoint, OutboxRow, SessionLike, Statement, StatementActivity, StatementAgent, now_us
+from xapi.vocabulary import VOIDED
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+
+
+class Conflict(Exception):
+    """A statement id already stored with different content (409)."""
+
+    def __init__(self, statement_id: str) -> None:
+        super().__init__(f"statement {statement_id} already exists with different content")
+        self.statement_id = statement_id
+
+
+class BadRequest(ValueError):
+    """A request the Statement API refuses with 400 and this message."""
+
+
+def iso(us: int) -> str:
+    return (
+        datetime.fromtimestamp(us / 1_000_000, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    )
+
+
+def parse_time(value: str, name: str) -> int:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise BadRequest(f"{name}: not an ISO 8601 timestamp") from error
+    if moment.tzinfo is None:
+        raise BadRequest(f"{name}: the timestamp needs a time zone (Z or +hh:mm)")
+    return int(moment.timestamp() * 1_000_000)
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which statements a reader may see: everything, those of some platforms, or those it posted."""
+
+    everything: bool = False
+    platform_ids: frozenset[int] = frozenset()
+    client_id: int | None = None
+    only_own: bool = False
+
+    def clause(self) -> Any:
+        if self.everything:
+            return None
+        own = Statement.source_client_id == self.client_id if self.client_id is not None else None
+        if self.only_own:
+            return own if own is not None else Statement.id.is_(None)
+        parts = [
+            c
+            for c in (Statement.platform_id.in_(self.platform_ids) if self.platform_ids else None, own)
+            if c is not None
+        ]
+        return or_(*parts) if parts else Statement.id.is_(None)
+
+
+# -- writing
+def store(
+    session: SessionLike,
+    statements: Sequence[Any],
+    *,
+    authority: dict[str, Any],
+    platform_id: int | None = None,
+    source_client_id: int | None = None,
+) -> list[str]:
+    """Validate and store statements; return their ids (equal resends are accepted and not stored twice)."""
+    normalised = []
+    for index, raw in enumerate(statements):
+        try:
+            statement = validation.validate_statement(raw)
+        except validation.StatementError as error:
+            where = f"statement[{index}]" if len(statements) > 1 else "statement"
+            raise BadRequest(str(error).replace("statement", where, 1)) from error
+        statement.setdefault("id", str(uuid.uuid4()))
+        statement["id"] = statement["id"].lower()
+        normalised.append(statement)
+    ids = [s["id"] for s in normalised]
+    if len(set(ids)) != len(ids):
+        raise BadRequest("two statements of the batch have the same id")
+    existing = dict(session.execute(select(Statement.id, Statement.body).where(Statement.id.in_(ids))).all())
+    fresh = []
+    for statement in normalised:
+        if statement["id"] in existing:
+            if not validation.same_statement(json.loads(existing[statement["id"]]), statement):
+                raise Conflict(statement["id"])
+            continue
+        fresh.append(statement)
+    if not fresh:
+        return ids
+    stored_us = now_us()
+    stored = iso(stored_us)
+    rows, agents, activities = [], [], []
+    for statement in fresh:
+        statement["stored"] = stored
+        statement["authority"] = authority
+        statement["version"] = "1.0.0"
+        statement.setdefault("timestamp", stored)
+        context = statement.get("context", {})
+        obj = statement["object"]
+        rows.append(
+            {
+                "id": statement["id"],
+                "stored_us": stored_us,
+                "verb_id": statement["verb"]["id"],
+                "registration": context.get("registration", "").lower() or None,
+                "is_voided": False,
+                "voids": obj["id"].lower() if statement["verb"]["id"] == VOIDED else None,
+                "platform_id": platform_id,
+                "source_client_id": source_client_id,
+                "body": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
+            }
+        )
+        agents += [
+            {"statement_id": statement["id"], "ifi": ifi, "is_direct": direct}
+            for ifi, direct in _agents(statement)
+        ]
+        activities += [
+            {"statement_id": statement["id"], "activity_id": a, "is_direct": direct}
+            for a, direct in _activities(statement)
+        ]
+    session.execute(insert(Statement), rows)
+    if agents:
+        session.execute(insert(StatementAgent), agents)
+    if activities:
+        session.execute(insert(StatementActivity), activities)
+    targets = [row["voids"] for row in rows if row["voids"]]
+    if targets:
+        # A voiding statement cannot itself be voided.
+        session.execute(
+            update(Statement)
+            .where(Statement.id.in_(targets), Statement.verb_id != VOIDED)
+            .values(is_voided=True)
+        )
+    _enqueue(session, [row["id"] for row in rows], platform_id)
+    return ids
+
+
+def _enqueue(session: SessionLike, statement_ids: list[str], platform_id: int | None) -> None:
+    endpoints = (
+        session.execute(
+            select(Endpoint.id).where(
+                Endpoint.is_active.is_(True),
+                or_(Endpoint.platform_id.is_(None), Endpoint.platform_id == platform_id),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if endpoints:
+        now = now_us()
+        session.execute(
+            insert(OutboxRow),
+            [
+                {
+                    "statement_id": sid,
+                    "endpoint_id": endpoint,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_us": now,
+                    "locked_until_us": 0,
+                    "created_us": now,
+                }
+                for endpoint in endpoints
+                for sid in statement_ids
+            ],
+        )
+
+
+def _agent_ifis(agent: dict[str, Any]) -> list[str]:
+    found = []
+    try:
+        found.append(validation.agent_ifi(agent))
+    except (validation.StatementError, KeyError, ValueError):
+        pass  # an anonymous group has no IFI of its own
+    for member in agent.get("member", []):
+        found += _agent_ifis(member)
+    return found
+
+
+def _agents(statement: dict[str, Any]) -> Iterable[tuple[str, bool]]:
+    seen: set[tuple[str, bool]] = set()
+
+    def add(agent: Any, direct: bool) -> None:
+        if isinstance(agent, dict):
+            for ifi in _agent_ifis(agent):
+                seen.add((ifi, direct))
+
+    add(statement["actor"], True)
+    obj = statement["object"]
+    if obj.get("objectType") in ("Agent", "Group"):
+        add(obj, True)
+    add(statement.get("authority"), False)
+    context = statement.get("context", {})
+    add(context.get("instructor"), False)
+    add(context.get("team"), False)
+    if obj.get("objectType") == "SubStatement":
+        add(obj.get("actor"), False)
+        if obj["object"].get("objectType") in ("Agent", "Group"):
+            add(obj["object"], False)
+        add(obj.get("context", {}).get("instructor"), False)
+        add(obj.get("context", {}).get("team"), False)
+    # a direct match also counts as related
+    return seen | {(ifi, False) for ifi, direct in seen if direct}
+
+
+def _activities(statement: dict[str, Any]) -> Iterable[tuple[str, bool]]:
+    found: set[tuple[str, bool]] = set()
+    obj = statement["object"]
+    if obj.get("objectType", "Activity") == "Activity":
+        found |= {(obj["id"], True), (obj["id"], False)}
+    for part in (statement, obj if obj.get("objectType") == "SubStatement" else {}):
+        for activities in part.get("context", {}).get("contextActivities", {}).values():
+            found |= {(a["id"], False) for a in activities}
+    if obj.get("objectType") == "SubStatement" and obj["object"].get("objectType", "Activity") == "Activity":
+        found.add((obj["object"]["id"], False))
+    return found
+
+
+# -- reading
+@dataclass(frozen=True)
+class Query:
+    agent: str | None = None  # an IFI
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    related_activities: bool = False
+    related_agents: bool = False
+    since_us: int | None = None
+    until_us: int | None = None
+    limit: int = DEFAULT_LIMIT
+    ascending: bool = False
+    after: tuple[int, str] | None = None  # the cursor of a `more` link
+
+
+def get(
+    session: SessionLike, statement_id: str, visibility: Visibility, *, voided: bool
+) -> dict[str, Any] | None:
+    """One statement by id: not voided for statementId, voided for voidedStatementId."""
+    query = select(Statement.body).where(
+        Statement.id == statement_id.lower(), Statement.is_voided.is_(voided)
+    )
+    clause = visibility.clause()
+    if clause is not None:
+        query = query.where(clause)
+    body = session.execute(query).scalar_one_or_none()
+    return json.loads(body) if body else None
+
+
+def find(
+    session: SessionLike, query: Query, visibility: Visibility
+) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+    """Statements matching the filters (voided ones excluded), and the cursor of the next page if any."""
+    conditions: list[Any] = [Statement.is_voided.is_(False)]
+    clause = visibility.clause()
+    if clause is not None:
+        conditions.append(clause)
+    if query.verb:
+        conditions.append(Statement.verb_id == query.verb)
+    if query.registration:
+        conditions.append(Statement.registration == query.registration.lower())
+    if query.since_us is not None:
+        conditions.append(Statement.stored_us > query.since_us)
+    if query.until_us is not None:
+        conditions.append(Statement.stored_us <= query.until_us)
+    if query.agent:
+        conditions.append(
+            Statement.id.in_(
+                select(StatementAgent.statement_id).where(
+                    StatementAgent.ifi == query.agent, StatementAgent.is_direct.is_(not query.related_agents)
+                )
+            )
+        )
+    if query.activity:
+        conditions.append(
+            Statement.id.in_(
+                select(StatementActivity.statement_id).where(
+                    StatementActivity.activity_id == query.activity,
+                    StatementActivity.is_direct.is_(not query.related_activities),
+                )
+            )
+        )
+    if query.after:
+        stored_us, last_id = query.after
+        if query.ascending:
+            conditions.append(
+                or_(
+                    Statement.stored_us > stored_us,
+                    and_(Statement.stored_us == stored_us, Statement.id > last_id),
+                )
+            )
+        else:
+            conditions.append(
+                or_(
+                    Statement.stored_us < stored_us,
+                    and_(Statement.stored_us == stored_us, Statement.id < last_id),
+                )
+            )
+    order = (
+        (Statement.stored_us.asc(), Statement.id.asc())
+        if query.ascending
+        else (Statement.stored_us.desc(), Statement.id.desc())
+    )
+    limit = query.limit if 0 < query.limit <= MAX_LIMIT else MAX_LIMIT
+    rows = session.execute(
+        select(Statement.stored_us, Statement.id, Statement.body)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(limit + 1)
+    ).all()
+    more = (rows[limit - 1].stored_us, rows[limit - 1].id) if len(rows) > limit else None
+    return [json.loads(row.body) for row in rows[:limit]], more
+
+
+def encode_cursor(cursor: tuple[int, str]) -> str:
+    return base64.urlsafe_b64encode(f"{cursor[0]}:{cursor[1]}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        stored, statement_id = raw.split(":", 1)
+        uuid.UUID(statement_id)
+        return int(stored), statement_id
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest("more: this paging link is not valid; start the query again") from error
+
+
+def statement_ids_for(session: SessionLike, verb: str, activity: str, agent_ifi: str) -> list[str]:
+    """Ids of the non-voided statements of an agent with this verb and object (e.g. an attendance to void)."""
+    return list(
+        session.execute(
+            select(Statement.id).where(
+                Statement.verb_id == verb,
+                Statement.is_voided.is_(False),
+                Statement.id.in_(
+                    select(StatementActivity.statement_id).where(
+                        StatementActivity.activity_id == activity, StatementActivity.is_direct.is_(True)
+                    )
+                ),
+                Statement.id.in_(
+                    select(StatementAgent.statement_id).where(
+                        StatementAgent.ifi == agent_ifi, StatementAgent.is_direct.is_(True)
+                    )
+                ),
+            )
+        ).scalars()
+    )
