@@ -188,6 +188,14 @@ def _location(loc: tuple[Any, ...], data: Any) -> str:
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
+def _render(text: str) -> str:
+    """Markdown to HTML; wide tables scroll in their own box (keyboard-focusable) instead of the page."""
+    html = _markdown.render(text)
+    return html.replace(
+        "<table>", '<div class="table-wrap" role="region" aria-label="Tableau" tabindex="0"><table>'
+    ).replace("</table>", "</table></div>")
+
+
 def _load_module(folder: Path, problems: list[Problem], root: Path) -> Module | None:
     meta = _model(folder / "module.yaml", ModuleMeta, problems, root)
     quiz = _model(folder / "quiz.yaml", Quiz, problems, root)
@@ -226,7 +234,7 @@ def _load_module(folder: Path, problems: list[Problem], root: Path) -> Module | 
             problems.append(
                 Problem(_relative(path, root), "", "the page is empty; write it or remove it from pages")
             )
-        pages.append(Page(number, ref.title, _markdown.render(text)))
+        pages.append(Page(number, ref.title, _render(text)))
     _check_quiz(_relative(folder / "quiz.yaml", root), quiz, problems)
     return Module(meta, tuple(pages), quiz, folder.name)
 
