@@ -162,7 +162,7 @@ def test_invalid_statements_get_400_and_do_not_poison_queries(
 
 
 def test_malformed_requests_get_readable_400s(lrs: Lrs) -> None:
-    assert lrs.post("not json at all".encode().decode()).status_code == 400
+    assert lrs.post("a JSON string, not a statement").status_code == 400
     raw = requests.post(
         lrs.url, data="{not json", auth=lrs.auth, timeout=5, headers={**V, "Content-Type": "application/json"}
     )
