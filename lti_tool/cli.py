@@ -307,10 +307,16 @@ def xapi_outbox() -> None:
 @click.option("--once", is_flag=True, help="Deliver what is due, then stop.")
 @click.option("--batch", default=100, show_default=True, help="Statements per request to an LRS.")
 @click.option("--idle-seconds", default=1.0, show_default=True, help="Pause when nothing is due.")
+@click.option(
+    "--lease-seconds",
+    default=forwarding.Policy.lease_seconds,
+    show_default=True,
+    help="How long a claimed batch belongs to this worker (a killed worker's rows come back after it).",
+)
 @with_appcontext
-def worker(once: bool, batch: int, idle_seconds: float) -> None:
+def worker(once: bool, batch: int, idle_seconds: float, lease_seconds: int) -> None:
     """Deliver the outbox to the external LRSs, with retries and backoff (stop with Ctrl-C or SIGTERM)."""
-    policy = forwarding.Policy(batch_size=batch)
+    policy = forwarding.Policy(batch_size=batch, lease_seconds=lease_seconds)
     http = forwarding.http_client()
     stopping = {"now": False}
 

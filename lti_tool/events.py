@@ -61,10 +61,11 @@ class Scope:
             resource_link_id=launch.resource_link_id,
         )
 
-    def for_learner(self, learner_id: int, issuer: str, sub: str) -> Scope:
-        """The same course, for another person (a facilitator records a learner's attendance)."""
+    def for_learner(self, learner_id: int, issuer: str, sub: str, resource_link_id: str | None) -> Scope:
+        """The same course, for another person (a facilitator records a learner's attendance); the
+        resource is the learner's own latest one, so their registration stays the same."""
         return replace(
-            self, learner_id=learner_id, launch_id=None, issuer=issuer, sub=sub, resource_link_id=None
+            self, learner_id=learner_id, launch_id=None, issuer=issuer, sub=sub, resource_link_id=resource_link_id
         )
 
 

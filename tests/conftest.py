@@ -215,3 +215,9 @@ def jwks_fetches(app: Flask):  # type: ignore[no-untyped-def]
             return int(value or 0)
 
     return count
+
+
+@pytest.fixture
+def content(app: Flask):  # type: ignore[no-untyped-def]
+    """The programme's content as the running app loaded it."""
+    return app.extensions["socle_content"]

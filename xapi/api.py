@@ -234,7 +234,7 @@ def _query(args: Any) -> store.Query:
         try:
             agent = validation.agent_ifi(validation.validate_agent_param(json.loads(args["agent"])))
         except (json.JSONDecodeError, validation.StatementError) as error:
-            raise ApiError(400, f"agent: {error}") from error
+            raise ApiError(400, str(error)) from error
     limit_raw = args.get("limit", str(store.DEFAULT_LIMIT))
     if not limit_raw.isdigit():
         raise ApiError(400, "limit must be a whole number (0 for the server's maximum)")

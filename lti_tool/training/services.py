@@ -27,6 +27,7 @@ from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.learners.models import Enrolment, Learner
+from lti_tool.lti.models import Launch
 from lti_tool.training.models import Attendance, Deliverable, LiveSession, ModuleProgress, QuizAttempt
 
 LIVE_KINDS = ("webinaire", "atelier", "co-developpement")
@@ -528,6 +529,15 @@ def context_learners(session: DbSession, context_pk: int) -> list[Learner]:
     )
 
 
+def _latest_resource_link(session: DbSession, learner_id: int, context_pk: int) -> str | None:
+    return session.scalar(
+        select(Launch.resource_link_id)
+        .where(Launch.learner_id == learner_id, Launch.context_pk == context_pk)
+        .order_by(Launch.created_at.desc())
+        .limit(1)
+    )
+
+
 def attendance_of(session: DbSession, session_id: int) -> dict[int, bool]:
     rows = session.execute(
         select(Attendance.learner_id, Attendance.is_present).where(Attendance.session_id == session_id)
@@ -565,7 +575,9 @@ def record_attendance(
         row.recorded_at = utcnow()
         changed += 1
         person = people[learner_id]
-        learner_scope = facilitator.for_learner(learner_id, person.issuer, person.sub)
+        learner_scope = facilitator.for_learner(
+            learner_id, person.issuer, person.sub, _latest_resource_link(session, learner_id, live.context_pk)
+        )
         events.record_event(
             session,
             learner_scope,

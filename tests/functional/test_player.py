@@ -71,12 +71,6 @@ def wrong_answer(question: Question) -> dict[str, Any]:
     return {f"{prefix}-{i}": str((i + 1) % count) for i in range(count)}
 
 
-@pytest.fixture
-def content(app: Flask) -> Content:
-    loaded: Content = app.extensions["socle_content"]
-    return loaded
-
-
 def events(app: Flask, sub: str | None = None, type_: str | None = None) -> int:
     from lti_tool.learners.models import Learner as LearnerRow
 
