@@ -23,7 +23,9 @@ install: $(VENV)/.installed lti_tool/translations/en/LC_MESSAGES/messages.mo
 setup: install
 	$(BIN)/flask --app lti_tool setup
 
+# The outbox worker runs beside the web server and stops with it.
 run: setup
+	$(BIN)/flask --app lti_tool worker & WORKER=$$!; trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'lti_tool:create_app()'
 
 # Debian's Chromium drives the browser tests (Playwright uses it through executable_path; no download).
