@@ -127,6 +127,17 @@ def _activity(iri: str, kind: str, name: str, description: str | None = None, **
     )
 
 
+def _as_dict(statement: TinCanStatement, event: Event) -> dict[str, Any]:
+    """The statement as JSON data, without ``version`` (an LRP should not set it; tincan sets 1.0.3) and
+    with a UTC timestamp in milliseconds."""
+    data: dict[str, Any] = json.loads(statement.to_json())
+    data.pop("version", None)
+    data["timestamp"] = (
+        event.occurred_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+    return data
+
+
 def _duration(seconds: float) -> str:
     return "PT" + f"{max(seconds, 0):.2f}".rstrip("0").rstrip(".") + "S"
 
@@ -203,13 +214,7 @@ class Builder:
             timestamp=event.occurred_at.astimezone(UTC),
             **({"result": result} if result is not None else {}),
         )
-        data: dict[str, Any] = json.loads(statement.to_json())
-        data.pop("version", None)  # an LRP should not set it (tincan sets 1.0.3)
-        # tincan leaves registration as given and may keep microseconds with +00:00: normalise the time.
-        data["timestamp"] = (
-            event.occurred_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        )
-        return data
+        return _as_dict(statement, event)
 
     # -- one event, its statements
     def statements(self, person: Person, where: Where, event: Event) -> list[dict[str, Any]]:
@@ -424,9 +429,4 @@ class Builder:
             object=StatementRef(id=uuid.UUID(target_id)),
             timestamp=event.occurred_at.astimezone(UTC),
         )
-        data: dict[str, Any] = json.loads(statement.to_json())
-        data.pop("version", None)
-        data["timestamp"] = (
-            event.occurred_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        )
-        return data
+        return _as_dict(statement, event)
