@@ -65,7 +65,12 @@ class Scope:
         """The same course, for another person (a facilitator records a learner's attendance); the
         resource is the learner's own latest one, so their registration stays the same."""
         return replace(
-            self, learner_id=learner_id, launch_id=None, issuer=issuer, sub=sub, resource_link_id=resource_link_id
+            self,
+            learner_id=learner_id,
+            launch_id=None,
+            issuer=issuer,
+            sub=sub,
+            resource_link_id=resource_link_id,
         )
 
 
@@ -104,7 +109,9 @@ def record_event(
     session_title: str | None = None,
 ) -> LearningEvent:
     """Write the event, and the xAPI statements it makes, in the caller's transaction."""
-    from lti_tool import records  # the xAPI bridge; imported here to keep this module's import light
+    # The xAPI bridge and the gradebook outbox; imported here to keep this module's import light.
+    from lti_tool import records
+    from lti_tool.lti import ags
 
     event = LearningEvent(
         id=str(uuid.uuid4()),
@@ -123,4 +130,7 @@ def record_event(
     records.emit(
         session, scope, event, module=module, question=question, actor=actor, session_title=session_title
     )
+    grade = ags.grade_for(type_, event.payload, module)
+    if grade is not None:
+        ags.enqueue(session, scope, grade)
     return event

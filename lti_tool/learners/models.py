@@ -72,7 +72,8 @@ class Learner(db.Model):  # type: ignore[name-defined,misc]
     email: Mapped[str | None] = mapped_column(String(320))
     locale: Mapped[str | None] = mapped_column(String(35))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_launch_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None for someone known only from the platform's roster, who never launched.
+    last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Context(db.Model):  # type: ignore[name-defined,misc]
@@ -87,6 +88,9 @@ class Context(db.Model):  # type: ignore[name-defined,misc]
     lti_context_id: Mapped[str] = mapped_column(String(255))
     label: Mapped[str | None] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(255))
+    # The platform's roster service for this course (from the launch), and its last successful read.
+    memberships_url: Mapped[str | None] = mapped_column(String(2048))
+    roster_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -102,5 +106,9 @@ class Enrolment(db.Model):  # type: ignore[name-defined,misc]
     platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
     roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
-    first_launch_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_launch_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Known from a launch, or only from the platform's roster (NRPS) for those who never launched.
+    first_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    # False once the platform's roster no longer lists the member (they left the course).
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    roster_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

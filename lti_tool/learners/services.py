@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -97,6 +97,7 @@ class CourseRef:
     lti_context_id: str
     label: str | None
     title: str | None
+    memberships_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,11 @@ def record_membership(
     course: CourseRef,
     roles: Sequence[str],
     is_staff: bool,
+    *,
+    launched: bool = True,
 ) -> Membership:
-    """Upsert the learner (issuer + sub), the context and the enrolment a valid launch reveals.
+    """Upsert the learner (issuer + sub), the context and the enrolment a valid launch (or the platform's
+    roster, with ``launched=False``) reveals.
 
     One INSERT … ON CONFLICT DO UPDATE each: two first launches at once meet on the unique key, and a
     returning learner costs three statements.
@@ -128,14 +132,29 @@ def record_membership(
         for field in ("name", "given_name", "family_name", "email", "locale")
         if (value := getattr(person, field))
     }
+    launch_time = {"last_launch_at": now} if launched else {}
     (learner_id,) = _upsert(
         session,
         Learner,
-        {"issuer": platform.issuer, "sub": person.sub, "platform_id": platform.id, "created_at": now},
+        {
+            "issuer": platform.issuer,
+            "sub": person.sub,
+            "platform_id": platform.id,
+            "created_at": now,
+            **({} if launched else {"last_launch_at": None}),
+        },
         ("issuer", "sub"),
-        {"last_launch_at": now, **sent},
+        {**launch_time, **sent},
     )
-    course_data = {k: v for k, v in (("label", course.label), ("title", course.title)) if v}
+    course_data = {
+        k: v
+        for k, v in (
+            ("label", course.label),
+            ("title", course.title),
+            ("memberships_url", course.memberships_url),
+        )
+        if v
+    }
     context_pk, context_title = _upsert(
         session,
         Context,
@@ -156,10 +175,14 @@ def record_membership(
             "learner_id": learner_id,
             "context_pk": context_pk,
             "platform_id": platform.id,
-            "first_launch_at": now,
+            "first_launch_at": now if launched else None,
+            "last_launch_at": None,
+            "is_active": True,
         },
         ("learner_id", "context_pk"),
-        {"roles": list(roles), "is_staff": is_staff, "last_launch_at": now},
+        {"roles": list(roles), "is_staff": is_staff, "is_active": True, **launch_time},
+        # Someone first known from the roster who now launches: their first launch is now.
+        on_update={"first_launch_at": func.coalesce(Enrolment.first_launch_at, now)} if launched else None,
     )
     return Membership(learner_id, context_pk, context_title, enrolment_id)
 
@@ -171,6 +194,7 @@ def _upsert(
     conflict: tuple[str, ...],
     changes: dict[str, Any],
     *returning: Any,
+    on_update: dict[str, Any] | None = None,
 ) -> tuple[Any, ...]:
     """Insert ``key | changes``, or apply ``changes`` where the key ``conflict`` exists.
 
@@ -178,10 +202,10 @@ def _upsert(
     dialect = session.get_bind().dialect.name
     insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
     # An empty update would make ON CONFLICT return no row; touching the key keeps RETURNING working.
-    update = changes or {conflict[0]: key[conflict[0]]}
+    update = {**changes, **(on_update or {})} or {conflict[0]: key[conflict[0]]}
     statement = (
         insert(model)
-        .values(**key, **changes)
+        .values({**key, **changes})
         .on_conflict_do_update(index_elements=list(conflict), set_=update)
         .returning(model.id, *returning)
     )

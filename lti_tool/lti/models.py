@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.db import UTCDateTime, db, utcnow
@@ -59,3 +59,69 @@ class Launch(db.Model):  # type: ignore[name-defined,misc]
     browser_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccessToken(db.Model):  # type: ignore[name-defined,misc]
+    """A platform's OAuth2 access token, cached per registration and scope set until shortly before it
+    expires, and shared by every worker (one token per scope per expiry period, not per request)."""
+
+    __tablename__ = "lti_access_tokens"
+    __table_args__ = (UniqueConstraint("platform_id", "scopes"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    scopes: Mapped[str] = mapped_column(String(512))
+    token: Mapped[str] = mapped_column(String(4096))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LineItem(db.Model):  # type: ignore[name-defined,misc]
+    """The platform's gradebook column for one gradable thing of Socle in one course."""
+
+    __tablename__ = "lti_line_items"
+    __table_args__ = (UniqueConstraint("context_pk", "resource_link_id", "resource_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    context_pk: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
+    resource_link_id: Mapped[str] = mapped_column(String(255), default="")
+    resource_id: Mapped[str] = mapped_column(String(64))  # M1…M8, autodiagnostic, certificate
+    url: Mapped[str] = mapped_column(String(2048))
+    score_maximum: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScoreOutbox(db.Model):  # type: ignore[name-defined,misc]
+    """A score to post to the platform's gradebook (AGS), delivered by the worker with retries.
+
+    Rows stay visible to staff: delivered, waiting (with the last error), or refused by the platform with
+    its reason (a learner not enrolled, a stale timestamp, a revoked tool)."""
+
+    __tablename__ = "lti_score_outbox"
+    __table_args__ = (Index("ix_lti_score_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
+    context_pk: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"), index=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    sub: Mapped[str] = mapped_column(String(255))
+    resource_link_id: Mapped[str] = mapped_column(String(255), default="")
+    resource_id: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(255))
+    lineitems_url: Mapped[str | None] = mapped_column(String(2048))
+    lineitem_url: Mapped[str | None] = mapped_column(String(2048))
+    score_given: Mapped[float | None] = mapped_column(Float)
+    score_maximum: Mapped[float] = mapped_column(Float)
+    activity_progress: Mapped[str] = mapped_column(String(16))
+    grading_progress: Mapped[str] = mapped_column(String(16))
+    # Strictly increasing per learner and gradebook column, at second precision (Moodle: 409 otherwise).
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | refused | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

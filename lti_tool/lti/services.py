@@ -64,10 +64,13 @@ def record_launch(
         locale=locale,
     )
     context_claim = body.get(c.CONTEXT) or {}
+    nrps_claim = body.get(c.NRPS)
+    nrps: dict[str, Any] = nrps_claim if isinstance(nrps_claim, dict) else {}
     course = learners.CourseRef(
         lti_context_id=_text(context_claim.get("id"), 255) or "",
         label=_text(context_claim.get("label"), 255),
         title=_text(context_claim.get("title"), 255),
+        memberships_url=_text(nrps.get("context_memberships_url"), 2048),
     )
     membership = learners.record_membership(
         session, validated.platform, validated.deployment, person, course, roles, is_staff
