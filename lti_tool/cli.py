@@ -17,6 +17,7 @@ from sqlalchemy import select
 from lti_tool.config import read_lti_config
 from lti_tool.db import db
 from lti_tool.learners import services as learners
+from lti_tool.lti import ags
 from lti_tool.lti.runtime import runtime
 from lti_tool.lti.services import purge_expired
 from xapi import api as xapi_api
@@ -315,22 +316,34 @@ def xapi_outbox() -> None:
 )
 @with_appcontext
 def worker(once: bool, batch: int, idle_seconds: float, lease_seconds: int) -> None:
-    """Deliver the outbox to the external LRSs, with retries and backoff (stop with Ctrl-C or SIGTERM)."""
+    """Deliver the outboxes (statements to external LRSs, scores to the platforms' gradebooks), with
+    retries and backoff. Stop with Ctrl-C or SIGTERM."""
     policy = forwarding.Policy(batch_size=batch, lease_seconds=lease_seconds)
+    score_policy = ags.Policy(lease_seconds=lease_seconds)
     http = forwarding.http_client()
+    lti = runtime()
     stopping = {"now": False}
 
     def stop(*_: Any) -> None:
         stopping["now"] = True
 
     signal.signal(signal.SIGTERM, stop)
-    log.info("xAPI worker started")
+    log.info("worker started")
     while not stopping["now"]:
-        counts = forwarding.run_once(db.session, http, policy)
+        try:
+            counts = forwarding.run_once(db.session, http, policy)
+            scores = ags.run_once(db.session, lti.http, lti.keys, db.engine, score_policy)
+        except Exception:  # a worker must outlive one bad batch; its rows come back after the lease
+            log.exception("worker batch failed; retrying after a pause")
+            db.session.rollback()
+            time.sleep(max(idle_seconds, 1.0))
+            continue
         if counts:
-            log.info("outbox batch: %s", ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-        elif once:
-            break
-        else:
+            log.info("statements: %s", ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+        if scores:
+            log.info("scores: %s", ", ".join(f"{k}={v}" for k, v in sorted(scores.items())))
+        if not counts and not scores:
+            if once:
+                break
             time.sleep(idle_seconds)
     db.session.remove()

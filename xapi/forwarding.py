@@ -65,45 +65,88 @@ def claim(session: SessionLike, policy: Policy) -> list[OutboxRow]:
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return list(session.execute(select(OutboxRow).where(OutboxRow.claim_token == token)).scalars())
+    return list(session.scalars(select(OutboxRow).filter_by(claim_token=token).order_by(OutboxRow.id)))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What sending a row needs, copied out of the database so no transaction stays open on the network."""
+
+    row_id: int
+    statement: dict | None  # type: ignore[type-arg]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    url: str
+    username: str | None
+    password: str | None
 
 
 def run_once(session: SessionLike, http: requests.Session, policy: Policy) -> dict[str, int]:
-    """Claim one batch, send it, record the outcome. Returns counts by outcome."""
+    """Claim one batch, send it, record the outcome of the rows still ours. Returns counts by outcome."""
     rows = claim(session, policy)
-    counts: dict[str, int] = defaultdict(int)
     if not rows:
-        return dict(counts)
-    by_endpoint: dict[int, list[OutboxRow]] = defaultdict(list)
-    for row in rows:
-        by_endpoint[row.endpoint_id].append(row)
+        return {}
+    token = rows[0].claim_token
+    endpoints = {
+        e.id: e
+        for e in session.scalars(select(Endpoint).where(Endpoint.id.in_({row.endpoint_id for row in rows})))
+    }
     bodies = dict(
         session.execute(
             select(Statement.id, Statement.body).where(Statement.id.in_({row.statement_id for row in rows}))
         ).all()
     )
-    for endpoint_id, batch in by_endpoint.items():
-        endpoint = session.get(Endpoint, endpoint_id)
-        if endpoint is None or not endpoint.is_active:
-            for row in batch:
-                _dead(row, "endpoint removed or deactivated")
-                counts["dead"] += 1
-            continue
-        outcomes = _send(
-            http, endpoint, [(row, _for_lrs(bodies.get(row.statement_id))) for row in batch], policy
+    batches: dict[int, list[_Job]] = defaultdict(list)
+    targets: dict[int, _Target | None] = {}
+    for row in rows:
+        endpoint = endpoints.get(row.endpoint_id)
+        targets[row.endpoint_id] = (
+            _Target(endpoint.name, endpoint.url, endpoint.username, endpoint.password)
+            if endpoint is not None and endpoint.is_active
+            else None
         )
-        for row, (outcome, detail) in zip(batch, outcomes, strict=True):
-            if outcome == "delivered":
-                row.status, row.delivered_us, row.last_error = "delivered", now_us(), None
-            elif outcome == "dead":
-                _dead(row, detail)
-            else:
-                _retry(row, detail, policy)
-            row.claim_token, row.locked_until_us = None, 0
-            row.attempts += 1
-            counts[row.status if outcome != "retry" else "retry"] += 1
+        batches[row.endpoint_id].append(_Job(row.id, _for_lrs(bodies.get(row.statement_id)), row.attempts))
+    session.commit()  # nothing stays open while we wait on other servers
+    counts: dict[str, int] = defaultdict(int)
+    for endpoint_id, jobs in batches.items():
+        target = targets[endpoint_id]
+        if target is None:
+            outcomes = [("dead", "endpoint removed or deactivated")] * len(jobs)
+        else:
+            outcomes = _send(http, target, jobs, policy)
+        for job, (outcome, detail) in zip(jobs, outcomes, strict=True):
+            values = _outcome_values(job, outcome, detail, policy)
+            # Only if the row is still ours: a lease that expired mid-batch handed it to another worker.
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == job.row_id, OutboxRow.claim_token == token)
+                .values(**values, claim_token=None, locked_until_us=0, attempts=job.attempts + 1)
+            )
+            status = str(values["status"])
+            counts[status if status != "pending" else "retry"] += 1
     session.commit()
     return dict(counts)
+
+
+def _outcome_values(job: _Job, outcome: str, detail: str, policy: Policy) -> dict[str, object]:
+    if outcome == "delivered":
+        return {"status": "delivered", "delivered_us": now_us(), "last_error": None}
+    if outcome == "retry" and job.attempts + 1 < policy.max_attempts:
+        delay = min(policy.base_delay_seconds * 2**job.attempts, policy.max_delay_seconds)
+        delay *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+        return {
+            "status": "pending",
+            "next_attempt_us": now_us() + int(delay * 1_000_000),
+            "last_error": detail[:1000],
+        }
+    if outcome == "retry":
+        detail = f"gave up after {job.attempts + 1} attempts: {detail}"
+    log.warning("outbox row %s dead-lettered: %s", job.row_id, detail[:200])
+    return {"status": "dead", "last_error": detail[:1000]}
 
 
 def _for_lrs(body: str | None) -> dict | None:  # type: ignore[type-arg]
@@ -117,37 +160,33 @@ def _for_lrs(body: str | None) -> dict | None:  # type: ignore[type-arg]
 
 
 def _send(
-    http: requests.Session,
-    endpoint: Endpoint,
-    batch: Sequence[tuple[OutboxRow, dict | None]],  # type: ignore[type-arg]
-    policy: Policy,
+    http: requests.Session, endpoint: _Target, jobs: Sequence[_Job], policy: Policy
 ) -> list[tuple[str, str]]:
-    present = [(row, s) for row, s in batch if s is not None]
+    present = [(job.row_id, job.statement) for job in jobs if job.statement is not None]
     if not present:
-        return [("dead", "statement no longer stored")] * len(batch)
+        return [("dead", "statement no longer stored")] * len(jobs)
     url = endpoint.url.rstrip("/") + "/statements"
     auth = (endpoint.username, endpoint.password or "") if endpoint.username else None
     timeout = (policy.connect_timeout, policy.read_timeout)
     try:
-        response = http.post(url, json=[s for _, s in present], auth=auth, timeout=timeout)
+        response = http.post(url, json=[statement for _, statement in present], auth=auth, timeout=timeout)
     except requests.RequestException as error:
-        detail = f"{type(error).__name__} sending to {endpoint.name}"
-        return [("retry", detail)] * len(batch)
+        return [("retry", f"{type(error).__name__} sending to {endpoint.name}")] * len(jobs)
+    results: dict[int, tuple[str, str]]
     if response.status_code in (200, 204):
-        results = {row.id: ("delivered", "") for row, _ in present}
+        results = {row_id: ("delivered", "") for row_id, _ in present}
     elif response.status_code in (409, 400) and len(present) > 1:
         # Some statement of the batch is known or refused: settle them one by one.
-        results = {row.id: _send_one(http, url, auth, statement, timeout) for row, statement in present}
+        results = {row_id: _send_one(http, url, auth, statement, timeout) for row_id, statement in present}
     elif response.status_code == 409:
-        row, statement = present[0]
-        results = {row.id: _settle_conflict(http, url, auth, statement, timeout)}
+        results = {present[0][0]: _settle_conflict(http, url, auth, present[0][1], timeout)}
     elif response.status_code == 400:
-        results = {present[0][0].id: ("dead", f"refused by {endpoint.name}: {response.text[:300]}")}
+        results = {present[0][0]: ("dead", f"refused by {endpoint.name}: {response.text[:300]}")}
     else:
         results = {
-            row.id: ("retry", f"HTTP {response.status_code} from {endpoint.name}") for row, _ in present
+            row_id: ("retry", f"HTTP {response.status_code} from {endpoint.name}") for row_id, _ in present
         }
-    return [results.get(row.id, ("dead", "statement no longer stored")) for row, _ in batch]
+    return [results.get(job.row_id, ("dead", "statement no longer stored")) for job in jobs]
 
 
 def _send_one(
@@ -187,26 +226,18 @@ def _settle_conflict(
     if response.status_code != 200:
         return "retry", f"HTTP {response.status_code} reading back {statement['id']}"
     try:
-        same = validation.same_statement(response.json(), statement)
-    except (ValueError, validation.StatementError):
+        held = response.json()
+        # Some LRSs (Ralph 5.1) answer a statementId query with a result object holding the statement.
+        if (
+            isinstance(held, dict)
+            and isinstance(held.get("statements"), list)
+            and len(held["statements"]) == 1
+        ):
+            held = held["statements"][0]
+        same = validation.same_statement(held, statement)
+    except (ValueError, TypeError, AttributeError, KeyError, validation.StatementError):
         same = False
     return ("delivered", "") if same else ("dead", f"conflict: the LRS holds another {statement['id']}")
-
-
-def _retry(row: OutboxRow, detail: str, policy: Policy) -> None:
-    if row.attempts + 1 >= policy.max_attempts:
-        _dead(row, f"gave up after {row.attempts + 1} attempts: {detail}")
-        return
-    delay = min(policy.base_delay_seconds * 2**row.attempts, policy.max_delay_seconds)
-    delay *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
-    row.next_attempt_us = now_us() + int(delay * 1_000_000)
-    row.last_error = detail[:1000]
-
-
-def _dead(row: OutboxRow, detail: str) -> None:
-    row.status = "dead"
-    row.last_error = detail[:1000]
-    log.warning("outbox row %s dead-lettered: %s", row.id, detail[:200])
 
 
 def summary(session: SessionLike) -> list[tuple[str, str, int, str | None]]:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from xapi import validation
 from xapi.models import Endpoint, OutboxRow, SessionLike, Statement, StatementActivity, StatementAgent, now_us
@@ -140,7 +141,26 @@ def store(
             {"statement_id": statement["id"], "activity_id": a, "is_direct": direct}
             for a, direct in _activities(statement)
         ]
-    session.execute(insert(Statement), rows)
+    try:
+        with session.begin_nested():
+            session.execute(insert(Statement), rows)
+    except IntegrityError:
+        # Another request stored one of these ids between our check and our insert: judge again.
+        existing = dict(
+            session.execute(select(Statement.id, Statement.body).where(Statement.id.in_(ids))).all()
+        )
+        for statement in fresh:
+            if statement["id"] in existing and not validation.same_statement(
+                json.loads(existing[statement["id"]]), statement
+            ):
+                raise Conflict(statement["id"]) from None
+        return store(
+            session,
+            statements,
+            authority=authority,
+            platform_id=platform_id,
+            source_client_id=source_client_id,
+        )
     if agents:
         session.execute(insert(StatementAgent), agents)
     if activities:

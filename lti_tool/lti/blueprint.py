@@ -5,16 +5,27 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, make_response, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool import events
 from lti_tool.content.runtime import content
 from lti_tool.db import db
-from lti_tool.errors import Message, PlatformError
+from lti_tool.errors import Message, PlatformError, refused
+from lti_tool.lti import deep_linking, registration
 from lti_tool.lti.context import LaunchContext
 from lti_tool.lti.launch import StrictMessageLaunch
-from lti_tool.lti.launches import BROWSER_COOKIE
+from lti_tool.lti.launches import BROWSER_COOKIE, current_launch, require_launch
 from lti_tool.lti.login import StrictOIDCLogin
 from lti_tool.lti.runtime import runtime
 from lti_tool.lti.services import record_launch
@@ -86,14 +97,103 @@ def launch() -> BaseResponse:
 
 
 def landing(context: LaunchContext) -> tuple[str, dict[str, Any]]:
-    """Where a launch lands: the content its resource link names (custom ``module`` or ``activity``),
-    else the learner's or the staff home."""
+    """Where a launch lands: the content picker for a deep-linking request; else the content its resource
+    link names (custom ``module`` or ``activity``); else the learner's or the staff home."""
+    if context.is_deep_linking:
+        return "lti.deep_link_picker", {}
     module = content().module(context.custom.get("module", "")) if context.custom.get("module") else None
     if module is not None:
         return "training.module", {"key": module.slug}
-    if context.custom.get("activity") in ("autodiagnostic", "diagnostic"):
+    activity = context.custom.get("activity")
+    if activity in ("autodiagnostic", "diagnostic"):
         return "diagnostic.index", {}
+    if activity == "sessions" and context.is_staff:
+        return "training.sessions", {}
     return ("learners.staff_home" if context.is_staff else "learners.learner_home"), {}
+
+
+def catalogue(context_pk: int) -> list[deep_linking.Item]:
+    """What a trainer can place in a course: modules, the autodiagnostic, the staff area, live sessions."""
+    items = [
+        deep_linking.Item(
+            f"module:{m.id}", f"{m.id} · {m.meta.title}", m.meta.summary, {"module": m.id}, m.id
+        )
+        for m in content().modules
+    ]
+    items.append(
+        deep_linking.Item(
+            "activity:autodiagnostic",
+            "Autodiagnostic",
+            "Situez votre maturité et obtenez un parcours recommandé.",
+            {"activity": "autodiagnostic"},
+            "autodiagnostic",
+        )
+    )
+    items.append(
+        deep_linking.Item(
+            "activity:dashboard",
+            "Espace formateur",
+            "Le suivi du cours pour l'équipe pédagogique.",
+            {"activity": "dashboard"},
+            None,
+        )
+    )
+    items.append(
+        deep_linking.Item(
+            "activity:sessions",
+            "Séances en direct",
+            "Les webinaires, ateliers et sessions de co-développement.",
+            {"activity": "sessions"},
+            None,
+        )
+    )
+    return items
+
+
+@bp.get("/deep-link")
+@require_launch(staff=True)
+def deep_link_picker() -> str:
+    """The content picker of a deep-linking request."""
+    launch = current_launch()
+    if not launch.is_deep_linking:
+        raise refused(
+            "not_deep_linking",
+            "Ce lancement n'est pas une demande de sélection de contenu.",
+            "This launch is not a content selection request.",
+        )
+    return render_template("lti/deep_link_picker.html", items=catalogue(launch.context_pk))
+
+
+@bp.post("/deep-link")
+@require_launch(staff=True)
+def deep_link_respond() -> str:
+    """Send the chosen items back to the platform, signed (an auto-submitted form, as the spec asks)."""
+    launch = current_launch()
+    by_key = {item.key: item for item in catalogue(launch.context_pk)}
+    wanted = request.form.getlist("item")
+    if any(key not in by_key for key in wanted):
+        raise refused(
+            "unknown_item", "Un des contenus choisis n'existe pas.", "One of the chosen items does not exist."
+        )
+    lti = runtime()
+    answer = deep_linking.respond(db.session, launch, lti.keys, lti.urls.launch, [by_key[k] for k in wanted])
+    db.session.commit()
+    return render_template("lti/deep_link_response.html", action=answer.return_url, token=answer.jwt)
+
+
+@bp.get("/register")
+def register() -> str:
+    """Dynamic Registration: the URL an LMS administrator pastes ("add a tool by URL")."""
+    lti = runtime()
+    done = registration.register(
+        db.session,
+        lti.http,
+        lti.urls,
+        request.args.get("openid_configuration", ""),
+        request.args.get("registration_token"),
+    )
+    db.session.commit()
+    return render_template("lti/registered.html", done=done)
 
 
 @bp.get("/jwks")

@@ -57,6 +57,8 @@ class Launch(db.Model):  # type: ignore[name-defined,misc]
     # A random id of the browser that launched (a first-party-when-possible cookie); None if cookies
     # were blocked. A request from another browser that carries this launch id is refused.
     browser_id: Mapped[str | None] = mapped_column(String(64))
+    # A deep-linking request is answered once.
+    deep_link_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -33,27 +33,32 @@ from lti_tool.db import db
 from tests.conftest import free_port
 from xapi.models import Statement
 
-MODES = ("ok", "500", "hang", "slow")
+MODES = ("ok", "500", "hang", "slow", "409-known")
 
 
 @dataclass(frozen=True)
 class Received:
-    """One request that reached the LRS: the mode it met, its method and the statement ids it carried."""
+    """One request that reached the LRS: the mode it met, its method and the statement ids it named (in
+    its body, or its statementId parameter)."""
 
     mode: str
     method: str
     path: str
     ids: tuple[str, ...]
-    client_port: int
 
 
 class ControlledLrs:
     """WSGI middleware: ``ok`` passes through; ``500`` answers 500 without touching the LRS; ``hang``
     answers only after ``delay`` seconds (longer than the worker waits; the LRS then stores what it got,
-    as a slow LRS does after its client gave up); ``slow`` passes through after ``delay`` seconds."""
+    as a slow LRS does after its client gave up); ``slow`` passes through after ``delay`` seconds;
+    ``409-known`` answers 409 to a POST or PUT naming a statement id the LRS already holds, equal or not
+    (as some LRSs do), and passes the others through."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(
+        self, app: Callable[..., Iterable[bytes]], known: Callable[[tuple[str, ...]], bool] | None = None
+    ) -> None:
         self.app = app
+        self.known = known
         self.mode = "ok"
         self.delay = 0.0
         self._lock = threading.Lock()
@@ -61,7 +66,7 @@ class ControlledLrs:
         self._in_flight = 0
         self._idle = threading.Condition(self._lock)
 
-    def set(self, mode: str, delay: float = 0.0) -> None:
+    def switch(self, mode: str, delay: float = 0.0) -> None:
         assert mode in MODES, mode
         assert 0 <= delay <= 10, "keep the tests bounded"
         with self._lock:
@@ -90,18 +95,21 @@ class ControlledLrs:
                 assert left > 0, "the LRS is still answering a request"
                 self._idle.wait(left)
 
-    def wait_for(self, ids: set[str], timeout: float = 20.0) -> None:
-        """Wait until a request carrying one of these ids has arrived."""
+    def wait_for(self, ids: set[str], give_up: Callable[[], bool], timeout: float = 20.0) -> bool:
+        """Wait until a request carrying one of these ids has arrived (False if it never does, or once
+        ``give_up()`` says the sender is gone)."""
         deadline = time.monotonic() + timeout
         while not set(self.sent_ids()) & ids:
-            assert time.monotonic() < deadline, "no statement reached the LRS in time"
+            if give_up() or time.monotonic() > deadline:
+                return False
             time.sleep(0.05)
+        return True
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         with self._lock:
             mode, delay = self.mode, self.delay
         method = environ["REQUEST_METHOD"]
-        ids: tuple[str, ...] = ()
+        ids = _statement_ids(method, environ.get("QUERY_STRING", ""), b"")
         if method in ("POST", "PUT"):
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
@@ -109,14 +117,15 @@ class ControlledLrs:
             environ["CONTENT_LENGTH"] = str(len(body))
             ids = _statement_ids(method, environ.get("QUERY_STRING", ""), body)
         with self._lock:
-            self._received.append(
-                Received(mode, method, environ.get("PATH_INFO", ""), ids, int(environ.get("REMOTE_PORT") or 0))
-            )
+            self._received.append(Received(mode, method, environ.get("PATH_INFO", ""), ids))
             self._in_flight += 1
         try:
             if mode == "500":
                 start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")])
                 return [b"the LRS is failing on purpose"]
+            if mode == "409-known" and method != "GET" and self.known is not None and self.known(ids):
+                start_response("409 CONFLICT", [("Content-Type", "application/json")])
+                return [b'{"error": true, "message": "a statement with this id exists"}']
             if mode in ("hang", "slow"):
                 time.sleep(delay)
             result = self.app(environ, start_response)
@@ -133,7 +142,7 @@ class ControlledLrs:
 
 
 def _statement_ids(method: str, query: str, body: bytes) -> tuple[str, ...]:
-    if method == "PUT":
+    if method != "POST":
         return tuple(v.lower() for v in parse_qs(query).get("statementId", []))
     try:
         data = json.loads(body or b"null")
@@ -149,7 +158,7 @@ class Receiver:
     def __init__(self, app: Flask, key: str, secret: str) -> None:
         self.app = app
         self.auth = (key, secret)
-        self.lrs = ControlledLrs(app)
+        self.lrs = ControlledLrs(app, known=lambda ids: any(self.stored(ids).values()))
         self.port = free_port()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -161,7 +170,9 @@ class Receiver:
     def start(self) -> None:
         assert self._server is None
         self._server = make_server("127.0.0.1", self.port, self.lrs, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -175,8 +186,8 @@ class Receiver:
         self._server = self._thread = None
 
     def api(self, method: str, **kwargs: Any) -> requests.Response:
-        """The receiver's Statement API, straight (not through the failure modes' log)."""
-        self.lrs.set("ok")
+        """The receiver's Statement API, as a test reads or seeds it (through the middleware, in "ok")."""
+        assert self.lrs.mode == "ok", "set the LRS back to ok first"
         return requests.request(
             method,
             self.xapi_url + "/statements",
@@ -241,11 +252,7 @@ class RalphServer:
                 ]
             )
         )
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("RALPH_", "LTI_TOOL_"))
-        }
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("RALPH_", "LTI_TOOL_"))}
         env.update(
             {
                 "RALPH_RUNSERVER_BACKEND": "fs",
@@ -278,7 +285,9 @@ class RalphServer:
                     return
             except requests.ConnectionError:
                 pass
-            assert time.monotonic() < deadline, "Ralph did not start:\n" + self.log.read_text(errors="replace")
+            assert time.monotonic() < deadline, "Ralph did not start:\n" + self.log.read_text(
+                errors="replace"
+            )
             time.sleep(0.1)
 
     def get(self, statement_id: str) -> requests.Response:

@@ -82,6 +82,9 @@ def upgrade():
         batch_op.add_column(sa.Column('memberships_url', sa.String(length=2048), nullable=True))
         batch_op.add_column(sa.Column('roster_synced_at', lti_tool.db.UTCDateTime(), nullable=True))
 
+    with op.batch_alter_table('lti_launches', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('deep_link_answered_at', lti_tool.db.UTCDateTime(), nullable=True))
+
     with op.batch_alter_table('enrolments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_active', sa.Boolean(), server_default='1', nullable=False))
         batch_op.add_column(sa.Column('roster_seen_at', lti_tool.db.UTCDateTime(), nullable=True))
@@ -127,5 +130,8 @@ def downgrade():
 
     op.drop_table('lti_score_outbox')
     op.drop_table('lti_line_items')
+    with op.batch_alter_table('lti_launches', schema=None) as batch_op:
+        batch_op.drop_column('deep_link_answered_at')
+
     op.drop_table('lti_access_tokens')
     # ### end Alembic commands ###
