@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template
+from werkzeug.wrappers import Response
 
 from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.diagnostic import services as diagnostic
 from lti_tool.learners import services
+from lti_tool.learners.models import Context, Deployment, Platform
+from lti_tool.lti import ags, nrps
 from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.lti.platform_services import PlatformServices, ServiceError
+from lti_tool.lti.runtime import runtime
 from lti_tool.training import services as training
-from lti_tool.training.blueprint import scope_of
+from lti_tool.training.blueprint import here, scope_of
 
 bp = Blueprint("learners", __name__)
+
+# A staff launch refreshes the roster from the platform when it is older than this.
+ROSTER_MAX_AGE_SECONDS = 600
 
 
 @bp.get("/learner/")
@@ -44,7 +52,49 @@ def learner_home() -> str:
 @bp.get("/staff/")
 @require_launch(staff=True)
 def staff_home() -> str:
-    """The course as its trainers see it: who has launched, with which role."""
+    """The course as its trainers see it: the roster (from the platform when it offers it), with roles."""
     launch = current_launch()
+    roster_error = None
+    context = db.session.get(Context, launch.context_pk)
+    if context is not None and context.memberships_url and nrps.roster_stale(context, ROSTER_MAX_AGE_SECONDS):
+        roster_error = _sync_roster(context)
     roster = services.context_roster(db.session, launch.context_pk)
-    return render_template("learners/staff_home.html", launch=launch, roster=roster)
+    return render_template(
+        "learners/staff_home.html", launch=launch, roster=roster, roster_error=roster_error, context=context
+    )
+
+
+@bp.post("/staff/roster/refresh")
+@require_launch(staff=True)
+def refresh_roster() -> Response:
+    """Read the course roster from the platform now."""
+    context = db.session.get(Context, current_launch().context_pk)
+    error = _sync_roster(context) if context is not None else None
+    return redirect(here("learners.staff_home", roster_error=error or ""), code=303)
+
+
+def _sync_roster(context: Context) -> str | None:
+    """Sync, committing on success; on failure keep what is known and say why (never a 500)."""
+    platform = db.session.get(Platform, context.platform_id)
+    deployment = db.session.get(Deployment, context.deployment_pk)
+    if platform is None or deployment is None:
+        return None
+    lti = runtime()
+    try:
+        nrps.sync_roster(
+            db.session, PlatformServices(platform, lti.keys, lti.http, db.engine), context, deployment
+        )
+        db.session.commit()
+        return None
+    except ServiceError as error:
+        db.session.rollback()
+        return str(error)
+
+
+@bp.get("/staff/grades")
+@require_launch(staff=True)
+def grades() -> str:
+    """Scores sent to the platform's gradebook: delivered, waiting (and why) or refused by the platform."""
+    return render_template(
+        "learners/grades.html", scores=ags.context_scores(db.session, current_launch().context_pk)
+    )

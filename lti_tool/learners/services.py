@@ -223,11 +223,13 @@ class RosterEntry:
     learner_id: int
     display_name: str | None
     is_staff: bool
-    last_launch_at: datetime
+    is_active: bool
+    last_launch_at: datetime | None  # None: known from the platform's roster, never launched
 
 
 def context_roster(session: DbSession, context_pk: int) -> list[RosterEntry]:
-    """Everyone who launched from this context, most recent first."""
+    """Everyone known in this context (by launch or by the platform's roster): active first, then by most
+    recent launch, those who never launched last."""
     rows = session.execute(
         select(
             Learner.id,
@@ -235,17 +237,25 @@ def context_roster(session: DbSession, context_pk: int) -> list[RosterEntry]:
             Learner.given_name,
             Learner.family_name,
             Enrolment.is_staff,
+            Enrolment.is_active,
             Enrolment.last_launch_at,
         )
         .join(Enrolment, Enrolment.learner_id == Learner.id)
         .where(Enrolment.context_pk == context_pk)
-        .order_by(Enrolment.last_launch_at.desc())
+        .order_by(
+            Enrolment.is_active.desc(),
+            Enrolment.last_launch_at.is_(None),
+            Enrolment.last_launch_at.desc(),
+            Learner.family_name,
+            Learner.id,
+        )
     )
     return [
         RosterEntry(
             learner_id=row.id,
             display_name=row.name or " ".join(p for p in (row.given_name, row.family_name) if p) or None,
             is_staff=row.is_staff,
+            is_active=row.is_active,
             last_launch_at=row.last_launch_at,
         )
         for row in rows
