@@ -6,6 +6,7 @@ here they live in shared tables so that every worker sees them and a nonce is us
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -94,6 +95,7 @@ class DbSessionService(SessionService):
         self._session = session
         self._login_ttl = timedelta(seconds=login_ttl_seconds)
         self._pending_nonce: str | None = None
+        self.last_login: LoginState | None = None
 
     def save_nonce(self, nonce: str) -> None:
         self._pending_nonce = nonce
@@ -101,17 +103,20 @@ class DbSessionService(SessionService):
     def save_state_params(self, state: str, params: dict[str, object]) -> None:
         assert self._pending_nonce, "pylti1p3 saves the nonce before the state"
         now = utcnow()
-        self._session.add(
-            LoginState(
-                state=state,
-                nonce=self._pending_nonce,
-                platform_id=params["platform_id"],
-                login_params=params["login"],
-                created_at=now,
-                expires_at=now + self._login_ttl,
-            )
+        login_params: dict[str, Any] = params["login"]  # type: ignore[assignment]
+        login = LoginState(
+            state=state,
+            nonce=self._pending_nonce,
+            platform_id=params["platform_id"],
+            login_params=login_params,
+            # Only used when the platform offers client-side storage (cookie-less launches).
+            storage_secret=secrets.token_urlsafe(24) if login_params.get("lti_storage_target") else None,
+            created_at=now,
+            expires_at=now + self._login_ttl,
         )
+        self._session.add(login)
         self._session.flush()
+        self.last_login = login
 
     def get_state_params(self, state: str) -> dict[str, object]:
         row = self._session.get(LoginState, state)

@@ -24,9 +24,9 @@ from lti_tool.db import db
 from lti_tool.errors import Message, PlatformError, refused
 from lti_tool.lti import deep_linking, registration
 from lti_tool.lti.context import LaunchContext
-from lti_tool.lti.launch import StrictMessageLaunch
+from lti_tool.lti.launch import NeedsPlatformStorage, StrictMessageLaunch
 from lti_tool.lti.launches import BROWSER_COOKIE, current_launch, require_launch
-from lti_tool.lti.login import StrictOIDCLogin
+from lti_tool.lti.login import StrictOIDCLogin, origin_of, storage_key
 from lti_tool.lti.runtime import runtime
 from lti_tool.lti.services import record_launch
 
@@ -63,9 +63,22 @@ def launch() -> BaseResponse:
             code="platform_error:" + request.form["error"][:64],
         )
     lti = runtime()
-    validated = StrictMessageLaunch(
-        db.session, db.engine, lti.keys, lti.http, lti.settings
-    ).validate_strictly()
+    try:
+        validated = StrictMessageLaunch(
+            db.session, db.engine, lti.keys, lti.http, lti.settings
+        ).validate_strictly()
+    except NeedsPlatformStorage as step:
+        # Third-party cookies blocked: fetch the login's secret from the platform's storage, post again.
+        return make_response(
+            render_template(
+                "lti/storage_launch.html",
+                id_token=request.form["id_token"],
+                state=request.form["state"],
+                key=storage_key(step.login.state),
+                target=step.login.login_params["lti_storage_target"],
+                platform_origin=origin_of(step.login.platform.auth_login_url),
+            )
+        )
     browser_id = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
     context = record_launch(db.session, validated, browser_id=browser_id, ttl_seconds=lti.launch_ttl_seconds)
     endpoint, values = landing(context)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,14 @@ class ValidatedLaunch:
     platform: Platform
     deployment: Deployment
     claims: dict[str, Any]
+
+
+class NeedsPlatformStorage(Exception):  # noqa: N818 - a step of the flow, not an error
+    """No cookie, but the login used the platform's storage: the page must fetch the secret from it."""
+
+    def __init__(self, login: LoginState) -> None:
+        super().__init__("fetch the login secret from the platform's storage")
+        self.login = login
 
 
 class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
@@ -163,6 +172,19 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The login expired before the launch arrived.",
             )
         cookie = self._cookie_service.get_cookie(state)
+        if cookie is None and login.storage_secret:
+            # Cookie-less launch: the proof is the secret the login put in the platform's storage.
+            offered = self._get_request_param("lti_storage_value")
+            if offered is None:
+                raise NeedsPlatformStorage(login)
+            if not hmac.compare_digest(offered, login.storage_secret):
+                raise reject(
+                    "storage_mismatch",
+                    "Ce lancement ne vient pas du navigateur qui a ouvert la connexion.",
+                    "This launch does not come from the browser that started the login.",
+                )
+            self._login = login
+            return self
         if cookie is None:
             raise CookiesBlocked(
                 Message(
@@ -175,7 +197,9 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                     "Ouvrez l'activité dans une nouvelle fenêtre, ou autorisez les cookies pour ce site.",
                     "Open the activity in a new window, or allow cookies for this site.",
                 ),
-                retry_url=self._settings.urls.login + "?" + urlencode(login.login_params),
+                retry_url=self._settings.urls.login
+                + "?"
+                + urlencode({k: v for k, v in login.login_params.items() if k != "lti_storage_target"}),
             )
         if cookie != state:
             raise reject(

@@ -8,8 +8,9 @@ database for the launch to consume.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Response
+from flask import Response, make_response, render_template
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.registration import Registration
 
@@ -22,7 +23,15 @@ from lti_tool.lti.launch import ASK_ADMIN, reject
 from lti_tool.lti.urls import ToolUrls
 
 # What we keep of the login request: enough to check the launch and to restart in a new window.
-KEPT_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id")
+KEPT_PARAMS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "lti_deployment_id",
+    "client_id",
+    "lti_storage_target",
+)
 MAX_PARAM_LENGTH = 2048
 
 
@@ -40,9 +49,30 @@ class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
         )
 
     def start(self) -> Response:
-        """Check the login request and redirect the browser to the platform's authorization endpoint."""
-        response: Response = self.redirect(self._urls.launch)
-        return response
+        """Check the login request and send the browser to the platform's authorization endpoint.
+
+        When the platform offers its client-side storage (``lti_storage_target``), a small page first puts a
+        per-login secret there, so that the launch can prove it comes from this browser even if the browser
+        drops our cookie (third-party cookies blocked in the LMS iframe)."""
+        target = self._get_request_param("lti_storage_target")
+        if not target:
+            response: Response = self.redirect(self._urls.launch)
+            return response
+        redirect = self.get_redirect_object(self._urls.launch)
+        login = self._session_service.last_login  # type: ignore[attr-defined]
+        auth_url = redirect.get_redirect_url()
+        page = make_response(
+            render_template(
+                "lti/storage_login.html",
+                auth_url=auth_url,
+                target=target,
+                platform_origin=origin_of(auth_url),
+                key=storage_key(login.state),
+                value=login.storage_secret,
+            )
+        )
+        self._cookie_service.update_response(page)  # the cookie too, for browsers that keep it
+        return page
 
     def validate_oidc_login(self) -> Registration:
         params = {key: self._get_request_param(key) for key in KEPT_PARAMS}
@@ -109,3 +139,13 @@ class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
         kept.setdefault("client_id", platform.client_id)
         self.pass_params_to_launch({"platform_id": platform.id, "login": kept})
         return registration_for(platform, self._keys)
+
+
+def storage_key(state: str) -> str:
+    """The key of a login's secret in the platform's client-side storage."""
+    return "socle_" + state
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

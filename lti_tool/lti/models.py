@@ -26,6 +26,8 @@ class LoginState(db.Model):  # type: ignore[name-defined,misc]
     platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id", ondelete="CASCADE"))
     # The login request, kept to check the launch against it and to restart it in a new window.
     login_params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Put in the platform's client-side storage at login; proves the browser when cookies are blocked.
+    storage_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -85,6 +85,9 @@ def upgrade():
     with op.batch_alter_table('lti_launches', schema=None) as batch_op:
         batch_op.add_column(sa.Column('deep_link_answered_at', lti_tool.db.UTCDateTime(), nullable=True))
 
+    with op.batch_alter_table('lti_login_states', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('storage_secret', sa.String(length=64), nullable=True))
+
     with op.batch_alter_table('enrolments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_active', sa.Boolean(), server_default='1', nullable=False))
         batch_op.add_column(sa.Column('roster_seen_at', lti_tool.db.UTCDateTime(), nullable=True))
@@ -132,6 +135,9 @@ def downgrade():
     op.drop_table('lti_line_items')
     with op.batch_alter_table('lti_launches', schema=None) as batch_op:
         batch_op.drop_column('deep_link_answered_at')
+
+    with op.batch_alter_table('lti_login_states', schema=None) as batch_op:
+        batch_op.drop_column('storage_secret')
 
     op.drop_table('lti_access_tokens')
     # ### end Alembic commands ###
