@@ -171,30 +171,60 @@ def claim(session: DbSession, policy: Policy) -> list[ScoreOutbox]:
 def run_once(
     session: DbSession, http: requests.Session, keys: KeyStore, engine: Engine, policy: Policy
 ) -> dict[str, int]:
+    """Deliver one batch. No database transaction stays open while the platform is called: each row's
+    outcome (and a newly created line item) is written in its own short transaction afterwards."""
     rows = claim(session, policy)
     counts: dict[str, int] = {}
     services: dict[int, PlatformServices] = {}
     for row in rows:
         platform = session.get(Platform, row.platform_id)
+        known = session.scalar(
+            select(LineItem.url).where(
+                LineItem.context_pk == row.context_pk, LineItem.resource_id == row.resource_id
+            )
+        )
+        session.commit()  # end the read transaction before any network call
+        new_line_item: str | None = None
         if platform is None or not platform.is_active:
             _settle(row, "refused", "la plateforme a été désactivée dans Socle")
         else:
             service = services.setdefault(row.platform_id, PlatformServices(platform, keys, http, engine))
             try:
-                _deliver(session, service, row)
+                url = row.lineitem_url or known
+                if url is None:
+                    url = new_line_item = _find_or_create_line_item(service, row)
+                _post_score(service, row, url)
                 _settle(row, "delivered", None)
             except ServiceError as error:
                 if error.retryable:
                     _retry(row, str(error), policy)
                 else:
                     _settle(row, "refused", str(error))
+        if (
+            new_line_item is not None
+            and session.scalar(
+                select(LineItem.id).where(
+                    LineItem.context_pk == row.context_pk, LineItem.resource_id == row.resource_id
+                )
+            )
+            is None
+        ):
+            session.add(
+                LineItem(
+                    platform_id=row.platform_id,
+                    context_pk=row.context_pk,
+                    resource_link_id="",
+                    resource_id=row.resource_id,
+                    url=new_line_item,
+                    score_maximum=row.score_maximum,
+                )
+            )
+        session.commit()
         counts[row.status] = counts.get(row.status, 0) + 1
-    session.commit()
     return counts
 
 
-def _deliver(session: DbSession, service: PlatformServices, row: ScoreOutbox) -> None:
-    url = row.lineitem_url or _line_item(session, service, row)
+def _post_score(service: PlatformServices, row: ScoreOutbox, url: str) -> None:
     body = {
         "userId": row.sub,
         "scoreMaximum": row.score_maximum,
@@ -219,15 +249,8 @@ def _deliver(session: DbSession, service: PlatformServices, row: ScoreOutbox) ->
     raise ServiceError(response.status_code, f"HTTP {response.status_code} : {reason}", retryable=True)
 
 
-def _line_item(session: DbSession, service: PlatformServices, row: ScoreOutbox) -> str:
-    """The column for this resource in this course: ours if known, the platform's if it has one, else new."""
-    known = session.scalar(
-        select(LineItem.url).where(
-            LineItem.context_pk == row.context_pk, LineItem.resource_id == row.resource_id
-        )
-    )
-    if known:
-        return str(known)
+def _find_or_create_line_item(service: PlatformServices, row: ScoreOutbox) -> str:
+    """The platform's column for this resource in this course, or a new one."""
     if not row.lineitems_url:
         raise ServiceError(0, "la plateforme n'offre pas de carnet de notes pour ce cours", retryable=False)
     response = service.call(
@@ -237,43 +260,36 @@ def _line_item(session: DbSession, service: PlatformServices, row: ScoreOutbox) 
         accept=CONTAINER_MEDIA_TYPE,
         params={"resource_id": row.resource_id, "tag": TAG},
     )
-    url = None
     if response.status_code == 200:
         items = [i for i in response.json() if isinstance(i, dict) and i.get("resourceId") == row.resource_id]
-        url = items[0]["id"] if items else None
-    if url is None:
-        created = service.call(
-            "POST",
-            row.lineitems_url,
-            [AGS_LINEITEM],
-            accept=LINEITEM_MEDIA_TYPE,
-            content_type=LINEITEM_MEDIA_TYPE,
-            json_body={
-                "scoreMaximum": row.score_maximum,
-                "label": row.label,
-                "resourceId": row.resource_id,
-                "tag": TAG,
-            },
+        if items:
+            return str(items[0]["id"])
+    elif response.status_code >= 500:
+        raise ServiceError(
+            response.status_code,
+            f"carnet de notes indisponible (HTTP {response.status_code})",
+            retryable=True,
         )
-        if created.status_code not in (200, 201):
-            raise ServiceError(
-                created.status_code,
-                f"colonne de notes non créée : {_reason(created)}",
-                retryable=created.status_code >= 500,
-            )
-        url = created.json()["id"]
-    session.add(
-        LineItem(
-            platform_id=row.platform_id,
-            context_pk=row.context_pk,
-            resource_link_id="",
-            resource_id=row.resource_id,
-            url=url,
-            score_maximum=row.score_maximum,
-        )
+    created = service.call(
+        "POST",
+        row.lineitems_url,
+        [AGS_LINEITEM],
+        accept=LINEITEM_MEDIA_TYPE,
+        content_type=LINEITEM_MEDIA_TYPE,
+        json_body={
+            "scoreMaximum": row.score_maximum,
+            "label": row.label,
+            "resourceId": row.resource_id,
+            "tag": TAG,
+        },
     )
-    session.flush()
-    return str(url)
+    if created.status_code not in (200, 201):
+        raise ServiceError(
+            created.status_code,
+            f"colonne de notes non créée : {_reason(created)}",
+            retryable=created.status_code >= 500,
+        )
+    return str(created.json()["id"])
 
 
 def _scores_url(lineitem_url: str) -> str:

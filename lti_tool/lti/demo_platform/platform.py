@@ -104,13 +104,13 @@ USERS: Mapping[str, DemoUser] = {
     )
 }
 
+COURSE_ID = "demo-course-mse"
 COURSE = {
-    "id": "demo-course-mse",
+    "id": COURSE_ID,
     "label": "MSE-DEMO",
     "title": "Modèles socio-économiques des structures d'intérêt général (démo)",
     "type": ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
 }
-COURSE_ID = COURSE["id"]
 RESOURCE_LINK = {"id": "demo-link-socle", "title": "Socle : parcours et autodiagnostic"}
 
 
