@@ -27,7 +27,9 @@ def storage_login(browser: LtiBrowser) -> tuple[str, str, str, str]:
     return state, nonce, attribute(response.text, "data-key"), attribute(response.text, "data-value")
 
 
-def test_a_browser_without_cookies_launches_with_the_platform_storage(browser: LtiBrowser, platform: Platform) -> None:
+def test_a_browser_without_cookies_launches_with_the_platform_storage(
+    browser: LtiBrowser, platform: Platform
+) -> None:
     state, nonce, key, secret = storage_login(browser)
     assert key == "socle_" + state and len(secret) >= 24
     browser.http.cookies.clear()  # the LMS frame dropped our cookies

@@ -28,9 +28,11 @@ from tests.helpers import LtiBrowser, error_code, launch_id_of
 class Learner:
     """A fresh learner, launched through the demo platform, and the requests of their pages."""
 
-    def __init__(self, browser: LtiBrowser, user: str = "learner", **claims: Any) -> None:
+    def __init__(
+        self, browser: LtiBrowser, user: str = "learner", sub: str | None = None, **claims: Any
+    ) -> None:
         self.browser = browser
-        self.sub = f"{user}-{time.time_ns()}"
+        self.sub = sub or f"{user}-{time.time_ns()}"
         self.landing = browser.launch_with(user=user, sub=self.sub, **claims)
         assert self.landing.status_code == 200, error_code(self.landing)
         self.launch = launch_id_of(self.landing)
