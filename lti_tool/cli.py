@@ -140,6 +140,50 @@ def platform_list() -> None:
         click.echo(f"{row.issuer}\tclient={row.client_id}\tdeployments={deployments}\t{row.source}\t{state}")
 
 
+def _one_platform(issuer: str, client_id: str) -> Any:
+    row = next(
+        (p for p in learners.list_platforms(db.session) if p.issuer == issuer and p.client_id == client_id),
+        None,
+    )
+    if row is None:
+        raise click.BadParameter(f"no registration {issuer} / {client_id} (see `platform list`)")
+    return row
+
+
+@platform.command("activate")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+def platform_activate(issuer: str, client_id: str) -> None:
+    """Let this registration launch Socle again."""
+    _one_platform(issuer, client_id).is_active = True
+    db.session.commit()
+    click.echo(f"{issuer} (client {client_id}) is active.")
+
+
+@platform.command("deactivate")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+def platform_deactivate(issuer: str, client_id: str) -> None:
+    """Refuse this registration's launches and stop sending it scores; keep its data."""
+    _one_platform(issuer, client_id).is_active = False
+    db.session.commit()
+    click.echo(f"{issuer} (client {client_id}) is deactivated: its launches are refused, its data is kept.")
+
+
+@platform.command("remove")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+@click.option("--yes", is_flag=True, help="Confirm: everything recorded through it is deleted.")
+def platform_remove(issuer: str, client_id: str, yes: bool) -> None:
+    """Delete this registration and everything recorded through it (learners, progress, launches)."""
+    row = _one_platform(issuer, client_id)
+    if not yes:
+        raise click.UsageError("removing deletes every record made through this registration: add --yes")
+    db.session.delete(row)
+    db.session.commit()
+    click.echo(f"{issuer} (client {client_id}) removed.")
+
+
 @click.group(cls=AppGroup)
 def keys() -> None:
     """The tool's signing keys (published at /lti/jwks)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template
+from flask import Blueprint, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.diagnostic import services as diagnostic
+from lti_tool.errors import AccessDenied, Message, refused
 from lti_tool.learners import services
 from lti_tool.learners.models import Context, Deployment, Platform
 from lti_tool.lti import ags, nrps
@@ -19,6 +20,14 @@ from lti_tool.training.blueprint import here, scope_of
 
 bp = Blueprint("learners", __name__)
 
+ADMIN_ONLY = AccessDenied(
+    Message(
+        "Cette page est réservée aux administrateurs de la plateforme.",
+        "This page is for platform administrators.",
+    ),
+    Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role."),
+    code="admin_only",
+)
 # A staff launch refreshes the roster from the platform when it is older than this.
 ROSTER_MAX_AGE_SECONDS = 600
 
@@ -98,3 +107,31 @@ def grades() -> str:
     return render_template(
         "learners/grades.html", scores=ags.context_scores(db.session, current_launch().context_pk)
     )
+
+
+@bp.route("/admin/platforms", methods=["GET", "POST"])
+@require_launch(staff=True)
+def platforms() -> str | Response:
+    """A platform administrator sees and switches on or off Socle's registrations of their own platform."""
+    launch = current_launch()
+    if not launch.is_admin:
+        raise ADMIN_ONLY
+    own = [p for p in services.platforms_of_issuer(db.session, launch.issuer, include_inactive=True)]
+    if request.method == "POST":
+        target = next((p for p in own if str(p.id) == request.form.get("platform")), None)
+        if target is None or request.form.get("action") not in ("activate", "deactivate"):
+            raise refused(
+                "unknown_platform",
+                "Cette inscription n'existe pas pour votre plateforme.",
+                "This registration does not exist for your platform.",
+            )
+        if target.id == launch.platform_id and request.form["action"] == "deactivate":
+            raise refused(
+                "own_registration",
+                "Vous ne pouvez pas désactiver l'inscription par laquelle vous êtes connecté·e.",
+                "You cannot deactivate the registration you are signed in through.",
+            )
+        target.is_active = request.form["action"] == "activate"
+        db.session.commit()
+        return redirect(here("learners.platforms"), code=303)
+    return render_template("learners/platforms.html", platforms=own, current=launch.platform_id)

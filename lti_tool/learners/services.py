@@ -68,10 +68,11 @@ def find_platform(session: DbSession, issuer: str, client_id: str) -> Platform |
     )
 
 
-def platforms_of_issuer(session: DbSession, issuer: str) -> list[Platform]:
-    return list(
-        session.scalars(select(Platform).where(Platform.issuer == issuer, Platform.is_active.is_(True)))
-    )
+def platforms_of_issuer(session: DbSession, issuer: str, *, include_inactive: bool = False) -> list[Platform]:
+    query = select(Platform).where(Platform.issuer == issuer).order_by(Platform.id)
+    if not include_inactive:
+        query = query.where(Platform.is_active.is_(True))
+    return list(session.scalars(query))
 
 
 def find_deployment(session: DbSession, platform_id: int, deployment_id: str) -> Deployment | None:

@@ -49,10 +49,12 @@ def registration_token(demo: DemoPlatform) -> str:
     return str(response.json()["registration_token"])
 
 
-def deliver_scores(app: Flask) -> dict[str, int]:
+def deliver_scores(app: Flask, base_delay_seconds: float = 0.01) -> dict[str, int]:
     with app.app_context():
         lti = app.extensions["socle_lti"]
-        counts = ags.run_once(db.session, lti.http, lti.keys, db.engine, ags.Policy(base_delay_seconds=0.01))
+        counts = ags.run_once(
+            db.session, lti.http, lti.keys, db.engine, ags.Policy(base_delay_seconds=base_delay_seconds)
+        )
         db.session.remove()
         return counts
 
@@ -249,9 +251,15 @@ def test_scores_reach_the_gradebook_after_an_outage_with_one_token(
     pending = count(app, ScoreOutbox, ScoreOutbox.status == "pending")
     assert pending >= 1
     demo.outage = "down"
-    deliver_scores(app)
+    deliver_scores(app, base_delay_seconds=30)
     with app.app_context():
-        waiting = db.session.scalars(select(ScoreOutbox).where(ScoreOutbox.status == "pending")).all()
+        waiting = db.session.scalars(
+            select(ScoreOutbox).where(
+                ScoreOutbox.status == "pending",
+                ScoreOutbox.resource_id == "M6",
+                ScoreOutbox.sub == "demo-learner-0001",
+            )
+        ).all()
         assert waiting and all(row.attempts >= 1 and row.last_error for row in waiting)
         assert all(row.next_attempt_at > utcnow() for row in waiting)  # backing off
         db.session.remove()
@@ -383,3 +391,46 @@ def test_an_oversized_roster_page_is_refused_and_nothing_changes(
     page = browser.http.get(browser.base_url + response.headers["Location"])
     assert page.status_code == 200 and 'role="alert"' in page.text and "too many members" in page.text
     assert count(app, Enrolment) == before  # nothing of the refused roster was stored
+
+
+# -- Registrations: CLI and admin page
+def test_registrations_are_switched_off_and_on_from_the_cli(app: Flask, browser: LtiBrowser) -> None:
+    runner = app.test_cli_runner()
+    issuer = app.extensions["socle_demo_platform"].issuer
+    off = runner.invoke(
+        args=["platform", "deactivate", "--issuer", issuer, "--client-id", "socle-demo-second"]
+    )
+    assert off.exit_code == 0, off.output
+    assert (
+        "deactivated"
+        in runner.invoke(args=["platform", "list"]).output.split("socle-demo-second")[1].split("\n")[0]
+        or "inactive" in runner.invoke(args=["platform", "list"]).output
+    )
+    refused = browser.request_login(via="socle-demo-second")
+    assert refused.status_code == 400 and error_code(refused) == "unknown_platform"
+    on = runner.invoke(args=["platform", "activate", "--issuer", issuer, "--client-id", "socle-demo-second"])
+    assert on.exit_code == 0
+    assert browser.request_login(via="socle-demo-second").status_code == 302
+    removal = runner.invoke(args=["platform", "remove", "--issuer", issuer, "--client-id", "nope"])
+    assert removal.exit_code != 0
+
+
+def test_the_admin_page_is_for_platform_admins_and_their_own_issuer(
+    app: Flask, browser: LtiBrowser, other_browser: LtiBrowser
+) -> None:
+    teacher = Person(browser, user="instructor")
+    assert teacher.get("/admin/platforms").status_code == 403
+    admin = Person(other_browser, user="admin")
+    page = admin.get("/admin/platforms")
+    assert page.status_code == 200 and "socle-demo-second" in page.text
+    assert "no-alg-client" not in page.text  # another issuer's registration is not shown
+    with app.app_context():
+        second = db.session.scalar(select(Platform.id).where(Platform.client_id == "socle-demo-second"))
+        own = db.session.scalar(select(Platform.id).where(Platform.client_id == "socle-demo"))
+        db.session.remove()
+    assert (
+        admin.post("/admin/platforms", {"platform": str(second), "action": "deactivate"}).status_code == 303
+    )
+    assert browser.request_login(via="socle-demo-second").status_code == 400
+    assert admin.post("/admin/platforms", {"platform": str(second), "action": "activate"}).status_code == 303
+    assert admin.post("/admin/platforms", {"platform": str(own), "action": "deactivate"}).status_code == 400
