@@ -177,14 +177,16 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
             offered = self._get_request_param("lti_storage_value")
             if offered is None:
                 raise NeedsPlatformStorage(login)
-            if not hmac.compare_digest(offered, login.storage_secret):
-                raise reject(
-                    "storage_mismatch",
-                    "Ce lancement ne vient pas du navigateur qui a ouvert la connexion.",
-                    "This launch does not come from the browser that started the login.",
-                )
-            self._login = login
-            return self
+            if offered:
+                if not hmac.compare_digest(offered, login.storage_secret):
+                    raise reject(
+                        "storage_mismatch",
+                        "Ce lancement ne vient pas du navigateur qui a ouvert la connexion.",
+                        "This launch does not come from the browser that started the login.",
+                    )
+                self._login = login
+                return self
+            # An empty value: the platform's storage did not answer; offer the new window below.
         if cookie is None:
             raise CookiesBlocked(
                 Message(

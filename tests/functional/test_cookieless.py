@@ -52,3 +52,14 @@ def test_with_cookies_the_storage_is_not_needed(browser: LtiBrowser, platform: P
     state, nonce, _, _ = storage_login(browser)
     launched = browser.launch(platform.sign(platform.claims(nonce)), state)
     assert launched.status_code == 200 and 'data-testid="learner-home"' in launched.text
+
+
+def test_when_the_platform_storage_does_not_answer_the_new_window_page_is_offered(
+    browser: LtiBrowser, platform: Platform
+) -> None:
+    state, nonce, _, _ = storage_login(browser)
+    browser.http.cookies.clear()
+    response = browser.launch(platform.sign(platform.claims(nonce)), state, lti_storage_value="")
+    assert response.status_code == 401 and error_code(response) == "cookies_blocked"
+    retry = html.unescape(re.search(r'href="([^"]+)" target="_blank"', response.text).group(1))  # type: ignore[union-attr]
+    assert "/lti/login?" in retry and "lti_storage_target" not in retry  # the new window uses its cookies
