@@ -77,7 +77,10 @@ def emit(
         ][:1]
     if not statements:
         return []
-    return store.store(session, statements, authority=authority(), platform_id=scope.platform_id)
+    # Statement ids derive from this brand-new event id: they cannot exist yet.
+    return store.store(
+        session, statements, authority=authority(), platform_id=scope.platform_id, new_ids=True
+    )
 
 
 def question_ref(question: Question) -> xb.QuestionRef:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from xapi import validation
@@ -85,8 +85,12 @@ def store(
     authority: dict[str, Any],
     platform_id: int | None = None,
     source_client_id: int | None = None,
+    new_ids: bool = False,
 ) -> list[str]:
-    """Validate and store statements; return their ids (equal resends are accepted and not stored twice)."""
+    """Validate and store statements; return their ids (equal resends are accepted and not stored twice).
+
+    ``new_ids``: the caller made the ids itself from a brand-new event, so none can exist yet; the check for
+    an earlier copy (a query and a savepoint) is skipped on that hot path."""
     normalised = []
     for index, raw in enumerate(statements):
         try:
@@ -100,7 +104,11 @@ def store(
     ids = [s["id"] for s in normalised]
     if len(set(ids)) != len(ids):
         raise BadRequest("two statements of the batch have the same id")
-    existing = dict(session.execute(select(Statement.id, Statement.body).where(Statement.id.in_(ids))).all())
+    existing = (
+        {}
+        if new_ids
+        else dict(session.execute(select(Statement.id, Statement.body).where(Statement.id.in_(ids))).all())
+    )
     fresh = []
     for statement in normalised:
         if statement["id"] in existing:
@@ -142,8 +150,11 @@ def store(
             for a, direct in _activities(statement)
         ]
     try:
-        with session.begin_nested():
+        if new_ids:
             session.execute(insert(Statement), rows)
+        else:
+            with session.begin_nested():
+                session.execute(insert(Statement), rows)
     except IntegrityError:
         # Another request stored one of these ids between our check and our insert: judge again.
         existing = dict(
@@ -241,21 +252,24 @@ def _agents(statement: dict[str, Any]) -> Iterable[tuple[str, bool]]:
             add(obj["object"], False)
         add(obj.get("context", {}).get("instructor"), False)
         add(obj.get("context", {}).get("team"), False)
-    # a direct match also counts as related
-    return seen | {(ifi, False) for ifi, direct in seen if direct}
+    # One row per agent: direct if it is the actor or the object (a related query matches every row).
+    direct = {ifi for ifi, is_direct in seen if is_direct}
+    return {(ifi, ifi in direct) for ifi, _ in seen}
 
 
 def _activities(statement: dict[str, Any]) -> Iterable[tuple[str, bool]]:
     found: set[tuple[str, bool]] = set()
     obj = statement["object"]
     if obj.get("objectType", "Activity") == "Activity":
-        found |= {(obj["id"], True), (obj["id"], False)}
+        found.add((obj["id"], True))
     for part in (statement, obj if obj.get("objectType") == "SubStatement" else {}):
         for activities in part.get("context", {}).get("contextActivities", {}).values():
             found |= {(a["id"], False) for a in activities}
     if obj.get("objectType") == "SubStatement" and obj["object"].get("objectType", "Activity") == "Activity":
         found.add((obj["object"]["id"], False))
-    return found
+    # One row per activity: direct if it is the object (a related query matches every row).
+    direct = {activity for activity, is_direct in found if is_direct}
+    return {(activity, activity in direct) for activity, _ in found}
 
 
 # -- reading
@@ -308,7 +322,8 @@ def find(
         conditions.append(
             Statement.id.in_(
                 select(StatementAgent.statement_id).where(
-                    StatementAgent.ifi == query.agent, StatementAgent.is_direct.is_(not query.related_agents)
+                    StatementAgent.ifi == query.agent,
+                    true() if query.related_agents else StatementAgent.is_direct.is_(True),
                 )
             )
         )
@@ -317,7 +332,7 @@ def find(
             Statement.id.in_(
                 select(StatementActivity.statement_id).where(
                     StatementActivity.activity_id == query.activity,
-                    StatementActivity.is_direct.is_(not query.related_activities),
+                    true() if query.related_activities else StatementActivity.is_direct.is_(True),
                 )
             )
         )
