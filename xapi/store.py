@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -188,17 +189,36 @@ def store(
     return ids
 
 
-def _enqueue(session: SessionLike, statement_ids: list[str], platform_id: int | None) -> None:
-    endpoints = (
+# Active endpoints per platform, re-read every few seconds: the list changes rarely and is read on every
+# recorded event. `forget_endpoints()` (called when one is added) makes the change immediate in this process.
+ENDPOINTS_CACHE_SECONDS = 5.0
+_endpoints_cache: dict[tuple[str, int | None], tuple[float, list[int]]] = {}
+
+
+def forget_endpoints() -> None:
+    _endpoints_cache.clear()
+
+
+def _active_endpoints(session: SessionLike, platform_id: int | None) -> list[int]:
+    bind = session.get_bind()
+    key = (str(bind.engine.url), platform_id)
+    cached = _endpoints_cache.get(key)
+    if cached and time.monotonic() - cached[0] < ENDPOINTS_CACHE_SECONDS:
+        return cached[1]
+    endpoints = list(
         session.execute(
             select(Endpoint.id).where(
                 Endpoint.is_active.is_(True),
                 or_(Endpoint.platform_id.is_(None), Endpoint.platform_id == platform_id),
             )
-        )
-        .scalars()
-        .all()
+        ).scalars()
     )
+    _endpoints_cache[key] = (time.monotonic(), endpoints)
+    return endpoints
+
+
+def _enqueue(session: SessionLike, statement_ids: list[str], platform_id: int | None) -> None:
+    endpoints = _active_endpoints(session, platform_id)
     if endpoints:
         now = now_us()
         session.execute(
