@@ -40,11 +40,7 @@ def learner_home() -> str:
     scope = scope_of(launch)
     runs = [r for r in diagnostic.runs(db.session, scope) if r.status == "submitted"]
     sessions = training.sessions_of_context(db.session, launch.context_pk)
-    attended = {
-        s.id: p
-        for s in sessions
-        if (p := training.attendance_of(db.session, s.id).get(launch.learner_id)) is not None
-    }
+    attended = training.attendance_of_learner(db.session, launch.learner_id, [live.id for live in sessions])
     return render_template(
         "learners/learner_home.html",
         launch=launch,

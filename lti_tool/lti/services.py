@@ -154,7 +154,7 @@ def _context(
         deployment_pk=deployment.id,
         deployment_id=deployment.deployment_id,
         learner_id=launch.learner_id,
-        sub=str(launch.claims["sub"]),
+        sub=str(launch.claims.get("sub", "")),
         context_pk=launch.context_pk,
         lti_context_id=lti_context_id,
         context_title=context_title,

@@ -538,6 +538,18 @@ def _latest_resource_link(session: DbSession, learner_id: int, context_pk: int) 
     )
 
 
+def attendance_of_learner(session: DbSession, learner_id: int, session_ids: list[int]) -> dict[int, bool]:
+    """One learner's attendance at these sessions (one query, whatever the size of the course)."""
+    if not session_ids:
+        return {}
+    rows = session.execute(
+        select(Attendance.session_id, Attendance.is_present).where(
+            Attendance.learner_id == learner_id, Attendance.session_id.in_(session_ids)
+        )
+    )
+    return {session_id: present for session_id, present in rows}
+
+
 def attendance_of(session: DbSession, session_id: int) -> dict[int, bool]:
     rows = session.execute(
         select(Attendance.learner_id, Attendance.is_present).where(Attendance.session_id == session_id)
