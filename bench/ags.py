@@ -33,7 +33,7 @@ import requests
 
 # The repository, not bench/, comes first on the path: bench/xapi.py would shadow the xapi package.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
-from bench.launch import BIN, REPO, bench_database, free_port, start_gunicorn, wait_ready  # noqa: E402
+from bench.common import BIN, REPO, bench_database, free_port, start_gunicorn, wait_ready  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,8 +61,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,15 +70,14 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, Table, create_engine, event, func, insert, select, text
+from sqlalchemy import Connection, Table, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 # Run as a script, this file's folder (bench/) comes first on sys.path, where a benchmark named like one of
 # Socle's packages (bench/xapi.py) would shadow it: the repository comes first instead.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from bench.common import bench_database  # noqa: E402
 from lti_tool import create_app
-from lti_tool.config import normalise_database_url
 from lti_tool.content.loader import Content, Module
 from lti_tool.content.schemas import ChoiceQuestion, MatchingQuestion, OrderingQuestion, TrueFalseQuestion
 from lti_tool.db import db
@@ -121,29 +120,6 @@ WEBINAIRE_ATTENDANCE = 0.4
 
 
 # -- database ------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def bench_database(admin_url: str | None, instance: Path) -> Iterator[str]:
-    """SQLite in the instance folder, or a fresh PostgreSQL database dropped afterwards."""
-    if not admin_url:
-        instance.mkdir(parents=True, exist_ok=True)
-        yield "sqlite:///" + str(instance / "socle.sqlite3")
-        return
-    name = "socle_bench_" + secrets.token_hex(4)
-    admin = create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield (
-            make_url(normalise_database_url(admin_url))
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def build_app(database_url: str, instance: Path, tmp: Path) -> Flask:

@@ -71,8 +71,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -94,9 +92,12 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-REPO = Path(__file__).resolve().parent.parent
+# The repository first on the path (this file would shadow the xapi package), then the shared helpers.
 BENCH = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
+sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+from bench import common  # noqa: E402
+from bench.common import BIN, REPO, Server, bench_database, free_port, sqlalchemy_url, wait_ready  # noqa: E402
+
 DEFAULT_POSTGRES = os.environ.get("LTI_TOOL_TEST_DATABASE_URL") or "postgresql://root@127.0.0.1:5432/test"
 XAPI_VERSION = "1.0.3"
 BATCH = 100
@@ -104,8 +105,6 @@ FILL_CHUNK = 10_000  # statements generated (then posted) at a time while fillin
 AROUND = 50  # queried agents and registrations have about this many statements
 CANDIDATES = 20  # distinct agents (and registrations) the queries cycle through
 REQUEST_TIMEOUT = 60.0
-STARTUP_TIMEOUT = 60.0
-STOP_TIMEOUT = 10.0
 TARGET_INGEST = 5000.0  # statements/s, batches of 100, PostgreSQL, 100,000 stored
 TARGET_AGENT_MS = 20.0  # query by agent at 100,000 stored, p50
 TARGET_RECORDING_MS = 5.0  # what recording a learner event adds to a request, p50
@@ -147,97 +146,8 @@ EVENT_WEIGHTS = {
 # -- servers (as in bench/launch.py) -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        """SIGTERM to the gunicorn master (it stops its workers), then SIGKILL to its process group."""
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the group of the master we started
-            self.process.wait(timeout=STOP_TIMEOUT)
-
-
 def start_gunicorn(port: int, env: dict[str, str], logs: Path, args: argparse.Namespace) -> Server:
-    log_path = logs / "socle.log"
-    command = [
-        str(BIN / "gunicorn"),
-        "-w", str(args.workers),
-        "--threads", str(args.threads),
-        "-b", f"127.0.0.1:{port}",
-        "--chdir", str(REPO),
-        "lti_tool:create_app()",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        # Started from the temporary folder so that the repository's ./gunicorn.conf.py (access log and
-        # other settings) is not picked up: Socle runs with exactly the options above.
-        process = subprocess.Popen(
-            command, cwd=logs, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    return Server("socle", process, log_path)
-
-
-def wait_ready(server: Server, url: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(
-        f"{server.name} did not answer {url} within {STARTUP_TIMEOUT:.0f}s:\n{server.log_tail()}"
-    )
-
-
-def sqlalchemy_url(url: str) -> str:
-    """The URL as Socle's config normalises it (psycopg 3 driver for PostgreSQL)."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-@contextmanager
-def bench_database(admin_url: str | None, instance: Path) -> Iterator[str]:
-    """SQLite in the instance folder, or a fresh PostgreSQL database dropped afterwards."""
-    if not admin_url:
-        instance.mkdir(parents=True, exist_ok=True)
-        yield "sqlite:///" + str(instance / "socle.sqlite3")
-        return
-    name = "socle_bench_" + secrets.token_hex(4)
-    admin = create_engine(sqlalchemy_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(sqlalchemy_url(admin_url)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return common.start_gunicorn("socle", "lti_tool:create_app()", port, env, REPO, logs, args)
 
 
 def flask_command(env: dict[str, str], *command: str) -> str:
@@ -1153,9 +1063,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # Run as a script, this file's folder comes first on sys.path, and bench/xapi.py would shadow the xapi
-    # package when Socle is imported in-process: the repository comes first instead.
-    sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
     began = time.perf_counter()
     load_before = os.getloadavg()[0]
     print(
