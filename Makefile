@@ -41,8 +41,12 @@ lint: install
 	$(BIN)/ruff check lti_tool xapi tests bench
 	$(BIN)/mypy
 
+# Benchmarks print their figures (they are not tests); add --database-url postgresql://… to each for PostgreSQL.
 bench: install
 	$(BIN)/python bench/launch.py
+	$(BIN)/python bench/player.py
+	$(BIN)/python bench/xapi.py
+	$(BIN)/python bench/ags.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
