@@ -177,6 +177,7 @@ def run_once(
     counts: dict[str, int] = {}
     services: dict[int, PlatformServices] = {}
     for row in rows:
+        token = row.claim_token
         platform = session.get(Platform, row.platform_id)
         known = session.scalar(
             select(LineItem.url).where(
@@ -186,7 +187,7 @@ def run_once(
         session.commit()  # end the read transaction before any network call
         new_line_item: str | None = None
         if platform is None or not platform.is_active:
-            _settle(row, "refused", "la plateforme a été désactivée dans Socle")
+            outcome = _settle(row, "refused", "la plateforme a été désactivée dans Socle")
         else:
             service = services.setdefault(row.platform_id, PlatformServices(platform, keys, http, engine))
             try:
@@ -194,12 +195,13 @@ def run_once(
                 if url is None:
                     url = new_line_item = _find_or_create_line_item(service, row)
                 _post_score(service, row, url)
-                _settle(row, "delivered", None)
+                outcome = _settle(row, "delivered", None)
             except ServiceError as error:
-                if error.retryable:
+                outcome = (
                     _retry(row, str(error), policy)
-                else:
-                    _settle(row, "refused", str(error))
+                    if error.retryable
+                    else _settle(row, "refused", str(error))
+                )
         if (
             new_line_item is not None
             and session.scalar(
@@ -219,8 +221,15 @@ def run_once(
                     score_maximum=row.score_maximum,
                 )
             )
+        # Only if the row is still ours: a lease that expired mid-delivery handed it to another worker.
+        session.execute(
+            update(ScoreOutbox)
+            .where(ScoreOutbox.id == row.id, ScoreOutbox.claim_token == token)
+            .values(**outcome, claim_token=None, locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
-        counts[row.status] = counts.get(row.status, 0) + 1
+        counts[outcome["status"]] = counts.get(outcome["status"], 0) + 1
     return counts
 
 
@@ -306,25 +315,31 @@ def _reason(response: requests.Response) -> str:
         return response.text[:300] or f"HTTP {response.status_code}"
 
 
-def _settle(row: ScoreOutbox, status: str, error: str | None) -> None:
-    row.status, row.last_error = status, (error or None)
-    row.attempts += 1
-    row.claim_token, row.locked_until = None, None
-    if status == "delivered":
-        row.delivered_at = utcnow()
-    elif error:
+def _settle(row: ScoreOutbox, status: str, error: str | None) -> dict[str, Any]:
+    """The row's final values: delivered, refused by the platform, or given up."""
+    if error:
         log.warning("score %s %s: %s", row.id, status, error[:200])
+    values: dict[str, Any] = {
+        "status": status,
+        "last_error": error[:1000] if error else None,
+        "attempts": row.attempts + 1,
+    }
+    if status == "delivered":
+        values["delivered_at"] = utcnow()
+    return values
 
 
-def _retry(row: ScoreOutbox, error: str, policy: Policy) -> None:
+def _retry(row: ScoreOutbox, error: str, policy: Policy) -> dict[str, Any]:
+    """The row's values for another try later (exponential backoff), or given up after the last one."""
     if row.attempts + 1 >= policy.max_attempts:
-        _settle(row, "dead", f"abandonné après {row.attempts + 1} essais : {error}")
-        return
+        return _settle(row, "dead", f"abandonné après {row.attempts + 1} essais : {error}")
     delay = min(policy.base_delay_seconds * 2**row.attempts, policy.max_delay_seconds)
-    row.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.8, 1.2))  # noqa: S311
-    row.last_error = error[:1000]
-    row.attempts += 1
-    row.claim_token, row.locked_until = None, None
+    return {
+        "status": "pending",
+        "last_error": error[:1000],
+        "attempts": row.attempts + 1,
+        "next_attempt_at": utcnow() + timedelta(seconds=delay * random.uniform(0.8, 1.2)),  # noqa: S311
+    }
 
 
 def context_scores(session: DbSession, context_pk: int) -> list[ScoreOutbox]:
