@@ -96,6 +96,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # A server restart or an idle timeout must not turn the next request into a 500.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # An empty variable (copied from .env.example) means the default, as for the other paths.
+    app.config["CONTENT_PATH"] = app.config.get("CONTENT_PATH") or DEFAULTS["CONTENT_PATH"]
     if not app.config.get("KEYS_DIR"):
         app.config["KEYS_DIR"] = str(Path(app.instance_path) / "keys")
     secure = app.config["BASE_URL"].startswith("https://")
