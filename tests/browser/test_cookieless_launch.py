@@ -182,11 +182,11 @@ def test_launch_without_third_party_cookies_uses_the_platform_storage(
     window = lms_page.frame(name=storage_window) if storage_window else lms_page.main_frame
     assert window is not None and window.url.startswith(sites.lms + "/demo/")
     messages = window.evaluate("window.__ltiMessages")
-    assert [(m["origin"], m["subject"]) for m in messages] == [
-        (sites.tool, "lti.put_data"),
-        (sites.tool, "lti.get_data"),
-    ]
-    assert messages[0]["key"] == messages[1]["key"] and messages[0]["key"].startswith("socle_")
+    # The tool resends a message until it is answered, so one may arrive more than once; the order holds.
+    steps = [(m["origin"], m["subject"]) for m in messages]
+    assert list(dict.fromkeys(steps)) == [(sites.tool, "lti.put_data"), (sites.tool, "lti.get_data")]
+    assert steps == sorted(steps, key=lambda step: step[1] != "lti.put_data")  # every put before every get
+    assert len({m["key"] for m in messages}) == 1 and messages[0]["key"].startswith("socle_")
 
 
 def test_without_platform_storage_blocked_cookies_get_the_new_window_page(
