@@ -9,8 +9,9 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.diagnostic import charts, scoring, services
 from lti_tool.errors import not_found
+from lti_tool.events import Scope
 from lti_tool.lti.launches import current_launch, require_launch
-from lti_tool.training.blueprint import here, scope_of
+from lti_tool.training.blueprint import here
 
 bp = Blueprint("diagnostic", __name__, url_prefix="/diagnostic")
 
@@ -19,7 +20,7 @@ bp = Blueprint("diagnostic", __name__, url_prefix="/diagnostic")
 @require_launch()
 def index() -> str | Response:
     """Start or resume the questionnaire, or see past results."""
-    scope = scope_of(current_launch())
+    scope = Scope.of_launch(current_launch())
     runs = services.runs(db.session, scope)
     return render_template(
         "diagnostic/index.html", runs=runs, open_run=services.open_run(db.session, scope), here=here
@@ -29,7 +30,7 @@ def index() -> str | Response:
 @bp.post("/runs")
 @require_launch()
 def start() -> Response:
-    run = services.start(db.session, scope_of(current_launch()), content().version)
+    run = services.start(db.session, Scope.of_launch(current_launch()), content().version)
     db.session.commit()
     step = services.next_step(run, content().diagnostic)
     return redirect(here("diagnostic.step", run_id=run.id, step=step or "review"), code=303)
@@ -40,7 +41,7 @@ def start() -> Response:
 def step(run_id: int, step: str) -> str | Response:
     """One step (the profile, or one axis); each answer set is saved, so the learner can stop any time."""
     diagnostic = content().diagnostic
-    run = services.run_of(db.session, scope_of(current_launch()), run_id)
+    run = services.run_of(db.session, Scope.of_launch(current_launch()), run_id)
     if run.status == "submitted" and request.method == "GET":
         return redirect(here("diagnostic.result", run_id=run.id), code=303)
     steps = ["profile", *(a.id for a in diagnostic.axes), "review"]
@@ -53,7 +54,7 @@ def step(run_id: int, step: str) -> str | Response:
         elif step != "review":
             services.save_axis(db.session, run, diagnostic, step, form)
         if step == "review":
-            services.submit(db.session, scope_of(current_launch()), run, diagnostic)
+            services.submit(db.session, Scope.of_launch(current_launch()), run, diagnostic)
             db.session.commit()
             return redirect(here("diagnostic.result", run_id=run.id), code=303)
         db.session.commit()
@@ -78,7 +79,7 @@ def step(run_id: int, step: str) -> str | Response:
 @require_launch()
 def result(run_id: int) -> str | Response:
     """Scores as a radar and a table, the level, the recommended path, and the previous result beside."""
-    scope = scope_of(current_launch())
+    scope = Scope.of_launch(current_launch())
     run = services.run_of(db.session, scope, run_id)
     if run.status != "submitted" or run.result is None:
         return redirect(here("diagnostic.step", run_id=run.id, step="profile"), code=303)

@@ -9,6 +9,7 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.diagnostic import services as diagnostic
 from lti_tool.errors import AccessDenied, Message, refused
+from lti_tool.events import Scope
 from lti_tool.learners import services
 from lti_tool.learners.models import Context, Deployment, Platform
 from lti_tool.lti import ags, nrps
@@ -16,7 +17,7 @@ from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.lti.platform_services import PlatformServices, ServiceError
 from lti_tool.lti.runtime import runtime
 from lti_tool.training import services as training
-from lti_tool.training.blueprint import here, scope_of
+from lti_tool.training.blueprint import here
 
 bp = Blueprint("learners", __name__)
 
@@ -37,7 +38,7 @@ ROSTER_MAX_AGE_SECONDS = 600
 def learner_home() -> str:
     """What the course offers the learner who launched."""
     launch = current_launch()
-    scope = scope_of(launch)
+    scope = Scope.of_launch(launch)
     runs = [r for r in diagnostic.runs(db.session, scope) if r.status == "submitted"]
     sessions = training.sessions_of_context(db.session, launch.context_pk)
     attended = training.attendance_of_learner(db.session, launch.learner_id, [live.id for live in sessions])

@@ -14,15 +14,10 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.errors import not_found, refused
 from lti_tool.events import Scope
-from lti_tool.lti.context import LaunchContext
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.training import services
 
 bp = Blueprint("training", __name__)
-
-
-def scope_of(launch: LaunchContext) -> Scope:
-    return Scope.of_launch(launch)
 
 
 def module_or_404(key: str) -> Module:
@@ -42,7 +37,7 @@ def here(endpoint: str, **values: Any) -> str:
 def module(key: str) -> str:
     """The module's overview: objectives, progress, where to resume, what is missing."""
     module = module_or_404(key)
-    scope = scope_of(current_launch())
+    scope = Scope.of_launch(current_launch())
     progress = services.get_progress(db.session, scope, module)
     return render_template(
         "training/module.html",
@@ -61,7 +56,9 @@ def module(key: str) -> str:
 def page(key: str, number: int) -> str:
     """One page; reading it is recorded (once) and it becomes where the learner resumes."""
     module = module_or_404(key)
-    progress = services.read_page(db.session, scope_of(current_launch()), module, number, content().version)
+    progress = services.read_page(
+        db.session, Scope.of_launch(current_launch()), module, number, content().version
+    )
     db.session.commit()
     return render_template(
         "training/page.html",
@@ -78,7 +75,7 @@ def page(key: str, number: int) -> str:
 def quiz(key: str) -> str:
     """The quiz: the next question of the attempt in progress, the feedback just earned, or the results."""
     module = module_or_404(key)
-    scope = scope_of(current_launch())
+    scope = Scope.of_launch(current_launch())
     state = services.quiz_state(db.session, scope, module)
     feedback = None
     answered = request.args.get("answered")
@@ -118,7 +115,7 @@ def _size(question: object) -> int:
 @require_launch()
 def start_attempt(key: str) -> Response:
     module = module_or_404(key)
-    services.start_attempt(db.session, scope_of(current_launch()), module, content().version)
+    services.start_attempt(db.session, Scope.of_launch(current_launch()), module, content().version)
     db.session.commit()
     return redirect(here("training.quiz", key=module.slug), code=303)
 
@@ -130,7 +127,13 @@ def answer(key: str, attempt_id: int) -> Response:
     question_id = request.form.get("question", "")
     form = request.form.to_dict(flat=False)
     outcome = services.answer(
-        db.session, scope_of(current_launch()), module, attempt_id, question_id, form, content().version
+        db.session,
+        Scope.of_launch(current_launch()),
+        module,
+        attempt_id,
+        question_id,
+        form,
+        content().version,
     )
     db.session.commit()
     return redirect(
@@ -143,7 +146,7 @@ def answer(key: str, attempt_id: int) -> Response:
 def deliverable(key: str) -> Response:
     module = module_or_404(key)
     services.submit_deliverable(
-        db.session, scope_of(current_launch()), module, request.form.get("text", ""), content().version
+        db.session, Scope.of_launch(current_launch()), module, request.form.get("text", ""), content().version
     )
     db.session.commit()
     return redirect(here("training.module", key=module.slug), code=303)
@@ -165,7 +168,7 @@ def sessions() -> str | Response:
             raise refused("bad_duration", "Donnez une durée en minutes.", "Give a duration in minutes.")
         live = services.create_session(
             db.session,
-            scope_of(launch),
+            Scope.of_launch(launch),
             request.form.get("kind", ""),
             request.form.get("title", ""),
             starts_at,
@@ -193,7 +196,9 @@ def attendance(session_id: int) -> str | Response:
         ids = request.form.getlist("present")
         if not all(i.isdigit() for i in ids):
             raise refused("unknown_learner", "Sélection invalide.", "Invalid selection.")
-        services.record_attendance(db.session, scope_of(launch), live, {int(i) for i in ids}, content())
+        services.record_attendance(
+            db.session, Scope.of_launch(launch), live, {int(i) for i in ids}, content()
+        )
         db.session.commit()
         return redirect(here("training.attendance", session_id=live.id, saved=1), code=303)
     return render_template(
