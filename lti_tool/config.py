@@ -52,6 +52,10 @@ DEFAULTS: dict[str, Any] = {
     "XAPI_IRI_BASE": None,
     # Dates of live sessions are entered and shown in this zone.
     "TIMEZONE": "Europe/Paris",
+    # Who issues the certificates (the organisation running the programme) and the revocation list size
+    # (131,072 entries at least, the Bitstring Status List minimum).
+    "CERTIFICATE_ISSUER_NAME": "Socle — programme (Re)connaissance des modèles socio-économiques",
+    "STATUS_LIST_SIZE": 131_072,
     "BABEL_DEFAULT_LOCALE": "fr",
     "LOG_LEVEL": "INFO",
 }

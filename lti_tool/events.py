@@ -28,6 +28,11 @@ DELIVERABLE_SUBMITTED = "deliverable_submitted"
 DIAGNOSTIC_SUBMITTED = "diagnostic_submitted"
 ATTENDANCE_RECORDED = "attendance_recorded"
 LAUNCHED = "launched"
+DELIVERABLE_REVIEWED = "deliverable_reviewed"
+PRIOR_LEARNING_RECOGNISED = "prior_learning_recognised"
+COMPETENCE_SATISFIED = "competence_satisfied"
+CREDENTIAL_EARNED = "credential_earned"
+CREDENTIAL_REVOKED = "credential_revoked"
 
 
 @dataclass(frozen=True)
@@ -108,9 +113,12 @@ def record_event(
     at: datetime | None = None,
     session_title: str | None = None,
 ) -> LearningEvent:
-    """Write the event, and the xAPI statements it makes, in the caller's transaction."""
-    # The xAPI bridge and the gradebook outbox; imported here to keep this module's import light.
+    """Write the event, the xAPI statements it makes, the gradebook score it earns and the mastery it
+    changes, all in the caller's transaction."""
+    # Imported here: each of them builds on events.
     from lti_tool import records
+    from lti_tool.competences import services as competences
+    from lti_tool.content.runtime import content
     from lti_tool.lti import ags
 
     event = LearningEvent(
@@ -127,10 +135,11 @@ def record_event(
         occurred_at=at or utcnow(),
     )
     session.add(event)
-    records.emit(
+    statement_ids = records.emit(
         session, scope, event, module=module, question=question, actor=actor, session_title=session_title
     )
     grade = ags.grade_for(type_, event.payload, module)
     if grade is not None:
         ags.enqueue(session, scope, grade)
+    competences.after_event(session, scope, event, statement_ids, content())
     return event

@@ -6,6 +6,7 @@ into its plain inputs, and stores what it builds (which also queues it for the e
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import current_app
@@ -24,12 +25,13 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(current_app.config.get("XAPI_IRI_BASE") or current_app.config["BASE_URL"])
 
 
+def socle_account() -> tuple[str, str]:
+    return current_app.config["BASE_URL"], "socle"
+
+
 def authority() -> dict[str, Any]:
-    return {
-        "objectType": "Agent",
-        "name": SOCLE,
-        "account": {"homePage": current_app.config["BASE_URL"], "name": "socle"},
-    }
+    home_page, name = socle_account()
+    return {"objectType": "Agent", "name": SOCLE, "account": {"homePage": home_page, "name": name}}
 
 
 def emit(
@@ -75,6 +77,10 @@ def emit(
             build.void(person, x_event, target)
             for target in store.statement_ids_for(session, ATTENDED, session_iri, ifi)
         ][:1]
+    if event.type == "credential_revoked":
+        # Revoking voids the "earned" statement; the voider is the administrator, or Socle itself.
+        voider = x_event if x_event.instructor else replace(x_event, instructor=xb.Person(*socle_account()))
+        statements = [build.void(person, voider, str(payload["earned_statement_id"]))]
     if not statements:
         return []
     # Statement ids derive from this brand-new event id: they cannot exist yet.

@@ -344,11 +344,7 @@ class Builder:
 
     def _deliverable_submitted(self, person: Person, where: Where, event: Event) -> list[dict[str, Any]]:
         assert event.module is not None
-        deliverable = _activity(
-            self.vocabulary.activity("modules", event.module.id, "deliverable"),
-            "file",
-            f"Livrable : {event.module.title}",
-        )
+        deliverable = self.deliverable(event.module)
         result = Result(
             extensions=Extensions({self.vocabulary.extension("words"): int(event.payload["words"])})
         )
@@ -417,6 +413,91 @@ class Builder:
                     person, where, event, self.module_activity(event.module) if event.module else None
                 ),
                 result,
+            )
+        ]
+
+    def deliverable(self, module: ModuleRef) -> Activity:
+        iri = self.vocabulary.activity("modules", module.id, "deliverable")
+        return _activity(iri, "file", f"Livrable : {module.title}")
+
+    def _deliverable_reviewed(self, person: Person, where: Where, event: Event) -> list[dict[str, Any]]:
+        """A facilitator accepted (passed) or returned (failed) the learner's deliverable."""
+        assert event.module is not None
+        accepted = bool(event.payload["accepted"])
+        return [
+            self.statement(
+                0,
+                person,
+                event,
+                v.PASSED if accepted else v.FAILED,
+                self.deliverable(event.module),
+                self.context(person, where, event, self.module_activity(event.module)),
+                Result(success=accepted),
+            )
+        ]
+
+    def _prior_learning_recognised(self, person: Person, where: Where, event: Event) -> list[dict[str, Any]]:
+        assert event.module is not None
+        result = Result(
+            success=True,
+            completion=True,
+            extensions=Extensions({self.vocabulary.extension("reason"): str(event.payload["reason"])}),
+        )
+        return [
+            self.statement(
+                0,
+                person,
+                event,
+                v.WAIVED,
+                self.module_activity(event.module),
+                self.context(person, where, event),
+                result,
+            )
+        ]
+
+    def competence(self, kind: str, code: str, name: str) -> Activity:
+        """A competence (``competences/C1``) or a bloc (``blocs/B1``) of the framework."""
+        return _activity(self.vocabulary.activity(kind + "s", code), "objective", f"{code} · {name}")
+
+    def _competence_satisfied(self, person: Person, where: Where, event: Event) -> list[dict[str, Any]]:
+        p = event.payload
+        score = p.get("score")
+        result = Result(
+            success=True,
+            **({"score": Score(scaled=round(float(score), 4))} if score is not None else {}),
+        )
+        extra = {self.vocabulary.extension("rules-version"): int(p["rules_version"])}
+        return [
+            self.statement(
+                0,
+                person,
+                event,
+                v.SATISFIED,
+                self.competence(str(p["kind"]), str(p["code"]), str(p["name"])),
+                self.context(person, where, event, extra=extra),
+                result,
+            )
+        ]
+
+    def _credential_earned(self, person: Person, where: Where, event: Event) -> list[dict[str, Any]]:
+        p = event.payload
+        badge = _activity(
+            self.vocabulary.activity("achievements", str(p["achievement"])), "badge", str(p["name"])
+        )
+        result = Result(
+            success=True,
+            completion=True,
+            extensions=Extensions(
+                {
+                    self.vocabulary.extension("credential-id"): str(p["credential_id"]),
+                    self.vocabulary.extension("verification-url"): str(p["verify_url"]),
+                }
+            ),
+        )
+        extra = {self.vocabulary.extension("rules-version"): int(p["rules_version"])}
+        return [
+            self.statement(
+                0, person, event, v.EARNED, badge, self.context(person, where, event, extra=extra), result
             )
         ]
 

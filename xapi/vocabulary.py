@@ -16,6 +16,9 @@ COMPLETED = ADL + "completed"
 ATTENDED = ADL + "attended"
 VOIDED = ADL + "voided"
 SUBMITTED = "http://activitystrea.ms/schema/1.0/submit"
+SATISFIED = "https://w3id.org/xapi/adl/verbs/satisfied"
+WAIVED = "https://w3id.org/xapi/adl/verbs/waived"
+EARNED = "http://id.tincanapi.com/verb/earned"
 
 VERB_DISPLAY = {
     LAUNCHED: {"fr": "a lancé", "en": "launched"},
@@ -28,6 +31,9 @@ VERB_DISPLAY = {
     ATTENDED: {"fr": "a participé à", "en": "attended"},
     VOIDED: {"fr": "a annulé", "en": "voided"},
     SUBMITTED: {"fr": "a déposé", "en": "submitted"},
+    SATISFIED: {"fr": "a satisfait", "en": "satisfied"},
+    WAIVED: {"fr": "a été dispensé·e de", "en": "waived"},
+    EARNED: {"fr": "a obtenu", "en": "earned"},
 }
 
 ACTIVITY_TYPES = {
@@ -39,6 +45,8 @@ ACTIVITY_TYPES = {
     "course": "http://adlnet.gov/expapi/activities/course",
     "file": "http://adlnet.gov/expapi/activities/file",
     "profile": "http://adlnet.gov/expapi/activities/profile",
+    "objective": "http://adlnet.gov/expapi/activities/objective",
+    "badge": "http://activitystrea.ms/schema/1.0/badge",
 }
 
 CMI5_MASTERY_SCORE = "https://w3id.org/xapi/cmi5/context/extensions/masteryscore"

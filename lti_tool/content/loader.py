@@ -21,6 +21,7 @@ from lti_tool.content.schemas import (
     Programme,
     Question,
     Quiz,
+    Thresholds,
 )
 from lti_tool.diagnostic import rules
 
@@ -84,6 +85,7 @@ class Content:
     programme: Programme
     modules: tuple[Module, ...]
     diagnostic: Diagnostic
+    thresholds: Thresholds
     _by_id: dict[str, Module] = field(default_factory=dict, repr=False)
 
     def module(self, key: str) -> Module | None:
@@ -97,6 +99,7 @@ def load_content(root: str | Path) -> Content:
     problems: list[Problem] = []
     programme = _model(root / "programme.yaml", Programme, problems, root)
     diagnostic = _model(root / "autodiagnostic.yaml", Diagnostic, problems, root)
+    thresholds = _model(root / "thresholds.yaml", Thresholds, problems, root)
     folders = sorted(p for p in root.iterdir() if (p / "module.yaml").exists())
     modules = [m for folder in folders if (m := _load_module(folder, problems, root)) is not None]
     if not folders:
@@ -106,13 +109,15 @@ def load_content(root: str | Path) -> Content:
         _check_programme(programme, modules, problems)
         if diagnostic is not None:
             _check_diagnostic(diagnostic, programme, modules, problems)
-    if problems or programme is None or diagnostic is None:
+        if thresholds is not None:
+            _check_thresholds(thresholds, programme, modules, problems)
+    if problems or programme is None or diagnostic is None or thresholds is None:
         raise ContentError(problems)
     by_id: dict[str, Module] = {}
     for module in modules:
         by_id[module.id.lower()] = module
         by_id[module.slug] = module
-    return Content(programme.version, programme, tuple(modules), diagnostic, by_id)
+    return Content(programme.version, programme, tuple(modules), diagnostic, thresholds, by_id)
 
 
 # -- reading
@@ -506,3 +511,65 @@ def _check_routing_covers_everyone(
                         )
                     )
                     return
+
+
+def _check_thresholds(
+    thresholds: Thresholds, programme: Programme, modules: list[Module], problems: list[Problem]
+) -> None:
+    """Every competence has a rule that names real modules, and every track can reach its certificate."""
+    file = "modules/thresholds.yaml"
+    by_id = {m.id: m for m in modules}
+    codes = [c.code for c in programme.competences]
+    problems += [
+        Problem(file, "competences", f"{code} has no mastery rule; add one")
+        for code in codes
+        if code not in thresholds.competences
+    ]
+    for code, rule in thresholds.competences.items():
+        where = f"competences.{code}"
+        if code not in codes:
+            problems.append(Problem(file, where, f"unknown competence; use one of {codes}"))
+            continue
+        for part in ("quiz_modules", "completed", "attended", "accepted"):
+            for module_id in getattr(rule, part):
+                module = by_id.get(module_id)
+                if module is None:
+                    problems.append(
+                        Problem(
+                            file, f"{where}.{part}", f"unknown module {module_id}; use one of {sorted(by_id)}"
+                        )
+                    )
+                elif part == "quiz_modules" and code not in module.meta.competences:
+                    problems.append(
+                        Problem(
+                            file,
+                            f"{where}.quiz_modules",
+                            f"{module_id} carries no weight for {code}; add it to the module's competences "
+                            "or remove it here",
+                        )
+                    )
+                elif part == "attended" and not module.meta.completion.attendance:
+                    problems.append(
+                        Problem(file, f"{where}.attended", f"{module_id} has no live session to attend")
+                    )
+                elif part == "accepted" and module.meta.deliverable is None:
+                    problems.append(Problem(file, f"{where}.accepted", f"{module_id} has no deliverable"))
+    blocs = {b.code: b for b in programme.blocs}
+    for track in programme.tracks:
+        needed = {
+            module_id
+            for bloc in track.blocs
+            if bloc in blocs
+            for code in blocs[bloc].competences
+            if (rule := thresholds.competences.get(code)) is not None
+            for module_id in (*rule.quiz_modules, *rule.completed, *rule.attended, *rule.accepted)
+        }
+        missing = sorted(needed - set(track.modules))
+        if missing:
+            problems.append(
+                Problem(
+                    "modules/programme.yaml",
+                    f"tracks[{track.code}].modules",
+                    f"its blocs need {', '.join(missing)} (thresholds.yaml); add them to the track",
+                )
+            )

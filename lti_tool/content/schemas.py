@@ -250,3 +250,22 @@ class Diagnostic(Strict):
     variants: list[Variant] = []
     scoring: Scoring
     routing: Routing
+
+
+# -- thresholds.yaml ---------------------------------------------------------------------------------------
+class MasteryRule(Strict):
+    """When one competence is mastered. Each list names modules; a module whose prior learning a facilitator
+    recognised counts as done for every part of the rule."""
+
+    # Weighted quiz evidence: the best quiz score of each module, weighted by the module's weight for the
+    # competence (module.yaml), must reach `min_score` percent.
+    quiz_modules: list[str] = Field(min_length=1)
+    min_score: int = Field(ge=0, le=100)
+    completed: list[str] = Field(default_factory=list)
+    attended: list[str] = Field(default_factory=list)  # a live session of the module attended
+    accepted: list[str] = Field(default_factory=list)  # the module's deliverable accepted by a facilitator
+
+
+class Thresholds(Strict):
+    version: int = Field(ge=1)
+    competences: dict[str, MasteryRule] = Field(min_length=1)

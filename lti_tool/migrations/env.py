@@ -5,6 +5,8 @@ from __future__ import annotations
 from alembic import context
 from flask import current_app
 
+import lti_tool.certificates.models  # noqa: F401
+import lti_tool.competences.models  # noqa: F401
 import lti_tool.lti.demo_platform.models  # noqa: F401 - its tables exist whether the demo is on or off
 from xapi.models import Base as XapiBase  # the xAPI package's tables have their own metadata
 

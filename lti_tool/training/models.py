@@ -64,6 +64,11 @@ class Deliverable(db.Model):  # type: ignore[name-defined,misc]
     content_version: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A facilitator's review: None (waiting), "accepted" or "returned" (with a comment to the learner).
+    review_status: Mapped[str | None] = mapped_column(String(16))
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LiveSession(db.Model):  # type: ignore[name-defined,misc]

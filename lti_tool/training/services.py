@@ -529,7 +529,7 @@ def context_learners(session: DbSession, context_pk: int) -> list[Learner]:
     )
 
 
-def _latest_resource_link(session: DbSession, learner_id: int, context_pk: int) -> str | None:
+def latest_resource_link(session: DbSession, learner_id: int, context_pk: int) -> str | None:
     return session.scalar(
         select(Launch.resource_link_id)
         .where(Launch.learner_id == learner_id, Launch.context_pk == context_pk)
@@ -588,7 +588,7 @@ def record_attendance(
         changed += 1
         person = people[learner_id]
         learner_scope = facilitator.for_learner(
-            learner_id, person.issuer, person.sub, _latest_resource_link(session, learner_id, live.context_pk)
+            learner_id, person.issuer, person.sub, latest_resource_link(session, learner_id, live.context_pk)
         )
         events.record_event(
             session,

@@ -129,7 +129,8 @@ def test_live_format_needs_attendance_and_deliverable(copy: Path) -> None:
     edit_yaml(copy / "m5-alliances" / "module.yaml", lambda d: d["completion"].update(attendance=False))
     assert problems(copy) == [
         "modules/m5-alliances/module.yaml: completion: atelier is a live format: set attendance: true and "
-        "deliverable: true"
+        "deliverable: true",
+        "modules/thresholds.yaml: competences.C6.attended: M5 has no live session to attend",
     ]
 
 
@@ -176,7 +177,7 @@ def test_cli_check_reports_and_fails_on_broken_content(copy: Path) -> None:
 def test_cli_check_passes_on_the_shipped_content() -> None:
     result = CliRunner().invoke(modules_cli, ["check", "--path", str(ROOT)])
     assert result.exit_code == 0, result.output
-    assert "content version 1 is valid: 8 modules" in result.output
+    assert "content version 2 is valid: 8 modules" in result.output
 
 
 def test_invalid_content_stops_start_up_with_the_report(copy: Path, tmp_path: Path) -> None:

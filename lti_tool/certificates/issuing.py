@@ -1,0 +1,388 @@
+"""Issuing and revoking credentials: once per learner, context and achievement, safe under concurrent
+requests, signed twice (Data Integrity eddsa-rdfc-2022 and VC-JWT RS256), recorded as xAPI statements."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from lti_tool import events
+from lti_tool.certificates import credentials as ob
+from lti_tool.certificates import proofs
+from lti_tool.certificates.models import Credential, StatusList
+from lti_tool.competences.models import CompetenceState
+from lti_tool.competences.rules import Rules
+from lti_tool.content.loader import Content
+from lti_tool.db import DbSession, utcnow
+from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
+from lti_tool.events import Scope
+from lti_tool.learners.models import Context, Deployment, Learner
+from lti_tool.lti.runtime import runtime
+from xapi.builder import NAMESPACE, statement_id
+
+CERTIFICATE = "certificate-"  # the achievement code of a track's certificate: certificate-fundraiser
+
+
+# -- keys and URLs ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Signer:
+    ed25519: Ed25519PrivateKey
+    issuer: ob.Issuer
+    verification_method: str
+
+
+_signer_lock = threading.Lock()
+
+
+def signer() -> Signer:
+    """The issuer's Ed25519 key (created in the keys folder at first use) and its did:key identity."""
+    app = current_app
+    cached: Signer | None = app.extensions.get("socle_signer")
+    if cached is None:
+        with _signer_lock:
+            key = proofs.load_or_create_ed25519(Path(app.config["KEYS_DIR"]))
+            public = key.public_key()
+            cached = Signer(
+                key,
+                ob.Issuer(
+                    proofs.did_key(public), app.config["CERTIFICATE_ISSUER_NAME"], app.config["BASE_URL"]
+                ),
+                proofs.verification_method(public),
+            )
+            app.extensions["socle_signer"] = cached
+    return cached
+
+
+def urls() -> ob.Urls:
+    return ob.Urls(current_app.config["BASE_URL"].rstrip("/"))
+
+
+def sign(document: dict[str, Any], moment: datetime) -> tuple[dict[str, Any], str]:
+    """The document with its Data Integrity proof, and the same document as a VC-JWT."""
+    own = signer()
+    signed = proofs.add_data_integrity_proof(document, own.ed25519, own.verification_method, moment)
+    rsa = runtime().keys.active()
+    token = proofs.sign_vc_jwt(document, rsa.kid, rsa.private_key, rsa.public_jwk)
+    return signed, token
+
+
+# -- who and where -----------------------------------------------------------------------------------------
+def learner_scope(session: DbSession, learner_id: int, context_pk: int) -> Scope:
+    """The scope of a learner's own records in a context, for actions taken outside their launch."""
+    from lti_tool.training.services import latest_resource_link
+
+    learner = session.get(Learner, learner_id)
+    context = session.get(Context, context_pk)
+    if learner is None or context is None:
+        raise not_found("Cette personne", "This person")
+    deployment = session.get(Deployment, context.deployment_pk)
+    return Scope(
+        platform_id=context.platform_id,
+        context_pk=context.id,
+        learner_id=learner.id,
+        issuer=learner.issuer,
+        sub=learner.sub,
+        deployment_id=deployment.deployment_id if deployment else "",
+        lti_context_id=context.lti_context_id,
+        context_title=context.title,
+        resource_link_id=latest_resource_link(session, learner.id, context.id),
+    )
+
+
+def subject_id(issuer: str, sub: str) -> str:
+    """A stable, opaque id for the learner in credentials (never their e-mail)."""
+    return "urn:uuid:" + str(uuid.uuid5(NAMESPACE, f"learner|{issuer}|{sub}"))
+
+
+# -- awarding ----------------------------------------------------------------------------------------------
+def met_codes(session: DbSession, learner_id: int, context_pk: int) -> set[str]:
+    return set(
+        session.scalars(
+            select(CompetenceState.code).where(
+                CompetenceState.learner_id == learner_id,
+                CompetenceState.context_pk == context_pk,
+                CompetenceState.is_met.is_(True),
+            )
+        )
+    )
+
+
+def award(session: DbSession, scope: Scope, content: Content, rules: Rules) -> list[Credential]:
+    """Issue what the learner's met blocs earn and not yet issued: each bloc, then the track's certificate."""
+    from lti_tool.competences.services import track_of
+
+    met = met_codes(session, scope.learner_id, scope.context_pk)
+    issued = []
+    for bloc in sorted(code for code in met if code in rules.blocs):
+        issued.append(issue(session, scope, content, rules, bloc, None))
+    track = track_of(session, scope.learner_id, scope.context_pk)
+    if rules.certificate_met(track, met):
+        issued.append(issue(session, scope, content, rules, CERTIFICATE + track, track))
+    return issued
+
+
+def existing(session: DbSession, learner_id: int, context_pk: int, achievement: str) -> Credential | None:
+    return session.scalar(
+        select(Credential).where(
+            Credential.learner_id == learner_id,
+            Credential.context_pk == context_pk,
+            Credential.achievement == achievement,
+        )
+    )
+
+
+def issue(
+    session: DbSession, scope: Scope, content: Content, rules: Rules, achievement: str, track: str | None
+) -> Credential:
+    """Issue one credential, or return the one already issued (also when a concurrent request won)."""
+    found = existing(session, scope.learner_id, scope.context_pk, achievement)
+    if found is not None:
+        return found
+    from lti_tool.competences.services import facts_of
+
+    now = utcnow().replace(microsecond=0)
+    learner = session.get(Learner, scope.learner_id)
+    assert learner is not None
+    award_ = describe(achievement, track, content, rules, facts_of(session, learner.id, scope.context_pk))
+    credential_uuid = str(uuid.uuid4())
+    details = ob.Award(
+        credential_id="urn:uuid:" + credential_uuid,
+        subject_id=subject_id(learner.issuer, learner.sub),
+        subject_name=display_name(learner),
+        issued_at=now,
+        rules_version=rules.version,
+        **award_,
+    )
+    status_list, status_index = allocate_status(session)
+    document = ob.open_badge(details, signer().issuer, urls(), status_list, status_index)
+    signed, token = sign(document, now)
+    dialect = session.get_bind().dialect.name
+    insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    inserted = session.execute(
+        insert(Credential)
+        .values(
+            id=credential_uuid,
+            platform_id=scope.platform_id,
+            context_pk=scope.context_pk,
+            learner_id=scope.learner_id,
+            achievement=achievement,
+            track=track,
+            rules_version=rules.version,
+            content_version=content.version,
+            issued_at=now,
+            document=json.dumps(signed, ensure_ascii=False),
+            jwt=token,
+            status_list=status_list,
+            status_index=status_index,
+        )
+        .on_conflict_do_nothing(index_elements=["learner_id", "context_pk", "achievement"])
+        .returning(Credential.id)
+    ).scalar_one_or_none()
+    if inserted is None:  # a concurrent request issued it first: theirs stands
+        found = existing(session, scope.learner_id, scope.context_pk, achievement)
+        assert found is not None
+        return found
+    event = events.record_event(
+        session,
+        scope,
+        events.CREDENTIAL_EARNED,
+        content_version=content.version,
+        at=now,
+        payload={
+            "credential_id": credential_uuid,
+            "achievement": achievement,
+            "name": details.name,
+            "verify_url": urls().verify(credential_uuid),
+            "rules_version": rules.version,
+        },
+    )
+    credential = session.get(Credential, credential_uuid)
+    assert credential is not None
+    credential.earned_statement_id = statement_id(event.id, 0)
+    return credential
+
+
+def display_name(learner: Learner) -> str | None:
+    full = " ".join(p for p in (learner.given_name, learner.family_name) if p)
+    return full or learner.name or None
+
+
+def describe(
+    achievement: str, track: str | None, content: Content, rules: Rules, facts: dict[str, Any]
+) -> dict[str, Any]:
+    """Name, type, description, criteria and targets of an achievement, from the framework and rules."""
+    programme = content.programme
+    competences = {c.code: c for c in programme.competences}
+    blocs = {b.code: b for b in programme.blocs}
+    if achievement in blocs:
+        bloc = blocs[achievement]
+        codes = list(bloc.competences)
+        targets = [_target(code, competences[code].name.fr, rules, facts) for code in codes]
+        name = f"Bloc {bloc.code} — {bloc.name.fr}"
+        description = (
+            f"Bloc de compétences du certificat d'aptitude « {programme.title.fr} ». "
+            f"Modalité d'évaluation : {bloc.assessment.fr}."
+        )
+        kind = "Competency"
+    else:
+        track_row = next(t for t in programme.tracks if t.code == track)
+        codes = [c for b in track_row.blocs for c in blocs[b].competences]
+        targets = [ob.Target(b, blocs[b].name.fr, "bloc", None, None, "Completed") for b in track_row.blocs]
+        targets += [_target(code, competences[code].name.fr, rules, facts) for code in codes]
+        name = f"Certificat d'aptitude — {track_row.name.fr}"
+        description = (
+            f"Certificat d'aptitude du programme « {programme.title.fr} » : "
+            f"blocs {', '.join(track_row.blocs)} validés."
+        )
+        kind = "Certificate"
+    return {
+        "achievement_code": achievement,
+        "achievement_type": kind,
+        "name": name,
+        "description": description,
+        "criteria": criteria(codes, content, rules),
+        "targets": tuple(targets),
+    }
+
+
+def _target(code: str, name: str, rules: Rules, facts: dict[str, Any]) -> ob.Target:
+    evaluation = rules.evaluate(code, facts)
+    recognised = evaluation.score is None
+    return ob.Target(
+        code,
+        name,
+        "competence",
+        None if recognised else round(evaluation.required * 100),
+        None if recognised else round(evaluation.score * 100) if evaluation.score is not None else None,
+        "Completed",
+    )
+
+
+def criteria(codes: list[str], content: Content, rules: Rules) -> str:
+    """The rules behind an achievement, as Markdown (the credential's criteria narrative)."""
+    names = {c.code: c.name.fr for c in content.programme.competences}
+    lines = [f"Règles de maîtrise, version {rules.version} :", ""]
+    for code in codes:
+        rule = rules.rules[code]
+        parts = [f"score pondéré des quiz {', '.join(rule.quiz_modules)} ≥ {rule.min_score} %"]
+        if rule.completed:
+            parts.append(f"modules terminés : {', '.join(rule.completed)}")
+        if rule.attended:
+            parts.append(f"séance en direct suivie : {', '.join(rule.attended)}")
+        if rule.accepted:
+            parts.append(f"livrable accepté : {', '.join(rule.accepted)}")
+        lines.append(f"- **{code} · {names[code]}** : " + " ; ".join(parts) + ".")
+    lines += ["", "Un module reconnu au titre des acquis antérieurs compte comme satisfait."]
+    return "\n".join(lines)
+
+
+# -- status lists and revocation --------------------------------------------------------------------------
+def allocate_status(session: DbSession) -> tuple[int, int]:
+    """The next free entry of the current status list (a new list when it is full)."""
+    size = max(int(current_app.config["STATUS_LIST_SIZE"]), ob.MIN_STATUS_LIST_SIZE)
+    for _ in range(3):
+        current = session.scalar(
+            select(StatusList).where(StatusList.next_index < StatusList.size).order_by(StatusList.id).limit(1)
+        )
+        if current is None:
+            current = StatusList(size=size, next_index=0)
+            session.add(current)
+            session.flush()
+        # One UPDATE takes the entry: concurrent issuers never get the same one.
+        taken = session.execute(
+            update(StatusList)
+            .where(StatusList.id == current.id, StatusList.next_index < StatusList.size)
+            .values(next_index=StatusList.next_index + 1)
+            .returning(StatusList.next_index)
+        ).scalar_one_or_none()
+        if taken is not None:
+            return current.id, taken - 1
+    raise RuntimeError("no status list entry could be allocated")
+
+
+def revoke(session: DbSession, credential_id: str, reason: str, by: str, content: Content) -> Credential:
+    """Revoke a credential with a reason: the status list, the verification page and an xAPI statement."""
+    credential = get(session, credential_id)
+    reason = reason.strip()
+    if not 5 <= len(reason) <= 2000:
+        raise refused(
+            "reason_required",
+            "Donnez la raison de la révocation (5 à 2 000 caractères).",
+            "Give the reason for the revocation (5 to 2,000 characters).",
+        )
+    if credential.revoked_at is not None:
+        raise AlreadyRecorded(
+            Message("Ce certificat est déjà révoqué.", "This credential is already revoked."),
+            Message("Rien n'a changé.", "Nothing changed."),
+        )
+    credential.revoked_at = utcnow()
+    credential.revoked_reason = reason
+    credential.revoked_by = by[:255]
+    if credential.earned_statement_id:
+        events.record_event(
+            session,
+            learner_scope(session, credential.learner_id, credential.context_pk),
+            events.CREDENTIAL_REVOKED,
+            content_version=content.version,
+            at=credential.revoked_at,
+            payload={
+                "credential_id": credential.id,
+                "earned_statement_id": credential.earned_statement_id,
+                "reason": reason,
+            },
+        )
+    session.flush()
+    return credential
+
+
+def get(session: DbSession, credential_id: str) -> Credential:
+    try:
+        key = str(uuid.UUID(credential_id.removeprefix("urn:uuid:")))
+    except ValueError:
+        raise not_found("Ce certificat", "This credential") from None
+    credential = session.get(Credential, key)
+    if credential is None:
+        raise not_found("Ce certificat", "This credential")
+    return credential
+
+
+_status_cache: dict[tuple[str, int], tuple[tuple[int, Any], dict[str, Any]]] = {}
+
+
+def status_list_document(session: DbSession, number: int) -> dict[str, Any]:
+    """The signed status-list credential (signed again only when a revocation changed it)."""
+    status = session.get(StatusList, number)
+    if status is None:
+        raise not_found("Cette liste de statuts", "This status list")
+    revoked = list(
+        session.scalars(
+            select(Credential.status_index).where(
+                Credential.status_list == number, Credential.revoked_at.is_not(None)
+            )
+        )
+    )
+    latest = session.scalar(select(func.max(Credential.revoked_at)).where(Credential.status_list == number))
+    version = (len(revoked), latest)
+    key = (current_app.config["BASE_URL"], number)
+    cached = _status_cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    moment = (latest or status.created_at).replace(microsecond=0)
+    document = ob.status_list_credential(
+        signer().issuer, urls().status_list(number), status.size, revoked, moment
+    )
+    own = signer()
+    signed = proofs.add_data_integrity_proof(document, own.ed25519, own.verification_method, moment)
+    _status_cache[key] = (version, signed)
+    return signed

@@ -1,0 +1,1 @@
+"""Competence mastery: evidence from learning events, rules from modules/thresholds.yaml."""

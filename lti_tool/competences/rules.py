@@ -1,0 +1,102 @@
+"""The mastery rules of modules/thresholds.yaml applied to a learner's facts. Pure functions, no database.
+
+Facts (one JSON document per learner and course context):
+``best`` module -> best quiz score (0..1); ``completed`` module -> when; ``attended`` module -> live session
+ids attended; ``accepted`` module -> True; ``waived`` module -> reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lti_tool.content.loader import Content
+from lti_tool.content.schemas import MasteryRule
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    code: str
+    score: float | None  # weighted quiz evidence; None when all of it was waived
+    required: float  # 0..1
+    is_met: bool
+    missing: list[tuple[str, str]]  # (French, English)
+
+
+def empty_facts() -> dict[str, Any]:
+    return {"best": {}, "completed": {}, "attended": {}, "accepted": {}, "waived": {}}
+
+
+class Rules:
+    """The thresholds of one content version, indexed for the engine."""
+
+    def __init__(self, content: Content) -> None:
+        self.content = content
+        self.version = content.thresholds.version
+        self.rules: dict[str, MasteryRule] = dict(content.thresholds.competences)
+        self.blocs = {b.code: list(b.competences) for b in content.programme.blocs}
+        self.tracks = {t.code: list(t.blocs) for t in content.programme.tracks}
+        # module -> the competences whose rule names it (what an event about the module can change)
+        self.by_module: dict[str, set[str]] = {}
+        for code, rule in self.rules.items():
+            for module_id in (*rule.quiz_modules, *rule.completed, *rule.attended, *rule.accepted):
+                self.by_module.setdefault(module_id, set()).add(code)
+
+    def weight(self, module_id: str, code: str) -> float:
+        module = self.content.module(module_id)
+        return module.meta.competences.get(code, 0.0) if module is not None else 0.0
+
+    def quiz_share(self, module_id: str, code: str) -> float:
+        """The share of a module's quiz in the competence's weighted score."""
+        rule = self.rules[code]
+        total = sum(self.weight(m, code) for m in rule.quiz_modules)
+        return round(self.weight(module_id, code) / total, 4) if total else 0.0
+
+    def evaluate(self, code: str, facts: dict[str, Any]) -> Evaluation:
+        rule = self.rules[code]
+        waived = facts["waived"]
+        counted = [m for m in rule.quiz_modules if m not in waived]
+        required = rule.min_score / 100
+        missing: list[tuple[str, str]] = []
+        score: float | None = None
+        if counted:
+            total = sum(self.weight(m, code) for m in counted)
+            score = round(sum(self.weight(m, code) * facts["best"].get(m, 0.0) for m in counted) / total, 4)
+            if score < required:
+                missing.append(
+                    (
+                        f"score pondéré des quiz {', '.join(counted)} : {round(score * 100)} % "
+                        f"sur {rule.min_score} % requis",
+                        f"weighted quiz score {', '.join(counted)}: {round(score * 100)}% "
+                        f"of the {rule.min_score}% required",
+                    )
+                )
+        for module_id in rule.completed:
+            if module_id not in facts["completed"] and module_id not in waived:
+                missing.append((f"terminer le module {module_id}", f"complete module {module_id}"))
+        for module_id in rule.attended:
+            if not facts["attended"].get(module_id) and module_id not in waived:
+                missing.append(
+                    (
+                        f"participer à la séance en direct de {module_id}",
+                        f"attend the live session of {module_id}",
+                    )
+                )
+        for module_id in rule.accepted:
+            if not facts["accepted"].get(module_id) and module_id not in waived:
+                missing.append(
+                    (
+                        f"faire accepter le livrable de {module_id}",
+                        f"have the deliverable of {module_id} accepted",
+                    )
+                )
+        return Evaluation(code, score, required, not missing, missing)
+
+    def bloc_met(self, bloc: str, met: set[str]) -> bool:
+        return all(code in met for code in self.blocs[bloc])
+
+    def blocs_of(self, code: str) -> list[str]:
+        return [bloc for bloc, codes in self.blocs.items() if code in codes]
+
+    def certificate_met(self, track: str, met: set[str]) -> bool:
+        return bool(self.tracks.get(track)) and all(bloc in met for bloc in self.tracks[track])

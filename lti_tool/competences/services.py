@@ -1,0 +1,351 @@
+"""Mastery for the rest of Socle: after each event, the learner's page, facilitators' actions, rebuild.
+
+No Flask here; callers commit once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from lti_tool import events
+from lti_tool.competences import engine
+from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts, PriorLearning
+from lti_tool.competences.rules import Evaluation, Rules, empty_facts
+from lti_tool.content.loader import Content, Module
+from lti_tool.db import DbSession, utcnow
+from lti_tool.diagnostic.models import DiagnosticRun
+from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
+from lti_tool.events import Scope
+from lti_tool.learners.models import Context, Deployment, Enrolment, Learner
+from lti_tool.training.models import Deliverable, ModuleProgress
+from lti_tool.training.services import latest_resource_link
+from xapi import store
+from xapi.vocabulary import Vocabulary
+
+DEFAULT_TRACK = "fundraiser"
+
+_rules_cache: dict[int, Rules] = {}
+
+
+def rules_of(content: Content) -> Rules:
+    """The indexed rules of a loaded content (one per process and content object)."""
+    key = id(content)
+    rules = _rules_cache.get(key)
+    if rules is None or rules.content is not content:
+        rules = _rules_cache[key] = Rules(content)
+    return rules
+
+
+def owner_of(scope: Scope) -> engine.Owner:
+    return engine.Owner(scope.platform_id, scope.context_pk, scope.learner_id)
+
+
+# -- after every event ---------------------------------------------------------------------------------
+def after_event(
+    session: DbSession,
+    scope: Scope,
+    event: events.LearningEvent,
+    statement_ids: Sequence[str],
+    content: Content,
+) -> list[engine.Met]:
+    """Fold the event's evidence into mastery; record what became met and award what it earns."""
+    facts = engine.facts_of_event(
+        event.type, event.module_id, event.payload, statement_ids, event.occurred_at
+    )
+    if not facts:
+        return []
+    rules = rules_of(content)
+    met = engine.apply(session, rules, owner_of(scope), facts)
+    names = {c.code: c.name.fr for c in content.programme.competences} | {
+        b.code: b.name.fr for b in content.programme.blocs
+    }
+    for item in met:
+        events.record_event(
+            session,
+            scope,
+            events.COMPETENCE_SATISFIED,
+            content_version=content.version,
+            at=item.at,
+            payload={
+                "code": item.code,
+                "kind": item.kind,
+                "name": names[item.code],
+                "score": item.score,
+                "rules_version": rules.version,
+            },
+        )
+    if any(item.kind == "bloc" for item in met):
+        from lti_tool.certificates import issuing  # certificates build on competences, not the reverse
+
+        issuing.award(session, scope, content, rules)
+    return met
+
+
+# -- reading -------------------------------------------------------------------------------------------
+def facts_of(session: DbSession, learner_id: int, context_pk: int) -> dict[str, Any]:
+    row = session.scalar(
+        select(LearnerFacts).where(
+            LearnerFacts.learner_id == learner_id, LearnerFacts.context_pk == context_pk
+        )
+    )
+    return row.facts if row is not None else empty_facts()
+
+
+def track_of(session: DbSession, learner_id: int, context_pk: int) -> str:
+    """The certificate track: the grantmaker one when the latest autodiagnostic took that variant."""
+    variant = session.scalar(
+        select(DiagnosticRun.variant)
+        .where(
+            DiagnosticRun.learner_id == learner_id,
+            DiagnosticRun.context_pk == context_pk,
+            DiagnosticRun.status == "submitted",
+        )
+        .order_by(DiagnosticRun.submitted_at.desc())
+        .limit(1)
+    )
+    return "grantmaker" if variant == "grantmaker" else DEFAULT_TRACK
+
+
+@dataclass(frozen=True)
+class CompetenceView:
+    code: str
+    name: str
+    evaluation: Evaluation
+    met_at: datetime | None
+    evidence: list[EvidenceLink]
+
+
+@dataclass(frozen=True)
+class BlocView:
+    code: str
+    name: str
+    competences: list[CompetenceView]
+    is_met: bool
+    met_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    track: str
+    blocs: list[BlocView]
+    rules_version: int
+
+
+def overview(session: DbSession, learner_id: int, context_pk: int, content: Content) -> Overview:
+    """Every competence of the learner's track, evaluated now, with its trail and what is missing."""
+    rules = rules_of(content)
+    facts = facts_of(session, learner_id, context_pk)
+    track = track_of(session, learner_id, context_pk)
+    states = {
+        s.code: s
+        for s in session.scalars(
+            select(CompetenceState).where(
+                CompetenceState.learner_id == learner_id, CompetenceState.context_pk == context_pk
+            )
+        )
+    }
+    links: dict[str, list[EvidenceLink]] = {}
+    for link in session.scalars(
+        select(EvidenceLink)
+        .where(EvidenceLink.learner_id == learner_id, EvidenceLink.context_pk == context_pk)
+        .order_by(EvidenceLink.occurred_at, EvidenceLink.id)
+    ):
+        links.setdefault(link.code, []).append(link)
+    names = {c.code: c.name.fr for c in content.programme.competences}
+    blocs = []
+    for bloc in content.programme.blocs:
+        if bloc.code not in rules.tracks.get(track, []):
+            continue
+        views = [
+            CompetenceView(
+                code,
+                names[code],
+                rules.evaluate(code, facts),
+                states[code].met_at if code in states and states[code].is_met else None,
+                links.get(code, []),
+            )
+            for code in bloc.competences
+        ]
+        state = states.get(bloc.code)
+        blocs.append(
+            BlocView(
+                bloc.code,
+                bloc.name.fr,
+                views,
+                all(v.evaluation.is_met for v in views),
+                state.met_at if state is not None and state.is_met else None,
+            )
+        )
+    return Overview(track, blocs, rules.version)
+
+
+# -- facilitators' actions ----------------------------------------------------------------------------
+def _learner_in_context(session: DbSession, learner_id: int, context_pk: int) -> Learner:
+    learner = session.get(Learner, learner_id)
+    enrolled = session.scalar(
+        select(Enrolment.id).where(
+            Enrolment.learner_id == learner_id,
+            Enrolment.context_pk == context_pk,
+            Enrolment.is_staff.is_(False),
+        )
+    )
+    if learner is None or enrolled is None:
+        raise not_found("Cette personne dans ce cours", "This person in this course")
+    return learner
+
+
+def _learner_scope(session: DbSession, facilitator: Scope, learner: Learner) -> Scope:
+    return facilitator.for_learner(
+        learner.id,
+        learner.issuer,
+        learner.sub,
+        latest_resource_link(session, learner.id, facilitator.context_pk),
+    )
+
+
+def deliverables_to_review(session: DbSession, context_pk: int) -> list[tuple[Deliverable, Learner]]:
+    rows = session.execute(
+        select(Deliverable, Learner)
+        .join(ModuleProgress, ModuleProgress.id == Deliverable.progress_id)
+        .join(Learner, Learner.id == Deliverable.learner_id)
+        .where(ModuleProgress.context_pk == context_pk)
+        .order_by(Deliverable.review_status.is_not(None), Deliverable.submitted_at)
+    )
+    return [(d, learner) for d, learner in rows]
+
+
+def review_deliverable(
+    session: DbSession,
+    facilitator: Scope,
+    deliverable_id: int,
+    accepted: bool,
+    comment: str,
+    content: Content,
+) -> Deliverable:
+    """Accept or return a learner's deliverable, in the facilitator's own course context only."""
+    deliverable = session.get(Deliverable, deliverable_id)
+    progress = session.get(ModuleProgress, deliverable.progress_id) if deliverable else None
+    if deliverable is None or progress is None or progress.context_pk != facilitator.context_pk:
+        raise not_found("Ce livrable", "This deliverable")
+    comment = comment.strip()
+    if not accepted and not comment:
+        raise refused(
+            "comment_required",
+            "Pour renvoyer un livrable, dites à la personne ce qu'il faut reprendre.",
+            "To return a deliverable, tell the learner what to rework.",
+        )
+    if len(comment) > 5000:
+        raise refused(
+            "comment_too_long",
+            "Le commentaire dépasse 5 000 caractères.",
+            "The comment is over 5,000 characters.",
+        )
+    status = "accepted" if accepted else "returned"
+    if deliverable.review_status == status:
+        raise AlreadyRecorded(
+            Message("Cette décision est déjà enregistrée.", "This decision is already recorded."),
+            Message("Rien n'a changé.", "Nothing changed."),
+        )
+    learner = _learner_in_context(session, deliverable.learner_id, facilitator.context_pk)
+    deliverable.review_status = status
+    deliverable.review_comment = comment or None
+    deliverable.reviewed_by = facilitator.learner_id
+    deliverable.reviewed_at = utcnow()
+    module = content.module(deliverable.module_id)
+    events.record_event(
+        session,
+        _learner_scope(session, facilitator, learner),
+        events.DELIVERABLE_REVIEWED,
+        content_version=content.version,
+        module=module,
+        actor=facilitator,
+        payload={"accepted": accepted, "deliverable": deliverable.id},
+    )
+    session.flush()
+    return deliverable
+
+
+def recognise_prior_learning(
+    session: DbSession, facilitator: Scope, learner_id: int, module: Module, reason: str, content: Content
+) -> PriorLearning:
+    """Recognise a module as mastered from prior learning (an xAPI ``waived`` with the reason)."""
+    reason = reason.strip()
+    if len(reason) < 10 or len(reason) > 2000:
+        raise refused(
+            "reason_required",
+            "Donnez la raison de la reconnaissance (10 à 2 000 caractères) : diplôme, expérience, etc.",
+            "Give the reason for the recognition (10 to 2,000 characters): diploma, experience, etc.",
+        )
+    learner = _learner_in_context(session, learner_id, facilitator.context_pk)
+    existing = session.scalar(
+        select(PriorLearning).where(
+            PriorLearning.learner_id == learner.id,
+            PriorLearning.context_pk == facilitator.context_pk,
+            PriorLearning.module_id == module.id,
+        )
+    )
+    if existing is not None:
+        raise AlreadyRecorded(
+            Message(
+                "Ces acquis sont déjà reconnus pour ce module.", "This prior learning is already recognised."
+            ),
+            Message("Rien n'a changé.", "Nothing changed."),
+        )
+    row = PriorLearning(
+        context_pk=facilitator.context_pk,
+        learner_id=learner.id,
+        module_id=module.id,
+        reason=reason,
+        recognised_by=facilitator.learner_id,
+    )
+    session.add(row)
+    events.record_event(
+        session,
+        _learner_scope(session, facilitator, learner),
+        events.PRIOR_LEARNING_RECOGNISED,
+        content_version=content.version,
+        module=module,
+        actor=facilitator,
+        payload={"reason": reason},
+    )
+    session.flush()
+    return row
+
+
+# -- rebuild -----------------------------------------------------------------------------------------------
+def rebuild(session: DbSession, learner: Learner, context: Context, content: Content, base_iri: str) -> int:
+    """Recompute a learner's mastery in a context from their stored statements alone; return how many
+    statements were read. Nothing is emitted or issued: it restores state, it does not award."""
+    deployment = session.get(Deployment, context.deployment_pk)
+    vocabulary = Vocabulary(base_iri)
+    ext = {
+        vocabulary.extension("lti-issuer"): learner.issuer,
+        vocabulary.extension("lti-context-id"): context.lti_context_id,
+        vocabulary.extension("lti-deployment-id"): deployment.deployment_id if deployment else None,
+    }
+    owner = engine.Owner(context.platform_id, context.id, learner.id)
+    engine.forget(session, owner)
+    query = store.Query(
+        agent=f"account:{learner.issuer}|{learner.sub}", ascending=True, limit=store.MAX_LIMIT
+    )
+    statements: list[dict[str, Any]] = []
+    while True:
+        page, more = store.find(session, query, store.Visibility(everything=True))
+        statements += [
+            s
+            for s in page
+            if all((s.get("context", {}).get("extensions") or {}).get(k) == value for k, value in ext.items())
+        ]
+        if more is None:
+            break
+        query = store.Query(**{**query.__dict__, "after": more})
+    statements.sort(key=lambda s: (s.get("timestamp", ""), s["stored"]))
+    facts = [fact for s in statements for fact in engine.facts_of_statement(s, vocabulary)]
+    engine.apply(session, rules_of(content), owner, facts)
+    session.flush()
+    return len(statements)
