@@ -36,6 +36,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(lti)
     app.cli.add_command(xapi)
     app.cli.add_command(worker)
+    from lti_tool.competences.cli import certificates, competences
+
+    app.cli.add_command(competences)
+    app.cli.add_command(certificates)
 
 
 @click.command()

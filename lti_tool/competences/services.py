@@ -185,7 +185,7 @@ def overview(session: DbSession, learner_id: int, context_pk: int, content: Cont
 
 
 # -- facilitators' actions ----------------------------------------------------------------------------
-def _learner_in_context(session: DbSession, learner_id: int, context_pk: int) -> Learner:
+def learner_in_context(session: DbSession, learner_id: int, context_pk: int) -> Learner:
     learner = session.get(Learner, learner_id)
     enrolled = session.scalar(
         select(Enrolment.id).where(
@@ -251,7 +251,7 @@ def review_deliverable(
             Message("Cette décision est déjà enregistrée.", "This decision is already recorded."),
             Message("Rien n'a changé.", "Nothing changed."),
         )
-    learner = _learner_in_context(session, deliverable.learner_id, facilitator.context_pk)
+    learner = learner_in_context(session, deliverable.learner_id, facilitator.context_pk)
     deliverable.review_status = status
     deliverable.review_comment = comment or None
     deliverable.reviewed_by = facilitator.learner_id
@@ -281,7 +281,7 @@ def recognise_prior_learning(
             "Donnez la raison de la reconnaissance (10 à 2 000 caractères) : diplôme, expérience, etc.",
             "Give the reason for the recognition (10 to 2,000 characters): diploma, experience, etc.",
         )
-    learner = _learner_in_context(session, learner_id, facilitator.context_pk)
+    learner = learner_in_context(session, learner_id, facilitator.context_pk)
     existing = session.scalar(
         select(PriorLearning).where(
             PriorLearning.learner_id == learner.id,

@@ -1,0 +1,171 @@
+"""Competences pages: the learner's "mes compétences" and the facilitators' reviews, recognitions and
+revocations. Every id in a URL is checked against the launch's course context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from lti_tool.certificates import issuing
+from lti_tool.certificates.models import Credential
+from lti_tool.competences import services
+from lti_tool.content.runtime import content
+from lti_tool.db import db
+from lti_tool.errors import AccessDenied, Message, not_found, refused
+from lti_tool.events import Scope
+from lti_tool.learners.models import Learner
+from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.training import services as training
+from lti_tool.training.blueprint import here
+
+bp = Blueprint("competences", __name__)
+
+ADMIN_ONLY = AccessDenied(
+    Message(
+        "Seul un administrateur peut révoquer un certificat.",
+        "Only an administrator can revoke a credential.",
+    ),
+    Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role."),
+    code="admin_only",
+)
+
+
+EVIDENCE_LABELS = {
+    "quiz": "Quiz",
+    "completed": "Module terminé",
+    "attended": "Séance suivie",
+    "accepted": "Livrable accepté",
+    "waived": "Acquis reconnus",
+}
+
+
+@bp.context_processor
+def names() -> dict[str, Any]:
+    """Labels the competences templates share."""
+    programme = content().programme
+    achievements = {b.code: f"Bloc {b.code} — {b.name.fr}" for b in programme.blocs} | {
+        issuing.CERTIFICATE + t.code: f"Certificat d'aptitude — {t.name.fr}" for t in programme.tracks
+    }
+    launch = current_launch()
+    return {
+        "track_names": {t.code: t.name.fr for t in programme.tracks},
+        "evidence_labels": {key: _(label) for key, label in EVIDENCE_LABELS.items()},
+        "achievement_names": achievements,
+        "launch_is_admin": launch.is_admin,
+    }
+
+
+def credentials_of(learner_id: int | None, context_pk: int) -> list[Credential]:
+    query = select(Credential).where(Credential.context_pk == context_pk)
+    if learner_id is not None:
+        query = query.where(Credential.learner_id == learner_id)
+    return list(db.session.scalars(query.order_by(Credential.issued_at, Credential.achievement)))
+
+
+@bp.get("/competences/")
+@require_launch()
+def mine() -> str:
+    """Mes compétences: progress per competence, what is still missing, and the credentials earned."""
+    launch = current_launch()
+    return render_template(
+        "competences/mine.html",
+        overview=services.overview(db.session, launch.learner_id, launch.context_pk, content()),
+        credentials=credentials_of(launch.learner_id, launch.context_pk),
+        urls=issuing.urls(),
+        here=here,
+    )
+
+
+@bp.get("/staff/competences/")
+@require_launch(staff=True)
+def staff() -> str:
+    """Deliverables to review, learners (to recognise prior learning) and the credentials of the course."""
+    launch = current_launch()
+    learners = training.context_learners(db.session, launch.context_pk)
+    return render_template(
+        "competences/staff.html",
+        deliverables=services.deliverables_to_review(db.session, launch.context_pk),
+        learners=learners,
+        names={learner.id: learner for learner in learners},
+        credentials=credentials_of(None, launch.context_pk),
+        urls=issuing.urls(),
+        modules={m.id: m for m in content().modules},
+        here=here,
+    )
+
+
+@bp.post("/staff/deliverables/<int:deliverable_id>/review")
+@require_launch(staff=True)
+def review(deliverable_id: int) -> Response:
+    decision = request.form.get("decision")
+    if decision not in ("accept", "return"):
+        raise refused("bad_decision", "Choisissez accepter ou renvoyer.", "Choose accept or return.")
+    services.review_deliverable(
+        db.session,
+        Scope.of_launch(current_launch()),
+        deliverable_id,
+        decision == "accept",
+        request.form.get("comment", ""),
+        content(),
+    )
+    db.session.commit()
+    return redirect(here("competences.staff", done="review", _anchor="deliverables"), code=303)
+
+
+@bp.get("/staff/learners/<int:learner_id>/competences")
+@require_launch(staff=True)
+def learner(learner_id: int) -> str:
+    launch = current_launch()
+    person = _learner_of_context(learner_id, launch.context_pk)
+    return render_template(
+        "competences/learner.html",
+        person=person,
+        overview=services.overview(db.session, person.id, launch.context_pk, content()),
+        credentials=credentials_of(person.id, launch.context_pk),
+        modules=content().modules,
+        urls=issuing.urls(),
+        here=here,
+    )
+
+
+@bp.post("/staff/learners/<int:learner_id>/prior-learning")
+@require_launch(staff=True)
+def prior_learning(learner_id: int) -> Response:
+    launch = current_launch()
+    person = _learner_of_context(learner_id, launch.context_pk)
+    module = content().module(request.form.get("module", ""))
+    if module is None:
+        raise refused("unknown_module", "Choisissez un module de la liste.", "Pick a module from the list.")
+    services.recognise_prior_learning(
+        db.session, Scope.of_launch(launch), person.id, module, request.form.get("reason", ""), content()
+    )
+    db.session.commit()
+    return redirect(here("competences.learner", learner_id=person.id, done="recognised"), code=303)
+
+
+@bp.post("/staff/credentials/<credential_id>/revoke")
+@require_launch(staff=True)
+def revoke(credential_id: str) -> Response:
+    launch = current_launch()
+    if not launch.is_admin:
+        raise ADMIN_ONLY
+    credential = issuing.get(db.session, credential_id)
+    if credential.context_pk != launch.context_pk:
+        raise not_found("Ce certificat", "This credential")
+    issuing.revoke(
+        db.session,
+        credential.id,
+        request.form.get("reason", ""),
+        f"administrateur (LTI sub {launch.sub})",
+        content(),
+    )
+    db.session.commit()
+    return redirect(here("competences.staff", done="revoked", _anchor="credentials"), code=303)
+
+
+def _learner_of_context(learner_id: int, context_pk: int) -> Learner:
+    return services.learner_in_context(db.session, learner_id, context_pk)

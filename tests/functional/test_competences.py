@@ -1,0 +1,195 @@
+"""Competences and credentials end to end: a learner launched through the demo platform earns the blocs
+and the certificate the thresholds require, facilitators review and recognise, mastery can be rebuilt."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from lti_tool.certificates.models import Credential
+from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts
+from lti_tool.content.loader import Content
+from lti_tool.db import db
+from lti_tool.learners.models import Learner as LearnerRow
+from tests.conftest import LiveServer
+from tests.functional.test_player import Learner, take_quiz
+from tests.helpers import LtiBrowser, Platform, error_code
+from xapi import store
+
+SATISFIED = "https://w3id.org/xapi/adl/verbs/satisfied"
+EARNED = "http://id.tincanapi.com/verb/earned"
+WAIVED = "https://w3id.org/xapi/adl/verbs/waived"
+
+
+def learner_id(app: Flask, sub: str) -> int:
+    with app.app_context():
+        value = db.session.scalar(select(LearnerRow.id).where(LearnerRow.sub == sub))
+        db.session.remove()
+    assert value is not None
+    return int(value)
+
+
+def follow_module(learner: Learner, content: Content, module_id: str, correct: int | None = None) -> None:
+    module = content.module(module_id)
+    assert module is not None
+    for number in range(1, len(module.pages) + 1):
+        assert learner.get(f"/modules/{module.slug}/pages/{number}").status_code == 200
+    take_quiz(learner, module, correct=len(module.quiz.questions) if correct is None else correct)
+    if module.meta.deliverable is not None:
+        text = " ".join(["analyse"] * module.meta.deliverable.min_words)
+        assert learner.post(f"/modules/{module.slug}/deliverable", {"text": text}).status_code == 303
+
+
+def plan_and_attend(facilitator: Learner, module_id: str, learner_pk: int) -> None:
+    created = facilitator.post(
+        "/staff/sessions",
+        {
+            "kind": "atelier" if module_id == "M5" else "co-developpement",
+            "title": f"Séance {module_id}",
+            "starts_at": "2026-12-03T14:00",
+            "duration_minutes": "120",
+            "module_id": module_id,
+        },
+    )
+    assert created.status_code == 303, error_code(created)
+    url = created.headers["Location"].split("?")[0]
+    assert facilitator.post(url, {"present": [str(learner_pk)]}).status_code == 303
+
+
+def deliverable_ids(app: Flask, learner_pk: int) -> dict[str, int]:
+    from lti_tool.training.models import Deliverable
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(Deliverable.module_id, Deliverable.id).where(Deliverable.learner_id == learner_pk)
+        ).all()
+        db.session.remove()
+    return {module_id: pk for module_id, pk in rows}
+
+
+def credentials_of(app: Flask, learner_pk: int) -> dict[str, dict[str, Any]]:
+    with app.app_context():
+        rows = db.session.scalars(select(Credential).where(Credential.learner_id == learner_pk)).all()
+        found = {
+            c.achievement: {
+                "id": c.id,
+                "document": json.loads(c.document),
+                "jwt": c.jwt,
+                "revoked": c.revoked_at is not None,
+            }
+            for c in rows
+        }
+        db.session.remove()
+    return found
+
+
+def statements(app: Flask, learner: Learner, verb: str) -> list[dict[str, Any]]:
+    """The learner's stored statements with this verb."""
+    with app.app_context():
+        found, _ = store.find(
+            db.session,
+            store.Query(agent=f"account:{learner.browser.platform.issuer}|{learner.sub}", verb=verb, limit=500),
+            store.Visibility(everything=True),
+        )
+        db.session.remove()
+    return found
+
+
+@dataclass
+class Graduate:
+    learner: Learner
+    facilitator: Learner
+    pk: int
+    credentials: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def graduate(live_server: LiveServer) -> Graduate:
+    """A fundraiser who follows every module, attends both live sessions and has both deliverables
+    accepted: the thresholds give them the four blocs and the certificate."""
+    app = live_server.app
+    content: Content = app.extensions["socle_content"]
+    platform = Platform(app.extensions["socle_demo_platform"], live_server.url)
+    course = {"id": f"course-{time.time_ns()}", "title": "Promotion test"}
+    learner = Learner(LtiBrowser(live_server.url, platform), context=course)
+    facilitator = Learner(LtiBrowser(live_server.url, platform), user="instructor", context=course)
+    pk = learner_id(app, learner.sub)
+    for module in content.programme.tracks[0].modules:
+        follow_module(learner, content, module)
+    # B1 and B2 need modules only; B3 and B4 wait for attendance and accepted deliverables.
+    assert sorted(credentials_of(app, pk)) == ["B1", "B2"]
+    for module_id in ("M5", "M8"):
+        plan_and_attend(facilitator, module_id, pk)
+    for module_id, deliverable in sorted(deliverable_ids(app, pk).items()):
+        decision = facilitator.post(
+            f"/staff/deliverables/{deliverable}/review", {"decision": "accept", "comment": "Bien argumenté."}
+        )
+        assert decision.status_code == 303, error_code(decision)
+    return Graduate(learner, facilitator, pk, credentials_of(app, pk))
+
+
+def test_the_thresholds_earn_every_bloc_and_the_certificate(graduate: Graduate) -> None:
+    assert sorted(graduate.credentials) == ["B1", "B2", "B3", "B4", "certificate-fundraiser"]
+    certificate = graduate.credentials["certificate-fundraiser"]["document"]
+    assert certificate["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    achievement = certificate["credentialSubject"]["achievement"]
+    assert achievement["achievementType"] == "Certificate"
+    assert {a["targetCode"] for a in achievement["alignment"]} == {
+        *(f"B{i}" for i in range(1, 5)),
+        *(f"C{i}" for i in range(1, 10)),
+    }
+    results = {r["resultDescription"].rsplit("-", 1)[1]: r["value"] for r in certificate["credentialSubject"]["result"]}
+    assert results["C3"] == "100" and len(results) == 9
+    assert certificate["credentialStatus"]["type"] == "BitstringStatusListEntry"
+    assert certificate["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+
+
+def test_each_competence_and_bloc_is_satisfied_once_and_each_credential_earned_once(
+    app: Flask, graduate: Graduate
+) -> None:
+    satisfied = [s["object"]["id"].rsplit("/", 1)[1] for s in statements(app, graduate.learner, SATISFIED)]
+    assert sorted(satisfied) == sorted([*(f"C{i}" for i in range(1, 10)), *(f"B{i}" for i in range(1, 5))])
+    earned = statements(app, graduate.learner, EARNED)
+    assert len(earned) == 5
+    ids = {s["result"]["extensions"][next(k for k in s["result"]["extensions"] if k.endswith("credential-id"))] for s in earned}
+    assert ids == {c["id"] for c in graduate.credentials.values()}
+
+
+def test_the_learner_page_shows_competences_met_and_credentials(graduate: Graduate) -> None:
+    page = graduate.learner.get("/competences/")
+    assert page.status_code == 200
+    assert 'data-testid="bloc-met-B4"' in page.text
+    assert page.text.count("acquise</strong>") == 9
+    for credential in graduate.credentials.values():
+        assert f"/verify/{credential['id']}" in page.text
+
+
+def test_rebuild_from_statements_equals_the_incremental_result(app: Flask, graduate: Graduate) -> None:
+    def snapshot() -> dict[str, Any]:
+        with app.app_context():
+            facts = db.session.scalar(select(LearnerFacts.facts).where(LearnerFacts.learner_id == graduate.pk))
+            states = sorted(
+                (s.code, s.score, s.is_met, s.met_at, s.rules_version)
+                for s in db.session.scalars(select(CompetenceState).where(CompetenceState.learner_id == graduate.pk))
+            )
+            trail = sorted(
+                (e.code, e.kind, e.module_id, e.statement_id, e.ref, e.weight, e.value, e.occurred_at)
+                for e in db.session.scalars(select(EvidenceLink).where(EvidenceLink.learner_id == graduate.pk))
+            )
+            db.session.remove()
+        return {"facts": facts, "states": states, "trail": trail}
+
+    before = snapshot()
+    assert len(before["trail"]) > 20 and sum(1 for s in before["states"] if s[2]) == 13
+    result = app.test_cli_runner().invoke(
+        args=["competences", "rebuild", "--learner-id", str(graduate.pk)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "Rebuilt the mastery of 1 learner(s)" in result.output
+    assert snapshot() == before
