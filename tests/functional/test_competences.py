@@ -94,7 +94,9 @@ def statements(app: Flask, learner: Learner, verb: str) -> list[dict[str, Any]]:
     with app.app_context():
         found, _ = store.find(
             db.session,
-            store.Query(agent=f"account:{learner.browser.platform.issuer}|{learner.sub}", verb=verb, limit=500),
+            store.Query(
+                agent=f"account:{learner.browser.platform.issuer}|{learner.sub}", verb=verb, limit=500
+            ),
             store.Visibility(everything=True),
         )
         db.session.remove()
@@ -126,7 +128,7 @@ def graduate(live_server: LiveServer) -> Graduate:
     assert sorted(credentials_of(app, pk)) == ["B1", "B2"]
     for module_id in ("M5", "M8"):
         plan_and_attend(facilitator, module_id, pk)
-    for module_id, deliverable in sorted(deliverable_ids(app, pk).items()):
+    for deliverable in sorted(deliverable_ids(app, pk).values()):
         decision = facilitator.post(
             f"/staff/deliverables/{deliverable}/review", {"decision": "accept", "comment": "Bien argumenté."}
         )
@@ -144,7 +146,10 @@ def test_the_thresholds_earn_every_bloc_and_the_certificate(graduate: Graduate) 
         *(f"B{i}" for i in range(1, 5)),
         *(f"C{i}" for i in range(1, 10)),
     }
-    results = {r["resultDescription"].rsplit("-", 1)[1]: r["value"] for r in certificate["credentialSubject"]["result"]}
+    results = {
+        r["resultDescription"].rsplit("-", 1)[1]: r["value"]
+        for r in certificate["credentialSubject"]["result"]
+    }
     assert results["C3"] == "100" and len(results) == 9
     assert certificate["credentialStatus"]["type"] == "BitstringStatusListEntry"
     assert certificate["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
@@ -157,7 +162,10 @@ def test_each_competence_and_bloc_is_satisfied_once_and_each_credential_earned_o
     assert sorted(satisfied) == sorted([*(f"C{i}" for i in range(1, 10)), *(f"B{i}" for i in range(1, 5))])
     earned = statements(app, graduate.learner, EARNED)
     assert len(earned) == 5
-    ids = {s["result"]["extensions"][next(k for k in s["result"]["extensions"] if k.endswith("credential-id"))] for s in earned}
+    ids = {
+        s["result"]["extensions"][next(k for k in s["result"]["extensions"] if k.endswith("credential-id"))]
+        for s in earned
+    }
     assert ids == {c["id"] for c in graduate.credentials.values()}
 
 
@@ -173,14 +181,20 @@ def test_the_learner_page_shows_competences_met_and_credentials(graduate: Gradua
 def test_rebuild_from_statements_equals_the_incremental_result(app: Flask, graduate: Graduate) -> None:
     def snapshot() -> dict[str, Any]:
         with app.app_context():
-            facts = db.session.scalar(select(LearnerFacts.facts).where(LearnerFacts.learner_id == graduate.pk))
+            facts = db.session.scalar(
+                select(LearnerFacts.facts).where(LearnerFacts.learner_id == graduate.pk)
+            )
             states = sorted(
                 (s.code, s.score, s.is_met, s.met_at, s.rules_version)
-                for s in db.session.scalars(select(CompetenceState).where(CompetenceState.learner_id == graduate.pk))
+                for s in db.session.scalars(
+                    select(CompetenceState).where(CompetenceState.learner_id == graduate.pk)
+                )
             )
             trail = sorted(
                 (e.code, e.kind, e.module_id, e.statement_id, e.ref, e.weight, e.value, e.occurred_at)
-                for e in db.session.scalars(select(EvidenceLink).where(EvidenceLink.learner_id == graduate.pk))
+                for e in db.session.scalars(
+                    select(EvidenceLink).where(EvidenceLink.learner_id == graduate.pk)
+                )
             )
             db.session.remove()
         return {"facts": facts, "states": states, "trail": trail}
@@ -193,3 +207,115 @@ def test_rebuild_from_statements_equals_the_incremental_result(app: Flask, gradu
     assert result.exit_code == 0, result.output
     assert "Rebuilt the mastery of 1 learner(s)" in result.output
     assert snapshot() == before
+
+
+# -- facilitators' actions and their refusals
+@pytest.fixture
+def course(live_server: LiveServer) -> dict[str, str]:
+    return {"id": f"course-{time.time_ns()}", "title": "Cours isolé"}
+
+
+def people(live_server: LiveServer, course: dict[str, str], *users: str) -> list[Learner]:
+    platform = Platform(live_server.app.extensions["socle_demo_platform"], live_server.url)
+    return [Learner(LtiBrowser(live_server.url, platform), user=user, context=course) for user in users]
+
+
+def test_prior_learning_is_recognised_with_a_reason_and_counts_for_the_rules(
+    live_server: LiveServer, course: dict[str, str]
+) -> None:
+    app = live_server.app
+    learner, facilitator = people(live_server, course, "learner", "instructor")
+    pk = learner_id(app, learner.sub)
+    too_short = facilitator.post(f"/staff/learners/{pk}/prior-learning", {"module": "M3", "reason": "oui"})
+    assert too_short.status_code == 400 and error_code(too_short) == "reason_required"
+    unknown = facilitator.post(f"/staff/learners/{pk}/prior-learning", {"module": "M99", "reason": "x" * 20})
+    assert unknown.status_code == 400 and error_code(unknown) == "unknown_module"
+    reason = "Responsable bénévolat depuis six ans, attestation fournie."
+    done = facilitator.post(f"/staff/learners/{pk}/prior-learning", {"module": "M3", "reason": reason})
+    assert done.status_code == 303, error_code(done)
+    again = facilitator.post(f"/staff/learners/{pk}/prior-learning", {"module": "M3", "reason": reason})
+    assert again.status_code == 409
+    waived = statements(app, learner, WAIVED)
+    assert len(waived) == 1 and reason in json.dumps(waived[0], ensure_ascii=False)
+    assert waived[0]["context"]["instructor"]["account"]["name"] == facilitator.sub
+    # C3 rests on M3 only: recognised, hence met without a score
+    page = learner.get("/competences/")
+    assert "reconnue (acquis)" in page.text
+    with app.app_context():
+        c3 = db.session.scalar(
+            select(CompetenceState).where(CompetenceState.learner_id == pk, CompetenceState.code == "C3")
+        )
+        assert c3 is not None and c3.is_met and c3.score is None
+        db.session.remove()
+    assert len(statements(app, learner, SATISFIED)) == 1
+
+
+def test_a_returned_deliverable_needs_a_comment_and_a_decision_is_not_recorded_twice(
+    live_server: LiveServer, course: dict[str, str]
+) -> None:
+    app = live_server.app
+    content: Content = app.extensions["socle_content"]
+    learner, facilitator = people(live_server, course, "learner", "instructor")
+    module = content.module("M5")
+    assert module is not None and module.meta.deliverable is not None
+    text = " ".join(["partenariat"] * module.meta.deliverable.min_words)
+    assert learner.post(f"/modules/{module.slug}/deliverable", {"text": text}).status_code == 303
+    deliverable = deliverable_ids(app, learner_id(app, learner.sub))["M5"]
+    url = f"/staff/deliverables/{deliverable}/review"
+    silent = facilitator.post(url, {"decision": "return", "comment": "  "})
+    assert silent.status_code == 400 and error_code(silent) == "comment_required"
+    assert facilitator.post(url, {"decision": "maybe"}).status_code == 400
+    assert (
+        facilitator.post(url, {"decision": "return", "comment": "Précisez les indicateurs."}).status_code
+        == 303
+    )
+    assert facilitator.post(url, {"decision": "return", "comment": "Encore."}).status_code == 409
+    assert facilitator.post(url, {"decision": "accept"}).status_code == 303
+    page = facilitator.get("/staff/competences/")
+    assert f'data-testid="deliverable-{deliverable}"' in page.text and "accepté" in page.text
+
+
+def test_facilitators_act_only_in_their_own_course(live_server: LiveServer, course: dict[str, str]) -> None:
+    app = live_server.app
+    content: Content = app.extensions["socle_content"]
+    (learner,) = people(live_server, course, "learner")
+    elsewhere = {"id": f"other-{time.time_ns()}", "title": "Autre cours"}
+    (outsider,) = people(live_server, elsewhere, "instructor")
+    module = content.module("M8")
+    assert module is not None and module.meta.deliverable is not None
+    text = " ".join(["transmettre"] * module.meta.deliverable.min_words)
+    assert learner.post(f"/modules/{module.slug}/deliverable", {"text": text}).status_code == 303
+    pk = learner_id(app, learner.sub)
+    deliverable = deliverable_ids(app, pk)["M8"]
+    review = outsider.post(f"/staff/deliverables/{deliverable}/review", {"decision": "accept"})
+    assert review.status_code == 404
+    prior = outsider.post(f"/staff/learners/{pk}/prior-learning", {"module": "M1", "reason": "x" * 30})
+    assert prior.status_code == 404
+    assert outsider.get(f"/staff/learners/{pk}/competences").status_code == 404
+    assert f"deliverable-{deliverable}" not in outsider.get("/staff/competences/").text
+    # a learner opens no staff page
+    assert learner.get("/staff/competences/").status_code == 403
+    assert (
+        learner.post(f"/staff/deliverables/{deliverable}/review", {"decision": "accept"}).status_code == 403
+    )
+    with app.app_context():
+        from lti_tool.training.models import Deliverable
+
+        row = db.session.get(Deliverable, deliverable)
+        assert row is not None and row.review_status is None
+        db.session.remove()
+
+
+def test_revocation_needs_an_administrator_of_the_same_course_and_a_reason(
+    app: Flask, graduate: Graduate, live_server: LiveServer
+) -> None:
+    credential = graduate.credentials["B1"]["id"]
+    url = f"/staff/credentials/{credential}/revoke"
+    assert graduate.facilitator.post(url, {"reason": "Erreur de saisie"}).status_code == 403
+    elsewhere = {"id": f"other-{time.time_ns()}", "title": "Autre cours"}
+    (admin_elsewhere,) = people(live_server, elsewhere, "admin")
+    assert admin_elsewhere.post(url, {"reason": "Erreur de saisie"}).status_code == 404
+    assert (
+        admin_elsewhere.post("/staff/credentials/not-a-uuid/revoke", {"reason": "Erreur"}).status_code == 404
+    )
+    assert credentials_of(app, graduate.pk)["B1"]["revoked"] is False
