@@ -1,0 +1,1 @@
+"""Certificates: issue, render (PDF), verify, revoke (Open Badges 3.0)."""
