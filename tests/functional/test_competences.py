@@ -319,3 +319,52 @@ def test_revocation_needs_an_administrator_of_the_same_course_and_a_reason(
         admin_elsewhere.post("/staff/credentials/not-a-uuid/revoke", {"reason": "Erreur"}).status_code == 404
     )
     assert credentials_of(app, graduate.pk)["B1"]["revoked"] is False
+
+
+def test_concurrent_requests_issue_a_credential_once(live_server: LiveServer, course: dict[str, str]) -> None:
+    """Two requests that both find a bloc met race to issue it: one credential, one "earned" statement."""
+    import threading
+
+    from lti_tool.certificates import issuing
+    from lti_tool.competences.services import rules_of
+
+    app = live_server.app
+    content: Content = app.extensions["socle_content"]
+    (learner,) = people(live_server, course, "learner")
+    scope = issuing_scope(app, learner_id(app, learner.sub))
+    barrier = threading.Barrier(2)
+    issued: list[str] = []
+    errors: list[BaseException] = []
+
+    def issue() -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                credential = issuing.issue(db.session, scope, content, rules_of(content), "B1", None)
+                issued.append(credential.id)
+                db.session.commit()
+                db.session.remove()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=issue) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert len(set(issued)) == 1
+    assert list(credentials_of(app, scope.learner_id)) == ["B1"]
+    assert len(statements(app, learner, EARNED)) == 1
+
+
+def issuing_scope(app: Flask, learner_pk: int) -> Any:
+    from lti_tool.certificates import issuing
+    from lti_tool.learners.models import Enrolment
+
+    with app.app_context():
+        context_pk = db.session.scalar(select(Enrolment.context_pk).where(Enrolment.learner_id == learner_pk))
+        assert context_pk is not None
+        scope = issuing.learner_scope(db.session, learner_pk, context_pk)
+        db.session.remove()
+    return scope
