@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from lti_tool.content.schemas import (
     ChoiceQuestion,
     Diagnostic,
+    MasteryRule,
     MatchingQuestion,
     ModuleMeta,
     OrderingQuestion,
@@ -561,8 +562,8 @@ def _check_thresholds(
             for bloc in track.blocs
             if bloc in blocs
             for code in blocs[bloc].competences
-            if (rule := thresholds.competences.get(code)) is not None
-            for module_id in (*rule.quiz_modules, *rule.completed, *rule.attended, *rule.accepted)
+            if code in thresholds.competences
+            for module_id in _modules_of(thresholds.competences[code])
         }
         missing = sorted(needed - set(track.modules))
         if missing:
@@ -573,3 +574,7 @@ def _check_thresholds(
                     f"its blocs need {', '.join(missing)} (thresholds.yaml); add them to the track",
                 )
             )
+
+
+def _modules_of(rule: MasteryRule) -> tuple[str, ...]:
+    return (*rule.quiz_modules, *rule.completed, *rule.attended, *rule.accepted)
