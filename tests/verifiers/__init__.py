@@ -1,0 +1,1 @@
+"""Independent credential verifiers used by the certificate tests."""
