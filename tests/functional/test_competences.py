@@ -368,3 +368,75 @@ def issuing_scope(app: Flask, learner_pk: int) -> Any:
         scope = issuing.learner_scope(db.session, learner_pk, context_pk)
         db.session.remove()
     return scope
+
+
+# -- independent verifiers, on the credentials the graduate really earned
+def status_list_for(app: Flask, credential: dict[str, Any]) -> dict[str, Any]:
+    from lti_tool.certificates import issuing
+
+    number = int(credential["credentialStatus"]["statusListCredential"].rsplit("/", 1)[1])
+    with app.test_request_context():
+        document = issuing.status_list_document(db.session, number)
+        db.session.remove()
+    return document
+
+
+def tool_jwks(app: Flask) -> dict[str, Any]:
+    from lti_tool.lti.runtime import runtime
+
+    with app.app_context():
+        return runtime().keys.public_jwks()
+
+
+def test_independent_verifiers_accept_the_credentials_and_reject_tampered_ones(
+    app: Flask, graduate: Graduate
+) -> None:
+    from tests.unit.certificates.proof_samples import tampered, tampered_jwt
+    from tests.verifiers.independent import dcc_verify, openbadgeslib_verify
+
+    jwks = tool_jwks(app)
+    for achievement in ("B1", "certificate-fundraiser"):
+        earned = graduate.credentials[achievement]
+        document = earned["document"]
+        status = status_list_for(app, document)
+        dcc = dcc_verify(document, status)
+        assert dcc.ok and dcc.revoked is False, dcc.details
+        obl = openbadgeslib_verify(document, status_list=status)
+        assert obl.ok and obl.revoked is False, obl.details
+        assert openbadgeslib_verify(earned["jwt"], jwks=jwks).ok
+        for field in ("name", "subject", "result"):
+            changed = tampered(document, field)
+            assert not dcc_verify(changed, status).ok, field
+            assert not openbadgeslib_verify(changed, status_list=status).ok, field
+            assert not openbadgeslib_verify(tampered_jwt(earned["jwt"], field), jwks=jwks).ok, field
+
+
+def test_a_revoked_credential_is_reported_revoked_by_the_verifiers(app: Flask, graduate: Graduate) -> None:
+    from tests.verifiers.independent import dcc_verify, openbadgeslib_verify
+
+    earned = graduate.credentials["B3"]
+    result = app.test_cli_runner().invoke(
+        args=["certificates", "revoke", earned["id"], "--reason", "Livrable d'une autre personne"]
+    )
+    assert result.exit_code == 0, result.output
+    again = app.test_cli_runner().invoke(args=["certificates", "revoke", earned["id"], "--reason", "Encore"])
+    assert again.exit_code != 0 and "already revoked" in again.output
+    unknown = app.test_cli_runner().invoke(args=["certificates", "revoke", "nope", "--reason", "Erreur"])
+    assert unknown.exit_code != 0 and "not" in unknown.output.lower()
+    document = earned["document"]
+    status = status_list_for(app, document)
+    dcc = dcc_verify(document, status)
+    assert not dcc.ok and dcc.revoked is True, dcc.details
+    obl = openbadgeslib_verify(document, status_list=status)
+    assert not obl.ok and obl.revoked is True, obl.details
+    # the other credentials on the same list stay valid
+    other = graduate.credentials["B2"]["document"]
+    assert dcc_verify(other, status_list_for(app, other)).ok
+    # the "earned" statement is voided
+    earned_ids = {
+        s["result"]["extensions"][k]
+        for s in statements(app, graduate.learner, EARNED)
+        for k in s["result"]["extensions"]
+        if k.endswith("credential-id")
+    }
+    assert earned["id"] not in earned_ids and len(earned_ids) == 4
