@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/player.py
 	$(BIN)/python bench/xapi.py
 	$(BIN)/python bench/ags.py
+	$(BIN)/python bench/certificates.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
