@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             event.listen(engine, "connect", _sqlite_pragmas)
     Babel(app, locale_selector=_select_locale)
 
+    from lti_tool.certificates.blueprint import bp as certificates_bp
     from lti_tool.competences.blueprint import bp as competences_bp
     from lti_tool.content import runtime as content_runtime
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
@@ -57,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(training_bp)
     app.register_blueprint(diagnostic_bp)
     app.register_blueprint(competences_bp)
+    app.register_blueprint(certificates_bp)
     app.register_blueprint(xapi_api.create_blueprint(lambda: database.db.session, database.db.session.commit))
     if app.config["DEMO_PLATFORM"]:
         from lti_tool.lti.demo_platform import blueprint as demo_platform

@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     # Who issues the certificates (the organisation running the programme) and the revocation list size
     # (131,072 entries at least, the Bitstring Status List minimum).
     "CERTIFICATE_ISSUER_NAME": "Socle — programme (Re)connaissance des modèles socio-économiques",
+    # The issuer's contact address in the Open Badges 2.0 issuer profile (the spec asks for one).
+    "CERTIFICATE_ISSUER_EMAIL": None,
     "STATUS_LIST_SIZE": 131_072,
     "BABEL_DEFAULT_LOCALE": "fr",
     "LOG_LEVEL": "INFO",
@@ -102,6 +104,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     # An empty variable (copied from .env.example) means the default, as for the other paths.
     app.config["CONTENT_PATH"] = app.config.get("CONTENT_PATH") or DEFAULTS["CONTENT_PATH"]
+    for name in ("CERTIFICATE_ISSUER_NAME", "CERTIFICATE_ISSUER_EMAIL"):
+        app.config[name] = app.config.get(name) or DEFAULTS[name]
     if not app.config.get("KEYS_DIR"):
         app.config["KEYS_DIR"] = str(Path(app.instance_path) / "keys")
     secure = app.config["BASE_URL"].startswith("https://")

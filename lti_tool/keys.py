@@ -61,6 +61,12 @@ class KeyStore:
     def public_jwks(self) -> dict[str, Any]:
         return {"keys": [key.public_jwk for key in self.published()]}
 
+    def verification_jwks(self) -> dict[str, Any]:
+        """Every public key that ever signed: the published ones and the retired ones (whose private part is
+        gone) — credentials signed years ago must still verify."""
+        retired = self._manifest().get("retired", {})
+        return {"keys": [key.public_jwk for key in self.published()] + list(retired.values())}
+
     def _refresh(self) -> None:
         manifest = self.directory / MANIFEST
         try:
@@ -108,7 +114,7 @@ class KeyStore:
         pem_path.chmod(0o600)
         data = self._manifest()
         previous = [k for k in [data.get("active"), *data.get("previous", [])] if k]
-        self._write_manifest({"active": kid, "previous": previous})
+        self._write_manifest({"active": kid, "previous": previous, "retired": data.get("retired", {})})
         return kid
 
     def retire(self) -> list[str]:
@@ -117,7 +123,10 @@ class KeyStore:
         if not data:
             raise KeyStoreError(f"No keys in {self.directory}.")
         retired = list(data.get("previous", []))
-        self._write_manifest({"active": data["active"], "previous": []})
+        kept = dict(data.get("retired", {}))
+        for kid in retired:
+            kept[kid] = self._load(kid).public_jwk
+        self._write_manifest({"active": data["active"], "previous": [], "retired": kept})
         for kid in retired:
             (self.directory / f"{kid}.pem").unlink(missing_ok=True)
         return retired

@@ -97,7 +97,7 @@ def _proof_ok(document: dict[str, Any]) -> bool:
 def _jwt_ok(token: str, document: dict[str, Any]) -> bool:
     unsecured = {key: value for key, value in document.items() if key != "proof"}
     try:
-        return proofs.verify_vc_jwt(token, runtime().keys.public_jwks()) == unsecured
+        return proofs.verify_vc_jwt(token, runtime().keys.verification_jwks()) == unsecured
     except proofs.InvalidCredential:
         return False
 
@@ -205,7 +205,7 @@ def _verify_jwt(session: DbSession, token: str, payload: dict[str, Any]) -> Verd
     if payload.get("iss") != _our_issuer() or _issuer_id(payload) != _our_issuer():
         return Verdict("foreign", issuer_ok=False, form="jwt")
     try:
-        document = proofs.verify_vc_jwt(token, runtime().keys.public_jwks())
+        document = proofs.verify_vc_jwt(token, runtime().keys.verification_jwks())
     except proofs.InvalidCredential:
         return Verdict("tampered", issuer_ok=True, jwt_ok=False, form="jwt")
     credential = _registered(session, document.get("id"))

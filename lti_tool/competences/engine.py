@@ -7,12 +7,13 @@ same ``apply`` replays stored statements in ``rebuild``, so the two paths cannot
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts
 from lti_tool.competences.rules import Rules, empty_facts
@@ -134,10 +135,19 @@ def _fold(rules: Rules, facts: dict[str, Any], fact: Fact) -> None:
         facts["waived"][m] = fact.ref or ""
 
 
-def _trail(session: DbSession, rules: Rules, owner: Owner, fact: Fact, codes: Iterable[str]) -> None:
-    """Record which statement counts toward which competence (or withdraw what no longer counts)."""
+def _trail(
+    session: DbSession,
+    rules: Rules,
+    owner: Owner,
+    fact: Fact,
+    codes: Iterable[str],
+    links: list[dict[str, Any]],
+) -> None:
+    """Add to ``links`` which statement counts toward which competence (or withdraw what no longer counts)."""
     if fact.kind in ("absent", "returned"):
         kind = "attended" if fact.kind == "absent" else "accepted"
+        _insert_links(session, links)  # what this batch added before goes first
+        links.clear()
         query = delete(EvidenceLink).where(
             EvidenceLink.learner_id == owner.learner_id,
             EvidenceLink.context_pk == owner.context_pk,
@@ -158,73 +168,163 @@ def _trail(session: DbSession, rules: Rules, owner: Owner, fact: Fact, codes: It
             weight = 0.0
         else:
             continue
-        session.add(
-            EvidenceLink(
-                context_pk=owner.context_pk,
-                learner_id=owner.learner_id,
-                code=code,
-                kind=fact.kind,
-                module_id=fact.module_id,
-                statement_id=fact.statement_id,
-                ref=fact.ref if fact.kind == "attended" else None,
-                weight=weight,
-                value=fact.value,
-                occurred_at=fact.at,
-            )
+        links.append(
+            {
+                "context_pk": owner.context_pk,
+                "learner_id": owner.learner_id,
+                "code": code,
+                "kind": fact.kind,
+                "module_id": fact.module_id,
+                "statement_id": fact.statement_id,
+                "ref": fact.ref if fact.kind == "attended" else None,
+                "weight": weight,
+                "value": fact.value,
+                "occurred_at": fact.at,
+            }
         )
 
 
-def _facts_row(session: DbSession, owner: Owner) -> LearnerFacts:
-    row = session.scalar(
-        select(LearnerFacts).where(
-            LearnerFacts.learner_id == owner.learner_id, LearnerFacts.context_pk == owner.context_pk
+def _insert_links(session: DbSession, links: list[dict[str, Any]]) -> None:
+    if links:
+        session.execute(insert(EvidenceLink), links)
+
+
+@dataclass
+class _State:
+    """A competence or bloc state as the engine holds it while folding (written back once, if changed)."""
+
+    id: int | None
+    code: str
+    score: float | None
+    is_met: bool
+    met_at: datetime | None
+    rules_version: int
+    updated_at: datetime | None = None
+    changed: bool = False
+
+
+def _load(session: DbSession, owner: Owner) -> tuple[int | None, dict[str, Any] | None, dict[str, _State]]:
+    """The facts row and every state of the learner in the context, in one round trip."""
+    rows = session.execute(
+        select(
+            LearnerFacts.id,
+            LearnerFacts.facts,
+            CompetenceState.id,
+            CompetenceState.code,
+            CompetenceState.score,
+            CompetenceState.is_met,
+            CompetenceState.met_at,
+            CompetenceState.rules_version,
         )
-    )
-    if row is None:
-        row = LearnerFacts(
-            platform_id=owner.platform_id,
-            context_pk=owner.context_pk,
-            learner_id=owner.learner_id,
-            facts=empty_facts(),
+        .select_from(LearnerFacts)
+        .outerjoin(
+            CompetenceState,
+            and_(
+                CompetenceState.learner_id == LearnerFacts.learner_id,
+                CompetenceState.context_pk == LearnerFacts.context_pk,
+            ),
         )
-        session.add(row)
-    return row
+        .where(LearnerFacts.learner_id == owner.learner_id, LearnerFacts.context_pk == owner.context_pk)
+    ).all()
+    if not rows:
+        return None, None, {}
+    states = {
+        row[3]: _State(row[2], row[3], row[4], bool(row[5]), row[6], row[7])
+        for row in rows
+        if row[2] is not None
+    }
+    return rows[0][0], rows[0][1], states
 
 
 def apply(session: DbSession, rules: Rules, owner: Owner, facts_in: Sequence[Fact]) -> list[Met]:
-    """Fold the facts, one after the other, into the learner's mastery; return what became met."""
+    """Fold the facts, one after the other, into the learner's mastery; return what became met.
+
+    One read (the facts and the states), then at most one write per table: this runs inside the request
+    that records the event."""
     if not facts_in:
         return []
-    row = _facts_row(session, owner)
-    facts = {key: dict(value) for key, value in (row.facts or empty_facts()).items()}
-    states = {
-        s.code: s
-        for s in session.scalars(
-            select(CompetenceState).where(
-                CompetenceState.learner_id == owner.learner_id,
-                CompetenceState.context_pk == owner.context_pk,
-            )
-        )
-    }
+    facts_id, stored, states = _load(session, owner)
+    facts = {key: dict(value) for key, value in (stored or empty_facts()).items()}
+    before = json.dumps(facts, sort_keys=True)
     met: list[Met] = []
+    links: list[dict[str, Any]] = []
     for fact in facts_in:
         codes = set(rules.by_module.get(fact.module_id, set()))
         if fact.kind == "waived":
             codes |= {c for c, rule in rules.rules.items() if fact.module_id in rule.quiz_modules}
         _fold(rules, facts, fact)
-        _trail(session, rules, owner, fact, codes)
-        met += _evaluate(session, rules, owner, facts, states, codes, fact.at)
-    row.facts = facts
-    row.updated_at = facts_in[-1].at
+        _trail(session, rules, owner, fact, codes, links)
+        met += _evaluate(rules, facts, states, codes, fact.at)
+    _insert_links(session, links)
+    if facts_id is None:
+        session.execute(
+            insert(LearnerFacts).values(
+                platform_id=owner.platform_id,
+                context_pk=owner.context_pk,
+                learner_id=owner.learner_id,
+                facts=facts,
+                updated_at=facts_in[-1].at,
+            )
+        )
+    elif json.dumps(facts, sort_keys=True) != before:
+        session.execute(
+            update(LearnerFacts)
+            .where(LearnerFacts.id == facts_id)
+            .values(facts=facts, updated_at=facts_in[-1].at)
+        )
+    _write_states(session, owner, [state for state in states.values() if state.changed])
     return met
 
 
+def _write_states(session: DbSession, owner: Owner, changed: list[_State]) -> None:
+    fresh = [
+        {
+            "platform_id": owner.platform_id,
+            "context_pk": owner.context_pk,
+            "learner_id": owner.learner_id,
+            "code": s.code,
+            "score": s.score,
+            "is_met": s.is_met,
+            "met_at": s.met_at,
+            "rules_version": s.rules_version,
+            "updated_at": s.updated_at,
+        }
+        for s in changed
+        if s.id is None
+    ]
+    if fresh:
+        session.execute(insert(CompetenceState), fresh)
+    known = [
+        {
+            "state_id": s.id,
+            "score": s.score,
+            "is_met": s.is_met,
+            "met_at": s.met_at,
+            "rules_version": s.rules_version,
+            "updated_at": s.updated_at,
+        }
+        for s in changed
+        if s.id is not None
+    ]
+    if known:
+        session.connection().execute(
+            update(CompetenceState.__table__)
+            .where(CompetenceState.__table__.c.id == bindparam("state_id"))
+            .values(
+                score=bindparam("score"),
+                is_met=bindparam("is_met"),
+                met_at=bindparam("met_at"),
+                rules_version=bindparam("rules_version"),
+                updated_at=bindparam("updated_at"),
+            ),
+            known,
+        )
+
+
 def _evaluate(
-    session: DbSession,
     rules: Rules,
-    owner: Owner,
     facts: dict[str, Any],
-    states: dict[str, CompetenceState],
+    states: dict[str, _State],
     codes: set[str],
     at: datetime,
 ) -> list[Met]:
@@ -232,13 +332,13 @@ def _evaluate(
     met: list[Met] = []
     for code in sorted(codes):
         evaluation = rules.evaluate(code, facts)
-        state = _state(session, states, owner, code, rules.version)
+        state = _state(states, code, rules.version)
         if evaluation.is_met and not state.is_met:
             met.append(Met(code, "competence", evaluation.score, at))
         _set(state, evaluation.score, evaluation.is_met, at, rules.version)
     met_codes = {code for code, s in states.items() if s.is_met}
     for bloc in sorted({bloc for code in codes for bloc in rules.blocs_of(code)}):
-        state = _state(session, states, owner, bloc, rules.version)
+        state = _state(states, bloc, rules.version)
         is_met = rules.bloc_met(bloc, met_codes)
         if is_met and not state.is_met:
             met.append(Met(bloc, "bloc", None, at))
@@ -246,31 +346,21 @@ def _evaluate(
     return met
 
 
-def _set(state: CompetenceState, score: float | None, is_met: bool, at: datetime, version: int) -> None:
-    if (state.score, state.is_met) == (score, is_met) and state.rules_version == version:
-        return  # nothing changed: leave the row (and its updated_at) alone
+def _set(state: _State, score: float | None, is_met: bool, at: datetime, version: int) -> None:
+    if state.id is not None and (state.score, state.is_met, state.rules_version) == (score, is_met, version):
+        return  # nothing changed: leave the row alone
     state.met_at = (state.met_at or at) if is_met else None
     state.score = score
     state.is_met = is_met
     state.rules_version = version
     state.updated_at = at
+    state.changed = True
 
 
-def _state(
-    session: DbSession, states: dict[str, CompetenceState], owner: Owner, code: str, version: int
-) -> CompetenceState:
+def _state(states: dict[str, _State], code: str, version: int) -> _State:
     state = states.get(code)
     if state is None:
-        state = CompetenceState(
-            platform_id=owner.platform_id,
-            context_pk=owner.context_pk,
-            learner_id=owner.learner_id,
-            code=code,
-            is_met=False,
-            rules_version=version,
-        )
-        session.add(state)
-        states[code] = state
+        state = states[code] = _State(None, code, None, False, None, version)
     return state
 
 

@@ -21,6 +21,7 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_published_until_retir
     store = KeyStore(tmp_path)
     store.ensure()
     old = store.active().kid
+    old_token = jwt.encode({"old": True}, store.active().private_pem, algorithm="RS256", headers={"kid": old})
     new = store.rotate()
     assert store.active().kid == new != old
     assert [k["kid"] for k in store.public_jwks()["keys"]] == [new, old]
@@ -30,6 +31,12 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_published_until_retir
     assert store.retire() == [old]
     assert [k["kid"] for k in store.public_jwks()["keys"]] == [new]
     assert not (tmp_path / f"{old}.pem").exists()
+    # credentials it signed still verify: its public part stays known, not published
+    verification = store.verification_jwks()["keys"]
+    assert [k["kid"] for k in verification] == [new, old] and "d" not in verification[1]
+    assert jwt.decode(old_token, jwt.PyJWK(verification[1]).key, algorithms=["RS256"]) == {"old": True}
+    store.rotate()
+    assert old in [k["kid"] for k in store.verification_jwks()["keys"]]
 
 
 def test_another_process_sees_a_rotation(tmp_path: Path) -> None:
