@@ -440,3 +440,32 @@ def test_a_revoked_credential_is_reported_revoked_by_the_verifiers(app: Flask, g
         if k.endswith("credential-id")
     }
     assert earned["id"] not in earned_ids and len(earned_ids) == 4
+
+
+def test_the_graduate_gets_a_pdf_certificate_and_an_evidence_file(app: Flask, graduate: Graduate) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    http = graduate.learner.browser.http
+    base = graduate.learner.browser.base_url
+    credential = graduate.credentials["certificate-fundraiser"]["id"]
+    page = http.get(f"{base}/verify/{credential}")
+    assert page.status_code == 200 and 'data-status="valid"' in page.text
+    pdf = http.get(f"{base}/verify/{credential}/certificate.pdf")
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert "Certificat d'aptitude" in text and f"/verify/{credential}" in text
+    for code in ("B1", "B4", "C9"):
+        assert code in text
+    evidence = http.get(f"{base}/verify/{credential}/evidence.json").json()
+    with app.app_context():
+        trail = set(
+            db.session.scalars(
+                select(EvidenceLink.statement_id).where(EvidenceLink.learner_id == graduate.pk)
+            )
+        )
+        db.session.remove()
+    listed = {item["statement_id"] for c in evidence["competences"] for item in c["evidence"]}
+    assert trail and trail <= listed
+    assert http.get(f"{base}/verify/{credential}/evidence.pdf").headers["Content-Type"] == "application/pdf"

@@ -11,7 +11,6 @@ import json
 import time
 import uuid
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +23,6 @@ from flask import Flask
 from openbadgeslib.ob2 import OB2VerificationError, OB2Verifier
 from sqlalchemy import event, select
 
-from lti_tool import create_app
 from lti_tool.certificates import credentials as ob
 from lti_tool.certificates import issuing, proofs
 from lti_tool.certificates.documents import NBSP
@@ -35,7 +33,7 @@ from lti_tool.content.loader import Content
 from lti_tool.db import db
 from lti_tool.learners.models import Learner as LearnerRow
 from lti_tool.training.models import Deliverable
-from tests.conftest import LiveServer, free_port, make_config
+from tests.conftest import LiveServer
 from tests.functional.test_player import Learner, take_quiz
 from tests.helpers import LtiBrowser, Platform, error_code
 
@@ -44,23 +42,9 @@ PRIOR_REASON = "Diplôme de fundraising et cinq ans de collecte de fonds."
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A Socle of its own (SQLite in its instance folder) with the certificates blueprint, on loopback."""
-    instance = tmp_path_factory.mktemp("verification")
-    port = free_port()
-    app = create_app(make_config("sqlite:///" + str(instance / "socle.sqlite3"), instance, port))
-    if "certificates" not in app.blueprints:  # until create_app registers it
-        from lti_tool.certificates.blueprint import bp
-
-        app.register_blueprint(bp)
-    result = app.test_cli_runner().invoke(args=["setup"])
-    assert result.exit_code == 0, result.output
-    live = LiveServer(app, port)
-    live.start()
-    yield live
-    live.stop()
-    with app.app_context():
-        db.engine.dispose()
+def server(live_server: LiveServer) -> LiveServer:
+    """The suite's Socle (SQLite, or PostgreSQL when the suite runs on it), on loopback."""
+    return live_server
 
 
 @dataclass
