@@ -34,15 +34,6 @@ ADMIN_ONLY = AccessDenied(
 )
 
 
-EVIDENCE_LABELS = {
-    "quiz": "Quiz",
-    "completed": "Module terminé",
-    "attended": "Séance suivie",
-    "accepted": "Livrable accepté",
-    "waived": "Acquis reconnus",
-}
-
-
 @bp.context_processor
 def names() -> dict[str, Any]:
     """Labels the competences templates share."""
@@ -53,7 +44,13 @@ def names() -> dict[str, Any]:
     launch = current_launch()
     return {
         "track_names": {t.code: t.name.fr for t in programme.tracks},
-        "evidence_labels": {key: _(label) for key, label in EVIDENCE_LABELS.items()},
+        "evidence_labels": {
+            "quiz": _("Quiz"),
+            "completed": _("Module terminé"),
+            "attended": _("Séance suivie"),
+            "accepted": _("Livrable accepté"),
+            "waived": _("Acquis reconnus"),
+        },
         "achievement_names": achievements,
         "launch_is_admin": launch.is_admin,
     }
