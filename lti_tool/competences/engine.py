@@ -186,7 +186,51 @@ def _trail(
 
 def _insert_links(session: DbSession, links: list[dict[str, Any]]) -> None:
     if links:
-        session.execute(insert(EvidenceLink), links)
+        session.connection().execute(_INSERT_LINK, links)
+
+
+# Built once: the engine runs inside every evidence-carrying request, where building SQLAlchemy statements
+# and going through the ORM cost more than the SQL itself.
+_FACTS = LearnerFacts.__table__
+_STATES = CompetenceState.__table__
+_LOAD = (
+    select(
+        _FACTS.c.id,
+        _FACTS.c.facts,
+        _STATES.c.id,
+        _STATES.c.code,
+        _STATES.c.score,
+        _STATES.c.is_met,
+        _STATES.c.met_at,
+        _STATES.c.rules_version,
+    )
+    .select_from(
+        _FACTS.outerjoin(
+            _STATES,
+            and_(_STATES.c.learner_id == _FACTS.c.learner_id, _STATES.c.context_pk == _FACTS.c.context_pk),
+        )
+    )
+    .where(_FACTS.c.learner_id == bindparam("learner_id"), _FACTS.c.context_pk == bindparam("context_pk"))
+)
+_INSERT_LINK = insert(EvidenceLink.__table__)
+_INSERT_FACTS = insert(_FACTS)
+_UPDATE_FACTS = (
+    update(_FACTS)
+    .where(_FACTS.c.id == bindparam("facts_id"))
+    .values(facts=bindparam("facts"), updated_at=bindparam("updated_at"))
+)
+_INSERT_STATE = insert(_STATES)
+_UPDATE_STATE = (
+    update(_STATES)
+    .where(_STATES.c.id == bindparam("state_id"))
+    .values(
+        score=bindparam("score"),
+        is_met=bindparam("is_met"),
+        met_at=bindparam("met_at"),
+        rules_version=bindparam("rules_version"),
+        updated_at=bindparam("updated_at"),
+    )
+)
 
 
 @dataclass
@@ -205,27 +249,11 @@ class _State:
 
 def _load(session: DbSession, owner: Owner) -> tuple[int | None, dict[str, Any] | None, dict[str, _State]]:
     """The facts row and every state of the learner in the context, in one round trip."""
-    rows = session.execute(
-        select(
-            LearnerFacts.id,
-            LearnerFacts.facts,
-            CompetenceState.id,
-            CompetenceState.code,
-            CompetenceState.score,
-            CompetenceState.is_met,
-            CompetenceState.met_at,
-            CompetenceState.rules_version,
-        )
-        .select_from(LearnerFacts)
-        .outerjoin(
-            CompetenceState,
-            and_(
-                CompetenceState.learner_id == LearnerFacts.learner_id,
-                CompetenceState.context_pk == LearnerFacts.context_pk,
-            ),
-        )
-        .where(LearnerFacts.learner_id == owner.learner_id, LearnerFacts.context_pk == owner.context_pk)
-    ).all()
+    rows = (
+        session.connection()
+        .execute(_LOAD, {"learner_id": owner.learner_id, "context_pk": owner.context_pk})
+        .all()
+    )
     if not rows:
         return None, None, {}
     states = {
@@ -257,20 +285,19 @@ def apply(session: DbSession, rules: Rules, owner: Owner, facts_in: Sequence[Fac
         met += _evaluate(rules, facts, states, codes, fact.at)
     _insert_links(session, links)
     if facts_id is None:
-        session.execute(
-            insert(LearnerFacts).values(
-                platform_id=owner.platform_id,
-                context_pk=owner.context_pk,
-                learner_id=owner.learner_id,
-                facts=facts,
-                updated_at=facts_in[-1].at,
-            )
+        session.connection().execute(
+            _INSERT_FACTS,
+            {
+                "platform_id": owner.platform_id,
+                "context_pk": owner.context_pk,
+                "learner_id": owner.learner_id,
+                "facts": facts,
+                "updated_at": facts_in[-1].at,
+            },
         )
     elif json.dumps(facts, sort_keys=True) != before:
-        session.execute(
-            update(LearnerFacts)
-            .where(LearnerFacts.id == facts_id)
-            .values(facts=facts, updated_at=facts_in[-1].at)
+        session.connection().execute(
+            _UPDATE_FACTS, {"facts_id": facts_id, "facts": facts, "updated_at": facts_in[-1].at}
         )
     _write_states(session, owner, [state for state in states.values() if state.changed])
     return met
@@ -293,7 +320,7 @@ def _write_states(session: DbSession, owner: Owner, changed: list[_State]) -> No
         if s.id is None
     ]
     if fresh:
-        session.execute(insert(CompetenceState), fresh)
+        session.connection().execute(_INSERT_STATE, fresh)
     known = [
         {
             "state_id": s.id,
@@ -307,18 +334,7 @@ def _write_states(session: DbSession, owner: Owner, changed: list[_State]) -> No
         if s.id is not None
     ]
     if known:
-        session.connection().execute(
-            update(CompetenceState.__table__)
-            .where(CompetenceState.__table__.c.id == bindparam("state_id"))
-            .values(
-                score=bindparam("score"),
-                is_met=bindparam("is_met"),
-                met_at=bindparam("met_at"),
-                rules_version=bindparam("rules_version"),
-                updated_at=bindparam("updated_at"),
-            ),
-            known,
-        )
+        session.connection().execute(_UPDATE_STATE, known)
 
 
 def _evaluate(
