@@ -1,0 +1,58 @@
+"""Competences and credentials in a real Chromium: "Mes compétences" in the demo course's iframe, and the
+public verification page on a 360 px phone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from lti_tool.certificates import issuing
+from lti_tool.competences.services import rules_of
+from lti_tool.db import db
+from lti_tool.learners.models import Enrolment, Learner
+from tests.browser.test_learner_journey import open_learner_home
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_learner_opens_mes_competences_from_the_course(page: Page, live_server: LiveServer) -> None:
+    frame = open_learner_home(page, live_server)
+    frame.get_by_role("link", name="Mes compétences et certificats").click()
+    expect(frame.get_by_role("heading", level=1, name="Mes compétences")).to_be_visible()
+    expect(frame.get_by_role("heading", level=2, name="Mes blocs de compétences")).to_be_visible()
+    for code in ("B1", "B4"):
+        expect(frame.locator(f"#bloc-{code}")).to_be_visible()
+    # each competence is a row header of its bloc's table, with what is still missing
+    expect(
+        frame.get_by_role("rowheader", name="C1 · Analyser un modèle socio-économique d'intérêt général")
+    ).to_be_visible()
+    expect(frame.get_by_text("terminer le module M1").first).to_be_visible()
+
+
+def test_the_verification_page_fits_a_phone_and_says_valid(phone: Page, live_server: LiveServer) -> None:
+    open_learner_home(phone, live_server)  # the demo learner exists once launched
+    app = live_server.app
+    with app.app_context():
+        learner_pk, context_pk = db.session.execute(
+            select(Learner.id, Enrolment.context_pk)
+            .join(Enrolment, Enrolment.learner_id == Learner.id)
+            .where(Enrolment.is_staff.is_(False))
+            .order_by(Enrolment.last_launch_at.desc())
+            .limit(1)
+        ).one()
+        content = app.extensions["socle_content"]
+        with app.test_request_context():
+            scope = issuing.learner_scope(db.session, learner_pk, context_pk)
+            credential = issuing.issue(db.session, scope, content, rules_of(content), "B1", None)
+            db.session.commit()
+            credential_id = credential.id
+        db.session.remove()
+    phone.goto(f"{live_server.url}/verify/{credential_id}")
+    expect(phone.get_by_test_id("verdict")).to_have_attribute("data-status", "valid")
+    expect(phone.get_by_role("heading", level=1)).to_be_visible()
+    for name in ("JSON", "JWT"):
+        expect(phone.get_by_role("link", name=name).first).to_be_visible()
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the verification page scrolls sideways on a 360 px phone ({width}px)"
