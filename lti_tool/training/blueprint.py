@@ -46,6 +46,7 @@ def module(key: str) -> str:
         percent=services.percent_done(module, progress),
         missing=services.missing_for_completion(db.session, scope, module, progress),
         quiz=services.quiz_state(db.session, scope, module),
+        deliverable=services.deliverable_of(db.session, progress),
         formats={f.code: f for f in content().programme.activity_formats},
         here=here,
     )

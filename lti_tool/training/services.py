@@ -382,19 +382,22 @@ def submit_deliverable(
             "The deliverable is over 20,000 characters.",
         )
     progress = _progress(session, scope, module, version)
-    if session.scalar(select(Deliverable).where(Deliverable.progress_id == progress.id)) is not None:
+    deliverable = deliverable_of(session, progress)
+    if deliverable is not None and deliverable.review_status != "returned":
         raise AlreadyRecorded(
             Message("Votre livrable est déjà déposé.", "Your deliverable is already submitted."),
             Message("Il sera examiné par l'équipe d'animation.", "The facilitators will review it."),
         )
-    deliverable = Deliverable(
-        progress_id=progress.id,
-        learner_id=scope.learner_id,
-        module_id=module.id,
-        content_version=version,
-        text=text.strip(),
-    )
-    session.add(deliverable)
+    if deliverable is None:
+        deliverable = Deliverable(
+            progress_id=progress.id, learner_id=scope.learner_id, module_id=module.id, text=""
+        )
+        session.add(deliverable)
+    # A returned deliverable is submitted again: the new text waits for a new review.
+    deliverable.content_version = version
+    deliverable.text = text.strip()
+    deliverable.submitted_at = utcnow()
+    deliverable.review_status = None
     events.record_event(
         session,
         scope,
@@ -406,6 +409,12 @@ def submit_deliverable(
     session.flush()
     _complete_if_done(session, scope, module, progress, version)
     return deliverable
+
+
+def deliverable_of(session: DbSession, progress: ModuleProgress | None) -> Deliverable | None:
+    if progress is None:
+        return None
+    return session.scalar(select(Deliverable).where(Deliverable.progress_id == progress.id))
 
 
 def has_attended(session: DbSession, scope: Scope, module_id: str) -> bool:

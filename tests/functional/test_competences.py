@@ -270,7 +270,15 @@ def test_a_returned_deliverable_needs_a_comment_and_a_decision_is_not_recorded_t
         == 303
     )
     assert facilitator.post(url, {"decision": "return", "comment": "Encore."}).status_code == 409
+    # the learner reads the comment, reworks the text and submits it again, once
+    overview = learner.get(f"/modules/{module.slug}/")
+    assert "Précisez les indicateurs." in overview.text and 'name="text"' in overview.text
+    reworked = text + " indicateurs partagés"
+    assert learner.post(f"/modules/{module.slug}/deliverable", {"text": reworked}).status_code == 303
+    assert learner.post(f"/modules/{module.slug}/deliverable", {"text": reworked}).status_code == 409
+    assert "attend l'examen" in learner.get(f"/modules/{module.slug}/").text
     assert facilitator.post(url, {"decision": "accept"}).status_code == 303
+    assert "a été accepté" in learner.get(f"/modules/{module.slug}/").text
     page = facilitator.get("/staff/competences/")
     assert f'data-testid="deliverable-{deliverable}"' in page.text and "accepté" in page.text
 
