@@ -477,3 +477,21 @@ def test_the_graduate_gets_a_pdf_certificate_and_an_evidence_file(app: Flask, gr
     listed = {item["statement_id"] for c in evidence["competences"] for item in c["evidence"]}
     assert trail and trail <= listed
     assert http.get(f"{base}/verify/{credential}/evidence.pdf").headers["Content-Type"] == "application/pdf"
+
+
+def test_a_forged_status_list_is_refused_by_the_verifier(app: Flask, graduate: Graduate) -> None:
+    """Someone serves a status list that says a valid credential is revoked (or the reverse), without our
+    signature: the verifier refuses the list rather than trust its bits."""
+    from lti_tool.certificates import credentials as ob
+    from tests.verifiers.independent import dcc_verify
+
+    document = graduate.credentials["B2"]["document"]
+    status = status_list_for(app, document)
+    index = int(document["credentialStatus"]["statusListIndex"])
+    bits = ob.decode_list(status["credentialSubject"]["encodedList"])
+    assert not ob.is_set(bits, index)
+    forged = json.loads(json.dumps(status))
+    forged["credentialSubject"]["encodedList"] = ob.encoded_list(len(bits) * 8, [index])
+    verdict = dcc_verify(document, forged)
+    assert not verdict.ok, verdict.details
+    assert verdict.revoked is not True  # a forged list proves nothing either way
