@@ -1,0 +1,1 @@
+"""The training manager's dashboard: cohorts, competences, diagnostics, certificates, exports."""
