@@ -14,14 +14,54 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, insert, or_, select, true, update
+from sqlalchemy import Table, and_, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from xapi import validation
 from xapi.models import Endpoint, OutboxRow, SessionLike, Statement, StatementActivity, StatementAgent, now_us
 from xapi.vocabulary import VOIDED
+
+_STATEMENTS = cast(Table, Statement.__table__)
+_AGENTS = cast(Table, StatementAgent.__table__)
+_ACTIVITIES = cast(Table, StatementActivity.__table__)
+_OUTBOX = cast(Table, OutboxRow.__table__)
+
+
+def bulk_insert(session: SessionLike, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same keys) in one round trip, without the ORM's per-row bookkeeping.
+
+    On PostgreSQL, one ``INSERT … SELECT FROM unnest(arrays)``: a single statement whatever the number of
+    rows (psycopg's executemany sends and tracks every row on its own, which costs more than the SQL).
+    Elsewhere (SQLite), the driver's executemany, which is already a loop in C."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    columns = tuple(rows[0])
+    connection.exec_driver_sql(
+        _unnest_sql(table, columns, connection.dialect),
+        tuple([row[column] for row in rows] for column in columns),
+    )
+
+
+_unnest_cache: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _unnest_sql(table: Table, columns: tuple[str, ...], dialect: Any) -> str:
+    key = (table.name, columns)
+    sql = _unnest_cache.get(key)
+    if sql is None:
+        # %b: psycopg sends the arrays in binary (no per-element quoting of the JSON bodies).
+        arrays = ", ".join(f"%b::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+        sql = _unnest_cache[key] = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"  # noqa: S608 - our own table and column names
+        )
+    return sql
+
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -152,10 +192,10 @@ def store(
         ]
     try:
         if new_ids:
-            session.execute(insert(Statement), rows)
+            bulk_insert(session, _STATEMENTS, rows)
         else:
             with session.begin_nested():
-                session.execute(insert(Statement), rows)
+                bulk_insert(session, _STATEMENTS, rows)
     except IntegrityError:
         # Another request stored one of these ids between our check and our insert: judge again.
         existing = dict(
@@ -174,9 +214,9 @@ def store(
             source_client_id=source_client_id,
         )
     if agents:
-        session.execute(insert(StatementAgent), agents)
+        bulk_insert(session, _AGENTS, agents)
     if activities:
-        session.execute(insert(StatementActivity), activities)
+        bulk_insert(session, _ACTIVITIES, activities)
     targets = [row["voids"] for row in rows if row["voids"]]
     if targets:
         # A voiding statement cannot itself be voided.
@@ -221,8 +261,9 @@ def _enqueue(session: SessionLike, statement_ids: list[str], platform_id: int | 
     endpoints = _active_endpoints(session, platform_id)
     if endpoints:
         now = now_us()
-        session.execute(
-            insert(OutboxRow),
+        bulk_insert(
+            session,
+            _OUTBOX,
             [
                 {
                     "statement_id": sid,
