@@ -38,7 +38,7 @@ TAG = "socle"
 
 @dataclass(frozen=True)
 class Grade:
-    resource_id: str  # M1…M8, autodiagnostic
+    resource_id: str  # M1…M8, autodiagnostic, B1…B4, certificate-fundraiser…
     label: str
     score_given: float | None
     activity_progress: str  # Initialized | Started | InProgress | Submitted | Completed
@@ -62,6 +62,9 @@ def grade_for(event_type: str, payload: dict[str, Any], module: Any) -> Grade | 
             round(float(payload["score"]) * 100, 2),
             "Completed",
         )
+    if event_type == "credential_earned":
+        # A bloc or the certificate in the gradebook: 100 when earned (the credential itself is the proof).
+        return Grade(str(payload["achievement"]), str(payload["name"])[:255], 100.0, "Completed")
     if event_type == "diagnostic_submitted":
         return Grade(
             "autodiagnostic", "Autodiagnostic", round(float(payload["global_score"]), 2), "Completed"

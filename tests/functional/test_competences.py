@@ -495,3 +495,17 @@ def test_a_forged_status_list_is_refused_by_the_verifier(app: Flask, graduate: G
     verdict = dcc_verify(document, forged)
     assert not verdict.ok, verdict.details
     assert verdict.revoked is not True  # a forged list proves nothing either way
+
+
+def test_each_credential_earned_is_queued_as_a_grade_for_the_platform(app: Flask, graduate: Graduate) -> None:
+    """The demo platform's launches offer AGS: each bloc and the certificate get their gradebook column."""
+    from lti_tool.lti.models import ScoreOutbox
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(ScoreOutbox.resource_id, ScoreOutbox.score_given).where(
+                ScoreOutbox.learner_id == graduate.pk, ScoreOutbox.resource_id.in_(list(graduate.credentials))
+            )
+        ).all()
+        db.session.remove()
+    assert sorted(rows) == sorted((achievement, 100.0) for achievement in graduate.credentials)
