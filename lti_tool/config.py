@@ -58,6 +58,11 @@ DEFAULTS: dict[str, Any] = {
     # The issuer's contact address in the Open Badges 2.0 issuer profile (the spec asks for one).
     "CERTIFICATE_ISSUER_EMAIL": None,
     "STATUS_LIST_SIZE": 131_072,
+    # `privacy purge` deletes launch rows (with the platform's claims) once expired, and in any case this
+    # many days after the launch.
+    "RETENTION_DAYS_LAUNCHES": 30,
+    # `privacy purge` erases people with no activity for this many days (None: people are kept).
+    "RETENTION_DAYS_INACTIVE_LEARNERS": None,
     "BABEL_DEFAULT_LOCALE": "fr",
     "LOG_LEVEL": "INFO",
 }

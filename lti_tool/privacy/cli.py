@@ -18,12 +18,6 @@ from lti_tool.errors import SocleError
 from lti_tool.learners.models import Learner
 from lti_tool.privacy import services
 
-# Used when the settings do not name them (lti_tool/config.py lists them).
-RETENTION_DEFAULTS: dict[str, int | None] = {
-    "RETENTION_DAYS_LAUNCHES": 30,
-    "RETENTION_DAYS_INACTIVE_LEARNERS": None,
-}
-
 
 def _person_options(command: Any) -> Any:
     command = click.option("--sub", default=None, help="The person's LTI sub (with --issuer).")(command)
@@ -109,7 +103,7 @@ def privacy() -> None:
 
 
 def _days(name: str) -> int | None:
-    value = current_app.config.get(name, RETENTION_DEFAULTS[name])
+    value = current_app.config.get(name)  # defaults in lti_tool/config.py
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
