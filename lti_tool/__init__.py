@@ -42,11 +42,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.certificates.blueprint import bp as certificates_bp
     from lti_tool.competences.blueprint import bp as competences_bp
     from lti_tool.content import runtime as content_runtime
+    from lti_tool.dashboard.exports_blueprint import bp as exports_bp
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
     from lti_tool.home.blueprint import bp as home_bp
     from lti_tool.learners.blueprint import bp as learners_bp
     from lti_tool.lti import runtime
     from lti_tool.lti.blueprint import bp as lti_bp
+    from lti_tool.privacy.blueprint import bp as privacy_bp
     from lti_tool.training.blueprint import bp as training_bp
     from lti_tool.training.blueprint import here
 
@@ -59,6 +61,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(diagnostic_bp)
     app.register_blueprint(competences_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(exports_bp)
     app.register_blueprint(xapi_api.create_blueprint(lambda: database.db.session, database.db.session.commit))
     if app.config["DEMO_PLATFORM"]:
         from lti_tool.lti.demo_platform import blueprint as demo_platform

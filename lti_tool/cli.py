@@ -40,6 +40,11 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(competences)
     app.cli.add_command(certificates)
+    from lti_tool.privacy.cli import learners as learners_cli
+    from lti_tool.privacy.cli import privacy
+
+    app.cli.add_command(learners_cli)
+    app.cli.add_command(privacy)
 
 
 @click.command()
