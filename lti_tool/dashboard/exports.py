@@ -46,7 +46,7 @@ BOM = "\ufeff"
 SEPARATOR = ";"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 2000
-CSV_MIMETYPE = "text/csv; charset=utf-8"
+CSV_MIMETYPE = "text/csv"  # Werkzeug adds "; charset=utf-8" to text types
 ZIP_MIMETYPE = "application/zip"
 YES, NO = "oui", "non"
 GRANTMAKER = "grantmaker"  # the track (and autodiagnostic variant) of grantmakers
