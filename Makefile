@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/xapi.py
 	$(BIN)/python bench/ags.py
 	$(BIN)/python bench/certificates.py
+	$(BIN)/python bench/exports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
