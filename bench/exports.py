@@ -182,7 +182,7 @@ class Seeder:
         learner = self.ids.take("learners")
         joined = since + timedelta(days=rng.uniform(0, 30))
         family = f"Apprenant{index:05d}"
-        given = rng.choice(["Camille", "Dominique", "Sacha", "Élise", "Noé"])
+        given = rng.choice(["Prénom A", "Prénom B", "Prénom C", "Prénom D", "Prénom E"])
         base = {"platform_id": world.platform_id, "context_pk": context, "learner_id": learner}
         self.add(
             Learner,

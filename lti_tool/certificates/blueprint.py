@@ -134,10 +134,33 @@ def _registered(session: DbSession, credential_id: Any) -> Credential | None:
         return None
 
 
+def erased(credential: Credential) -> bool:
+    """The holder was erased at their request: the signed documents are gone, the revocation stays."""
+    return not credential.jwt
+
+
+ERASED = SocleError(
+    Message(
+        "Ce certificat a été révoqué et ses documents effacés à la demande de la personne.",
+        "This credential was revoked and its documents erased at the holder's request.",
+    ),
+    Message(
+        "Sa page de vérification indique qu'il est révoqué ; il n'y a plus rien à télécharger.",
+        "Its verification page says it is revoked; there is nothing left to download.",
+    ),
+    code="erased",
+    status=410,
+)
+
+
 def verify_stored(session: DbSession, credential: Credential) -> Verdict:
     """Our checks on a credential we issued: its proof, its JWT, its status-list bit."""
     document: dict[str, Any] = json.loads(credential.document)
     issuer_ok = _issuer_id(document) == _our_issuer()
+    if erased(credential):
+        # Nothing signed is left to check: only the revocation, which the status list still carries.
+        bit = _list_bit(session, credential.status_list, credential.status_index)
+        return Verdict("revoked", issuer_ok, True, None, None, None, bit, credential, document)
     proof_ok = issuer_ok and _proof_ok(document)
     jwt_ok = _jwt_ok(credential.jwt, document)
     bit = _list_bit(session, credential.status_list, credential.status_index)
@@ -399,6 +422,8 @@ def _download(body: str | bytes, mimetype: str, filename: str) -> Response:
 def credential_json(credential_id: str) -> Response:
     """The signed credential, byte for byte as issued (with its Data Integrity proof)."""
     credential = issuing.get(db.session, credential_id)
+    if erased(credential):
+        raise ERASED
     return _download(
         credential.document.encode("utf-8"), "application/json", f"credential-{credential.id}.json"
     )
@@ -408,6 +433,8 @@ def credential_json(credential_id: str) -> Response:
 def credential_jwt(credential_id: str) -> Response:
     """The same credential as a VC-JWT (RS256, key in the tool's JWKS)."""
     credential = issuing.get(db.session, credential_id)
+    if erased(credential):
+        raise ERASED
     return _download(credential.jwt, "application/jwt", f"credential-{credential.id}.jwt")
 
 
@@ -415,6 +442,8 @@ def credential_jwt(credential_id: str) -> Response:
 def certificate(credential_id: str) -> Response:
     """The PDF certificate (not for a revoked credential: a printout would outlive the revocation)."""
     credential = issuing.get(db.session, credential_id)
+    if erased(credential):
+        raise ERASED
     if credential.revoked_at is not None:
         gone = SocleError(
             Message("Ce certificat a été révoqué.", "This credential has been revoked."),
@@ -435,6 +464,8 @@ def certificate(credential_id: str) -> Response:
 def evidence_file_pdf(credential_id: str) -> Response:
     """The learner's evidence file in the credential's course, as a PDF report."""
     credential = issuing.get(db.session, credential_id)
+    if erased(credential):
+        raise ERASED
     document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
     return _download(evidence_pdf(document), "application/pdf", f"dossier-de-preuves-{credential.id}.pdf")
 
@@ -443,6 +474,8 @@ def evidence_file_pdf(credential_id: str) -> Response:
 def evidence_file_json(credential_id: str) -> Response:
     """The same evidence file as JSON (what a jury's tooling reads)."""
     credential = issuing.get(db.session, credential_id)
+    if erased(credential):
+        raise ERASED
     document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
     body = json.dumps(evidence_json(document), ensure_ascii=False, indent=2)
     return _download(body, "application/json", f"dossier-de-preuves-{credential.id}.json")

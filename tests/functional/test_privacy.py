@@ -40,7 +40,7 @@ from xapi.models import Endpoint, OutboxRow, Statement, StatementActivity, State
 
 DELIVERABLE_WORD = "coopération"
 PRIOR_REASON = "Dix ans de direction d'une fondation abritante."
-EARLIER_REASON = "Révoqué car Camille Privée a présenté le travail d'une autre personne."
+EARLIER_REASON = "Révoqué car Prenomtest Privée a présenté le travail d'une autre personne."
 
 
 def person_claims(given: str, family: str) -> dict[str, Any]:
@@ -106,8 +106,12 @@ def people(live_server: LiveServer) -> People:
     def launch(user: str, **claims: Any) -> Learner:
         return Learner(LtiBrowser(live_server.url, platform), user=user, context=course, **claims)
 
-    subject = launch("learner", sub=f"privacy-subject-{uuid.uuid4().hex}", **person_claims("Camille", family))
-    other = launch("learner", sub=f"privacy-other-{uuid.uuid4().hex}", **person_claims("Dominique", "Autre"))
+    subject = launch(
+        "learner", sub=f"privacy-subject-{uuid.uuid4().hex}", **person_claims("Prenomtest", family)
+    )
+    other = launch(
+        "learner", sub=f"privacy-other-{uuid.uuid4().hex}", **person_claims("Prenomautre", "Autre")
+    )
     facilitator = launch("instructor")
     admin = launch("admin")
     subject_pk, other_pk = pk_of(app, subject.sub), pk_of(app, other.sub)
@@ -287,7 +291,7 @@ def test_the_export_holds_every_row_about_the_person_and_nobody_elses(people: Pe
     text = response.text
     for foreign in (
         people.other.sub,
-        "Dominique",
+        "Prenomautre",
         "dominique.autre@example.invalid",
         "formation@demo.invalid",
     ):
@@ -394,7 +398,7 @@ def test_the_erasure_page_says_what_goes_and_wants_the_name_typed(people: People
     assert page.status_code == 200 and 'data-testid="preview"' in page.text
     assert people.credentials["B1"] in page.text and "tentatives de quiz" in page.text
     before = rows_about(people.app, people.subject_pk)
-    wrong = people.admin.post(f"/admin/privacy/learners/{people.subject_pk}/erase", {"confirm": "Camille"})
+    wrong = people.admin.post(f"/admin/privacy/learners/{people.subject_pk}/erase", {"confirm": "Prenomtest"})
     assert wrong.status_code == 400 and 'data-testid="mismatch"' in wrong.text
     assert rows_about(people.app, people.subject_pk) == before
 
@@ -422,7 +426,7 @@ def erased(people: People) -> Iterator[dict[str, Any]]:
     other_statements = statement_ids(app, ifi_of(people, people.other.sub))
     response = people.admin.post(
         f"/admin/privacy/learners/{people.subject_pk}/erase",
-        {"confirm": f"  camille {people.family.upper()} "},
+        {"confirm": f"  prenomtest {people.family.upper()} "},
     )
     assert response.status_code == 303, error_code(response)
     done = people.admin.browser.http.get(urljoin(people.server.url, response.headers["Location"]))
@@ -476,9 +480,14 @@ def test_erased_credentials_answer_revoked_to_verifiers(people: People, erased: 
         page = requests.get(f"{url}/verify/{credential_id}", timeout=10)
         assert page.status_code == 200 and 'data-status="revoked"' in page.text, achievement
         assert services.ERASURE_REASON.replace("'", "&#39;") in page.text
-        assert people.family not in page.text and "Camille" not in page.text
+        assert people.family not in page.text and "Prenomtest" not in page.text
         assert "acquis antérieurs" not in page.text  # no results shown without the holder's
         assert requests.get(f"{url}/verify/{credential_id}/certificate.pdf", timeout=10).status_code == 410
+        # nothing signed is left to download, and the page lists no failing check
+        for name in ("credential.json", "credential.jwt", "evidence.pdf", "evidence.json"):
+            gone = requests.get(f"{url}/verify/{credential_id}/{name}", timeout=10)
+            assert gone.status_code == 410 and 'data-error-code="erased"' in gone.text, name
+        assert "invalide" not in page.text
     with people.app.app_context():
         kept = {
             c.id: c

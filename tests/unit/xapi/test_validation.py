@@ -288,7 +288,7 @@ def test_invalid_uuids_are_rejected(path: str, value: Any) -> None:
     "agent",
     [
         {"mbox": "mailto:learner@example.org"},
-        {"objectType": "Agent", "name": "Camille", "mbox": "mailto:camille@example.org"},
+        {"objectType": "Agent", "name": "Apprenant·e Test", "mbox": "mailto:apprenant@example.org"},
         {"mbox_sha1sum": SHA1},
         {"mbox_sha1sum": SHA1.upper()},
         {"openid": "http://openid.example.org/12345"},
