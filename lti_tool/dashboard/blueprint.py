@@ -1,0 +1,417 @@
+"""The training manager's dashboard (``/staff/dashboard/…``): the cohort's overview, the competence
+heatmap, the learners (at risk, searched, filtered) and one learner's detail. Staff launches only; every
+query and every id in a URL goes through the launch's ``StaffScope`` (404 outside it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from lti_tool import records
+from lti_tool.certificates import issuing
+from lti_tool.competences import services as competences
+from lti_tool.competences.blueprint import names as competence_names
+from lti_tool.content.loader import Content
+from lti_tool.content.runtime import content
+from lti_tool.dashboard import charts, queries
+from lti_tool.dashboard.queries import Filters
+from lti_tool.dashboard.scope import StaffScope
+from lti_tool.db import db, utcnow
+from lti_tool.diagnostic import charts as diagnostic_charts
+from lti_tool.errors import refused
+from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.training.blueprint import here
+from xapi import store
+
+bp = Blueprint("dashboard", __name__, url_prefix="/staff/dashboard")
+# The competences partials (trail, credentials) read the labels that blueprint gives its own templates.
+bp.context_processor(competence_names)
+
+SEARCH_MAX = 100
+MAX_PAGE = 100_000
+
+
+# -- the query string ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The filters as parsed, and as they go back into links (only those given)."""
+
+    filters: Filters
+    args: dict[str, str]
+
+
+def parse_filters(args: Mapping[str, str], scope: StaffScope, content: Content, timezone: ZoneInfo) -> Chosen:
+    """Validate the dashboard's filters: a bad value answers 400 with what to fix, a course outside the
+    launch's scope 404."""
+    kept: dict[str, str] = {}
+    context_pk = None
+    raw = args.get("context", "").strip()
+    if raw:
+        if not raw.isdigit() or len(raw) > 12:
+            raise refused(
+                "bad_context",
+                "Le cours choisi n'est pas valide : choisissez-le dans la liste.",
+                "The course chosen is not valid: pick it from the list.",
+            )
+        context_pk = scope.context(db.session, int(raw)).id
+        kept["context"] = raw
+    module = args.get("module", "").strip() or None
+    if module is not None:
+        found = content.module(module)
+        if found is None:
+            raise refused(
+                "bad_module",
+                "Ce module n'existe pas : choisissez-le dans la liste (M1 à M8).",
+                "This module does not exist: pick it from the list (M1 to M8).",
+            )
+        module = found.id
+        kept["module"] = module
+    competence = args.get("competence", "").strip().upper() or None
+    if competence is not None:
+        programme = content.programme
+        codes = {c.code for c in programme.competences} | {b.code for b in programme.blocs}
+        if competence not in codes:
+            raise refused(
+                "bad_competence",
+                "Cette compétence n'existe pas : choisissez-la dans la liste (C1 à C9, B1 à B4).",
+                "This competence does not exist: pick it from the list (C1 to C9, B1 to B4).",
+            )
+        kept["competence"] = competence
+    since = _day(args, "since")
+    until = _day(args, "until")
+    if since and until and since > until:
+        raise refused(
+            "bad_dates",
+            "La date de début de la période d'activité est après sa date de fin.",
+            "The start of the activity period is after its end.",
+        )
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            kept[name] = value.isoformat()
+    search = " ".join(args.get("q", "").split()) or None
+    if search is not None:
+        if len(search) > SEARCH_MAX:
+            raise refused(
+                "bad_search",
+                f"La recherche dépasse {SEARCH_MAX} caractères : raccourcissez-la.",
+                f"The search is over {SEARCH_MAX} characters: shorten it.",
+            )
+        kept["q"] = search
+    days = _number(
+        args,
+        "days",
+        1,
+        365,
+        queries.DEFAULT_INACTIVE_DAYS,
+        "Le nombre de jours sans activité doit être un entier de 1 à 365.",
+        "The number of days without activity must be a whole number from 1 to 365.",
+    )
+    if days != queries.DEFAULT_INACTIVE_DAYS:
+        kept["days"] = str(days)
+    return Chosen(
+        Filters(
+            context_pk=context_pk,
+            module=module,
+            competence=competence,
+            active_from=_start_of(since, timezone),
+            # The period includes its last day: activity before the midnight that ends it.
+            active_until=_start_of(until + timedelta(days=1), timezone) if until else None,
+            search=search,
+            inactive_days=days,
+        ),
+        kept,
+    )
+
+
+def _day(args: Mapping[str, str], name: str) -> date | None:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:  # fromisoformat also takes 20260331 and week dates: only AAAA-MM-JJ is offered
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise refused(
+        "bad_date",
+        "Une date de la période d'activité n'est pas au format AAAA-MM-JJ (par exemple 2026-03-31).",
+        "A date of the activity period is not in the YYYY-MM-DD format (for example 2026-03-31).",
+    )
+
+
+def _start_of(day: date | None, timezone: ZoneInfo) -> datetime | None:
+    """Midnight of that day where the programme runs (TIMEZONE), in UTC."""
+    if day is None:
+        return None
+    return datetime.combine(day, time(0, 0), tzinfo=timezone).astimezone(UTC)
+
+
+def _number(args: Mapping[str, str], name: str, low: int, high: int, default: int, fr: str, en: str) -> int:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or len(raw) > 7 or not low <= int(raw) <= high:
+        raise refused(f"bad_{name}", fr, en)
+    return int(raw)
+
+
+def _page() -> int:
+    return _number(
+        request.args,
+        "page",
+        1,
+        MAX_PAGE,
+        1,
+        "Le numéro de page doit être un entier positif.",
+        "The page number must be a positive whole number.",
+    )
+
+
+def _risk() -> str | None:
+    risk = request.args.get("risk", "").strip() or None
+    if risk is not None and risk not in queries.RISKS:
+        raise refused(
+            "bad_risk",
+            "Ce motif d'alerte n'existe pas : choisissez-le dans la liste.",
+            "This alert reason does not exist: pick it from the list.",
+        )
+    return risk
+
+
+def _lang() -> str:
+    return "en" if get_locale().language == "en" else "fr"
+
+
+def _timezone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _chosen(scope: StaffScope) -> Chosen:
+    return parse_filters(request.args, scope, content(), _timezone())
+
+
+def _common(scope: StaffScope, chosen: Chosen) -> dict[str, Any]:
+    """What every dashboard page shows: the filter form's choices and the current filters."""
+    programme = content().programme
+    lang = _lang()
+    return {
+        "filters": chosen.filters,
+        "filter_args": chosen.args,
+        "contexts": queries.contexts(db.session, scope) if scope.context_pks is None else [],
+        "module_choices": [(m.id, m.meta.title) for m in content().modules],
+        "competence_choices": [(c.code, getattr(c.name, lang)) for c in programme.competences]
+        + [(b.code, getattr(b.name, lang)) for b in programme.blocs],
+        "risk_labels": risk_labels(chosen.filters.inactive_days),
+        "here": here,
+    }
+
+
+def risk_labels(days: int) -> dict[str, str]:
+    return {
+        queries.INACTIVE: _("aucune activité depuis %(days)s jours", days=days),
+        queries.FAILED_TWICE: _("quiz échoué deux fois"),
+        queries.NO_DIAGNOSTIC: _("pas d'autodiagnostic"),
+    }
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}\u00a0%" if whole else "—"  # a no-break space: "89 %" stays whole
+
+
+# -- pages -------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@require_launch(staff=True)
+def overview() -> str:
+    """The cohort at a glance: progress, funnel, competences, autodiagnostics, attendance, certificates,
+    learners at risk."""
+    scope = StaffScope.of_launch(current_launch())
+    chosen = _chosen(scope)
+    lang = _lang()
+    data = queries.overview(db.session, scope, chosen.filters, content(), utcnow(), lang)
+    axes = content().diagnostic.axes
+    return render_template(
+        "dashboard/overview.html",
+        data=data,
+        radar=diagnostic_charts.radar(
+            [a.name for a in axes], [[a.average or 0.0 for a in data.diagnostic.axes]]
+        ),
+        percent=_percent,
+        achievement_labels=_achievement_labels(),
+        lang=lang,
+        **overview_charts(data),
+        **_common(scope, chosen),
+    )
+
+
+def _counted(count: int, whole: int) -> str:
+    return f"{count} ({_percent(count, whole)})"
+
+
+def _bars(rows: list[tuple[str, int]], whole: int, tone: int = 0) -> charts.BarChart:
+    """One group of bars, each with its count and its share of ``whole``."""
+    return charts.bar_chart(
+        [(None, [charts.BarInput(label, n, _counted(n, whole), tone) for label, n in rows])], max(whole, 1)
+    )
+
+
+def overview_charts(data: queries.Overview) -> dict[str, charts.BarChart]:
+    """The overview's bar charts: the funnel per module, competences met, levels, formats, attendance."""
+    known = data.cohort.known
+    diagnosed = data.diagnostic.diagnosed
+    timezone = _timezone()
+    funnel = charts.bar_chart(
+        [
+            (
+                f"{m.module_id} · {m.title}",
+                [
+                    charts.BarInput(_("commencé"), m.started, _counted(m.started, known), 2),
+                    charts.BarInput(_("quiz réussi"), m.quiz_passed, _counted(m.quiz_passed, known), 1),
+                    charts.BarInput(_("terminé"), m.completed, _counted(m.completed, known), 0),
+                ],
+            )
+            for m in data.modules
+        ],
+        max(known, 1),
+    )
+    sessions = data.sessions
+    attendance = charts.bar_chart(
+        [
+            (
+                None,
+                [
+                    charts.BarInput(
+                        f"{s.title} ({s.starts_at.astimezone(timezone):%d/%m})",
+                        s.present,
+                        _counted(s.present, s.known),
+                    )
+                    for s in sessions
+                ],
+            )
+        ],
+        max([s.known for s in sessions] + [1]),
+    )
+    return {
+        "funnel": funnel,
+        "competences_chart": _bars([(f"{c.code} · {c.name}", c.met) for c in data.competences], known),
+        "levels_chart": _bars(
+            [(f"{x.code} · {x.label}", x.count) for x in data.diagnostic.levels], diagnosed
+        ),
+        "formats_chart": _bars([(f.label, f.count) for f in data.diagnostic.primary_formats], diagnosed, 1),
+        "attendance_chart": attendance,
+    }
+
+
+@bp.get("/heatmap")
+@require_launch(staff=True)
+def heatmap() -> str:
+    """Learners × competences, a page of learners at a time: colour and value, with the same table."""
+    scope = StaffScope.of_launch(current_launch())
+    chosen = _chosen(scope)
+    page = _page()
+    data = queries.heatmap(db.session, scope, chosen.filters, content(), utcnow(), page, _lang())
+    chart = charts.heatmap(
+        [code for code, _ in data.columns],
+        [
+            (
+                row.name or _("(nom non transmis)"),
+                [charts.HeatCellInput(c.score, c.is_met, c.has_evidence) for c in row.cells],
+            )
+            for row in data.rows.items
+        ],
+    )
+    return render_template(
+        "dashboard/heatmap.html",
+        data=data,
+        chart=chart,
+        legend=charts.heat_legend(),
+        heat_text=charts.heat_text,
+        page=data.rows,
+        **_common(scope, chosen),
+    )
+
+
+@bp.get("/learners")
+@require_launch(staff=True)
+def learners() -> str:
+    """The learners, searched and filtered, or those at one risk; a page at a time."""
+    scope = StaffScope.of_launch(current_launch())
+    chosen = _chosen(scope)
+    risk = _risk()
+    page = queries.learners(db.session, scope, chosen.filters, utcnow(), _page(), risk)
+    return render_template(
+        "dashboard/learners.html",
+        page=page,
+        risk=risk,
+        **_common(scope, chosen),
+    )
+
+
+@bp.get("/courses/<int:context_pk>/learners/<int:learner_id>")
+@require_launch(staff=True)
+def learner(context_pk: int, learner_id: int) -> str:
+    """One learner: their statements in plain words, their competence trail, their certificates, and the
+    facilitators' actions (review a deliverable, recognise prior learning, revoke)."""
+    launch = current_launch()
+    scope = StaffScope.of_launch(launch)
+    chosen = _chosen(scope)
+    now = utcnow()
+    detail = queries.learner_detail(
+        db.session, scope, learner_id, context_pk, content(), now, chosen.filters.inactive_days
+    )
+    after = None
+    more = request.args.get("more", "").strip()
+    if more:
+        try:
+            after = store.decode_cursor(more)
+        except store.BadRequest:
+            raise refused(
+                "bad_cursor",
+                "Ce lien vers la suite de l'historique n'est pas valide : revenez au début de l'historique.",
+                "This link to the rest of the history is not valid: go back to the start of the history.",
+            ) from None
+    lang = _lang()
+    timeline = queries.timeline(
+        db.session, scope, detail.learner, detail.context, records.vocabulary(), after, lang
+    )
+    # The competences pages act on the launch's own course: offer their actions for that course only.
+    own_course = context_pk == launch.context_pk
+    return render_template(
+        "dashboard/learner.html",
+        detail=detail,
+        person=detail.learner,
+        person_name=queries.display_name(
+            detail.learner.name, detail.learner.given_name, detail.learner.family_name
+        ),
+        timeline=timeline,
+        is_first_page=after is None,
+        overview=competences.overview(db.session, learner_id, context_pk, content()),
+        credentials=detail.credentials,
+        urls=issuing.urls(),
+        revoke_form=own_course and launch.is_admin,
+        own_course=own_course,
+        level_labels={lvl.code: getattr(lvl.label, lang) for lvl in content().diagnostic.scoring.levels},
+        format_labels={f.code: getattr(f.name, lang) for f in content().programme.formats},
+        **_common(scope, chosen),
+    )
+
+
+def _achievement_labels() -> dict[str, str]:
+    lang = _lang()
+    programme = content().programme
+    labels = {b.code: f"{b.code} · {getattr(b.name, lang)}" for b in programme.blocs}
+    for track in programme.tracks:
+        labels[issuing.CERTIFICATE + track.code] = _(
+            "Certificat d'aptitude — %(track)s", track=getattr(track.name, lang)
+        )
+    return labels
