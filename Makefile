@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python bench/ags.py
 	$(BIN)/python bench/certificates.py
 	$(BIN)/python bench/exports.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
