@@ -42,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.certificates.blueprint import bp as certificates_bp
     from lti_tool.competences.blueprint import bp as competences_bp
     from lti_tool.content import runtime as content_runtime
+    from lti_tool.dashboard.blueprint import bp as dashboard_bp
     from lti_tool.dashboard.exports_blueprint import bp as exports_bp
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
     from lti_tool.home.blueprint import bp as home_bp
@@ -61,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(diagnostic_bp)
     app.register_blueprint(competences_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(xapi_api.create_blueprint(lambda: database.db.session, database.db.session.commit))
