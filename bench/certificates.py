@@ -301,7 +301,7 @@ def make_course() -> Course:
 
 
 def make_learner(course: Course, index: int, joined: datetime) -> Scope:
-    given, family = ["Prénom A", "Prénom B", "Prénom C", "Prénom D", "Prénom E"][index % 5], f"Apprenant{index:05d}"
+    given, family = f"Prénom{'ABCDE'[index % 5]}", f"Apprenant{index:05d}"
     sub = secrets.token_hex(12)
     learner_id = db.session.execute(
         insert(Learner)

@@ -316,7 +316,7 @@ class LearnerHistory:
         world.subs[learner] = f"bench-learner-{index}"
         world.learner_ids.append(learner)
         joined = since + timedelta(days=rng.uniform(0, 60), minutes=rng.uniform(0, 600))
-        family, given = f"Apprenant{index:05d}", rng.choice(["Prénom A", "Prénom B", "Prénom C", "Prénom D", "Prénom E"])
+        family, given = f"Apprenant{index:05d}", "Prénom" + rng.choice("ABCDE")
         self.rows.add(
             Learner,
             {
