@@ -29,6 +29,25 @@ _ACTIVITIES = cast(Table, StatementActivity.__table__)
 _OUTBOX = cast(Table, OutboxRow.__table__)
 
 
+def _insert_new(session: SessionLike, rows: list[dict[str, Any]]) -> set[str]:
+    """PostgreSQL: insert the statements whose id is not stored yet; return the ids inserted."""
+    columns = tuple(rows[0])
+    connection = session.connection()
+    sql = _unnest_sql(_STATEMENTS, columns, connection.dialect) + " ON CONFLICT (id) DO NOTHING RETURNING id"
+    result = connection.exec_driver_sql(sql, tuple([row[column] for row in rows] for column in columns))
+    return {row[0] for row in result}
+
+
+def _judge_earlier_copies(session: SessionLike, statements: list[dict[str, Any]]) -> None:
+    """Statements whose id was already stored: an equal resend is fine, anything else is a conflict."""
+    ids = [statement["id"] for statement in statements]
+    earlier = dict(session.execute(select(Statement.id, Statement.body).where(Statement.id.in_(ids))).all())
+    for statement in statements:
+        body = earlier.get(statement["id"])
+        if body is None or not validation.same_statement(json.loads(body), statement):
+            raise Conflict(statement["id"])
+
+
 def bulk_insert(session: SessionLike, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows (all with the same keys) in one round trip, without the ORM's per-row bookkeeping.
 
@@ -145,9 +164,12 @@ def store(
     ids = [s["id"] for s in normalised]
     if len(set(ids)) != len(ids):
         raise BadRequest("two statements of the batch have the same id")
+    # On PostgreSQL the insert itself skips ids already stored (ON CONFLICT DO NOTHING) and says which it
+    # stored; the earlier copies are judged afterwards. Elsewhere, a query first and a savepoint.
+    on_postgres = session.get_bind().dialect.name == "postgresql"
     existing = (
         {}
-        if new_ids
+        if new_ids or on_postgres
         else dict(session.execute(select(Statement.id, Statement.body).where(Statement.id.in_(ids))).all())
     )
     fresh = []
@@ -190,29 +212,36 @@ def store(
             {"statement_id": statement["id"], "activity_id": a, "is_direct": direct}
             for a, direct in _activities(statement)
         ]
-    try:
-        if new_ids:
-            bulk_insert(session, _STATEMENTS, rows)
-        else:
+    if on_postgres and not new_ids:
+        stored_now = _insert_new(session, rows)
+        if len(stored_now) < len(rows):
+            _judge_earlier_copies(session, [st for st in fresh if st["id"] not in stored_now])
+            rows = [row for row in rows if row["id"] in stored_now]
+            agents = [row for row in agents if row["statement_id"] in stored_now]
+            activities = [row for row in activities if row["statement_id"] in stored_now]
+    elif new_ids:
+        bulk_insert(session, _STATEMENTS, rows)
+    else:
+        try:
             with session.begin_nested():
                 bulk_insert(session, _STATEMENTS, rows)
-    except IntegrityError:
-        # Another request stored one of these ids between our check and our insert: judge again.
-        existing = dict(
-            session.execute(select(Statement.id, Statement.body).where(Statement.id.in_(ids))).all()
-        )
-        for statement in fresh:
-            if statement["id"] in existing and not validation.same_statement(
-                json.loads(existing[statement["id"]]), statement
-            ):
-                raise Conflict(statement["id"]) from None
-        return store(
-            session,
-            statements,
-            authority=authority,
-            platform_id=platform_id,
-            source_client_id=source_client_id,
-        )
+        except IntegrityError:
+            # Another request stored one of these ids between our check and our insert: judge again.
+            existing = dict(
+                session.execute(select(Statement.id, Statement.body).where(Statement.id.in_(ids))).all()
+            )
+            for statement in fresh:
+                if statement["id"] in existing and not validation.same_statement(
+                    json.loads(existing[statement["id"]]), statement
+                ):
+                    raise Conflict(statement["id"]) from None
+            return store(
+                session,
+                statements,
+                authority=authority,
+                platform_id=platform_id,
+                source_client_id=source_client_id,
+            )
     if agents:
         bulk_insert(session, _AGENTS, agents)
     if activities:

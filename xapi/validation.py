@@ -588,11 +588,30 @@ _ACTIVITY_SPEC: dict[str, Validator] = {
 }
 
 
+# Activities valid once are valid again: the same course, programme and module come back in every statement
+# of a batch. Keyed by their canonical JSON, holding the validated activity as JSON text (each hit decodes a
+# fresh copy, so no caller shares a mutable object); bounded.
+_VALID_ACTIVITIES: dict[str, str] = {}
+_VALID_ACTIVITIES_MAX = 4096
+
+
 def _activity(value: Any, path: str) -> dict[str, Any]:
     data = _object(value, path, "an Activity")
+    try:
+        key = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        key = None  # not plain JSON: the checks below say why
+    if key is not None and (known := _VALID_ACTIVITIES.get(key)) is not None:
+        copy: dict[str, Any] = json.loads(known)
+        return copy
     out = _fields(data, path, _ACTIVITY_SPEC, "an Activity")
     _require(out, "id", path, "an Activity")
-    return {"objectType": "Activity", **out}
+    activity = {"objectType": "Activity", **out}
+    if key is not None:
+        if len(_VALID_ACTIVITIES) >= _VALID_ACTIVITIES_MAX:
+            _VALID_ACTIVITIES.clear()
+        _VALID_ACTIVITIES[key] = json.dumps(activity, ensure_ascii=False)
+    return activity
 
 
 def _context_activities(value: Any, path: str) -> dict[str, list[dict[str, Any]]]:
