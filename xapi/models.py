@@ -59,27 +59,29 @@ class Statement(Base):
 
 class StatementAgent(Base):
     """Every agent a statement names: ``is_direct`` for the actor and an agent object (the ``agent`` filter);
-    the others (instructor, team, authority, sub-statement) count for ``related_agents``."""
+    the others (instructor, team, authority, sub-statement) count for ``related_agents``.
+
+    One row per statement and agent. The primary key (ifi, statement_id) is the index of the agent filter;
+    there is no surrogate id and no foreign key: these rows are written by the thousand per second, and
+    deleted only together with their statement (explicitly, e.g. by the privacy erasure)."""
 
     __tablename__ = "xapi_statement_agents"
-    __table_args__ = (Index("ix_xapi_statement_agents_ifi", "ifi", "statement_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    statement_id: Mapped[str] = mapped_column(ForeignKey("xapi_statements.id", ondelete="CASCADE"))
-    ifi: Mapped[str] = mapped_column(String(700))
+    ifi: Mapped[str] = mapped_column(String(700), primary_key=True)
+    statement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     is_direct: Mapped[bool] = mapped_column(Boolean)
 
 
 class StatementActivity(Base):
     """Every activity a statement names: ``is_direct`` for the object; context activities and sub-statement
-    activities count for ``related_activities``."""
+    activities count for ``related_activities``. One row per statement and activity; the primary key
+    (activity_id, statement_id) is the index of the activity filter (no surrogate id, no foreign key, as
+    for agents)."""
 
     __tablename__ = "xapi_statement_activities"
-    __table_args__ = (Index("ix_xapi_statement_activities_activity", "activity_id", "statement_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    statement_id: Mapped[str] = mapped_column(ForeignKey("xapi_statements.id", ondelete="CASCADE"))
-    activity_id: Mapped[str] = mapped_column(String(1024))
+    activity_id: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    statement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     is_direct: Mapped[bool] = mapped_column(Boolean)
 
 
