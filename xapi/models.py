@@ -49,7 +49,7 @@ class Statement(Base):
     registration: Mapped[str | None] = mapped_column(String(36))
     is_voided: Mapped[bool] = mapped_column(Boolean, default=False)
     # The statement this one voids, when its verb is "voided".
-    voids: Mapped[str | None] = mapped_column(String(36), index=True)
+    voids: Mapped[str | None] = mapped_column(String(36))  # kept for reading; no query needs an index on it
     # Who may see it: the platform registration it belongs to, and the API client that posted it.
     platform_id: Mapped[int | None] = mapped_column(Integer)
     source_client_id: Mapped[int | None] = mapped_column(Integer)

@@ -3,7 +3,9 @@
 The agent and activity rows are written for every statement (about eight per statement); their own serial
 id, the separate index and the foreign-key check per row cost more than the statement itself at ingest.
 Each pair is unique (one row per statement and agent or activity), so it becomes the primary key, which is
-also the index the filters use.
+also the index the filters use. Two more savings on each statement: the index on ``voids`` goes (no query
+reads it), and on PostgreSQL the JSON body is compressed with lz4 instead of pglz (bodies are around 2 kB,
+just over the size at which PostgreSQL compresses).
 
 Revision ID: 0009_xapi_index_keys
 Revises: 0008_privacy
@@ -33,6 +35,10 @@ def upgrade():
             batch_op.drop_constraint(f"pk_{table}", type_="primary")
             batch_op.drop_column("id")
             batch_op.create_primary_key(f"pk_{table}", [key, "statement_id"])
+    with op.batch_alter_table("xapi_statements", schema=None) as batch_op:
+        batch_op.drop_index("ix_xapi_statements_voids")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE xapi_statements ALTER COLUMN body SET COMPRESSION lz4")
 
 
 def downgrade():
@@ -44,6 +50,10 @@ def downgrade():
 
     from xapi.store import _activities, _agents
 
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE xapi_statements ALTER COLUMN body SET COMPRESSION pglz")
+    with op.batch_alter_table("xapi_statements", schema=None) as batch_op:
+        batch_op.create_index("ix_xapi_statements_voids", ["voids"], unique=False)
     for table, key, index in TABLES:
         op.drop_table(table)
         op.create_table(
