@@ -1,4 +1,5 @@
-"""What the benchmarks share: free ports, gunicorn servers started and stopped cleanly, throw-away databases.
+"""What the benchmarks share: free ports, gunicorn servers started and stopped cleanly, throw-away databases,
+an in-process app on one.
 
 Run as scripts, benchmarks put the repository first on ``sys.path`` (``bench/xapi.py`` would otherwise shadow
 the ``xapi`` package) and import this module as ``bench.common``.
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 from sqlalchemy import create_engine, text
@@ -122,3 +124,26 @@ def bench_database(admin_url: str | None, instance: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def build_app(
+    database_url: str, instance: Path, tmp: Path, secret: str, base_url: str = "http://127.0.0.1"
+) -> Any:
+    """Socle in this process on a throw-away database, set up (keys, migrations, the demo platform only)."""
+    from lti_tool import create_app
+
+    app = create_app(
+        {
+            "ENV": "testing",
+            "SECRET_KEY": secret,
+            "INSTANCE_PATH": str(instance),
+            "BASE_URL": base_url,
+            "DATABASE_URL": database_url,
+            "LTI_CONFIG_PATH": str(tmp / "no-lti-config.json"),  # the demo platform only
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    result = app.test_cli_runner().invoke(args=["setup"])
+    if result.exit_code != 0:
+        raise RuntimeError(f"flask setup failed:\n{result.output}\n{result.exception!r}")
+    return app

@@ -74,8 +74,8 @@ from sqlalchemy.engine import make_url
 BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 from bench.common import bench_database  # noqa: E402
+from bench.common import build_app as common_build_app  # noqa: E402
 from bench.player import diagnostic_results  # noqa: E402
-from lti_tool import create_app  # noqa: E402
 from lti_tool.certificates.issuing import CERTIFICATE  # noqa: E402
 from lti_tool.certificates.models import Credential, StatusList  # noqa: E402
 from lti_tool.competences.models import CompetenceState, LearnerFacts  # noqa: E402
@@ -129,21 +129,7 @@ GIVEN_NAMES = tuple(f"Prénom{letter}" for letter in "ABCDEFGHIJ")
 
 
 def build_app(database_url: str, instance: Path, tmp: Path) -> Flask:
-    app = create_app(
-        {
-            "ENV": "testing",
-            "SECRET_KEY": SECRET,
-            "INSTANCE_PATH": str(instance),
-            "BASE_URL": BASE_URL,
-            "DATABASE_URL": database_url,
-            "LTI_CONFIG_PATH": str(tmp / "no-lti-config.json"),  # the demo platform only
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    result = app.test_cli_runner().invoke(args=["setup"])
-    if result.exit_code != 0:
-        raise RuntimeError(f"flask setup failed:\n{result.output}\n{result.exception!r}")
-    return app
+    return common_build_app(database_url, instance, tmp, SECRET, BASE_URL)
 
 
 def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -77,7 +77,7 @@ from sqlalchemy.engine import make_url
 # Socle's packages (bench/xapi.py) would shadow it: the repository comes first instead.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import bench_database  # noqa: E402
-from lti_tool import create_app
+from bench.common import build_app as common_build_app  # noqa: E402
 from lti_tool.content.loader import Content, Module
 from lti_tool.content.schemas import ChoiceQuestion, MatchingQuestion, OrderingQuestion, TrueFalseQuestion
 from lti_tool.db import db
@@ -123,21 +123,7 @@ WEBINAIRE_ATTENDANCE = 0.4
 
 
 def build_app(database_url: str, instance: Path, tmp: Path) -> Flask:
-    app = create_app(
-        {
-            "ENV": "testing",
-            "SECRET_KEY": SECRET,
-            "INSTANCE_PATH": str(instance),
-            "BASE_URL": BASE_URL,
-            "DATABASE_URL": database_url,
-            "LTI_CONFIG_PATH": str(tmp / "no-lti-config.json"),  # the demo platform only
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    result = app.test_cli_runner().invoke(args=["setup"])
-    if result.exit_code != 0:
-        raise RuntimeError(f"flask setup failed:\n{result.output}\n{result.exception!r}")
-    return app
+    return common_build_app(database_url, instance, tmp, SECRET, BASE_URL)
 
 
 # -- quiz responses --------------------------------------------------------------------------------------
