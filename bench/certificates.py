@@ -82,10 +82,8 @@ import math
 import os
 import random
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -99,13 +97,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from flask import Flask
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
 
 # The repository first on the path (bench/xapi.py would shadow the xapi package), then the shared helpers.
 BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
-from bench.common import bench_database  # noqa: E402
-from bench.common import build_app as common_build_app  # noqa: E402
+from bench.common import in_process_app  # noqa: E402
 from bench.player import response_for  # noqa: E402
 from lti_tool import events  # noqa: E402
 from lti_tool.certificates import documents, issuing, jsonld, proofs  # noqa: E402
@@ -234,10 +230,6 @@ def profiling(directory: Path | None, name: str) -> Any:
 
 
 # -- database --------------------------------------------------------------------------------------------
-
-
-def build_app(database_url: str, instance: Path, tmp: Path) -> Flask:
-    return common_build_app(database_url, instance, tmp, SECRET, BASE_URL)
 
 
 @dataclass
@@ -802,16 +794,10 @@ def run_database(
 ) -> dict[str, Any]:
     rng = random.Random(args.seed)
     with ExitStack() as cleanup:  # unwinds in reverse: connections close, the database goes, then the files
-        tmp = Path(tempfile.mkdtemp(prefix="socle-bench-certificates-"))
-        cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
-        instance = tmp / "instance"
-        database_url = cleanup.enter_context(bench_database(admin_url, instance))
-        backend = make_url(database_url).get_backend_name()
+        app, backend = in_process_app(cleanup, admin_url, "socle-bench-certificates-", SECRET, BASE_URL)
         print(f"\n== {backend}", flush=True)
-        app = build_app(database_url, instance, tmp)
         content: Content = app.extensions["socle_content"]
         with app.app_context():
-            cleanup.callback(db.engine.dispose)
             counter = SqlCounter()
             counter.listen(db.engine)
             course = make_course()

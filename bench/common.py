@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,12 +128,19 @@ def bench_database(admin_url: str | None, instance: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def build_app(
-    database_url: str, instance: Path, tmp: Path, secret: str, base_url: str = "http://127.0.0.1"
-) -> Any:
-    """Socle in this process on a throw-away database, set up (keys, migrations, the demo platform only)."""
+def in_process_app(
+    cleanup: ExitStack, admin_url: str | None, prefix: str, secret: str, base_url: str = "http://127.0.0.1"
+) -> tuple[Any, str]:
+    """Socle in this process on a throw-away database (SQLite in a temporary folder, or a database created
+    on ``admin_url``), set up (keys, migrations, the demo platform only); return the app and the backend
+    name. ``cleanup`` unwinds it: connections close, the database goes, then the files."""
     from lti_tool import create_app
+    from lti_tool.db import db
 
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
+    instance = tmp / "instance"
+    database_url = cleanup.enter_context(bench_database(admin_url, instance))
     app = create_app(
         {
             "ENV": "testing",
@@ -143,7 +152,13 @@ def build_app(
             "LOG_LEVEL": "WARNING",
         }
     )
+
+    def dispose() -> None:
+        with app.app_context():
+            db.engine.dispose()
+
+    cleanup.callback(dispose)
     result = app.test_cli_runner().invoke(args=["setup"])
     if result.exit_code != 0:
         raise RuntimeError(f"flask setup failed:\n{result.output}\n{result.exception!r}")
-    return app
+    return app, make_url(database_url).get_backend_name()

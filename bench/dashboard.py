@@ -52,10 +52,8 @@ import math
 import os
 import random
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -68,13 +66,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Table, event, func, insert, select, text
-from sqlalchemy.engine import make_url
 
 # The repository first on the path (bench/xapi.py would shadow the xapi package), then the shared helpers.
 BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
-from bench.common import bench_database  # noqa: E402
-from bench.common import build_app as common_build_app  # noqa: E402
+from bench.common import in_process_app  # noqa: E402
 from bench.player import diagnostic_results  # noqa: E402
 from lti_tool.certificates.issuing import CERTIFICATE  # noqa: E402
 from lti_tool.certificates.models import Credential, StatusList  # noqa: E402
@@ -126,10 +122,6 @@ GIVEN_NAMES = tuple(f"Prénom{letter}" for letter in "ABCDEFGHIJ")
 
 
 # -- seeding ---------------------------------------------------------------------------------------------
-
-
-def build_app(database_url: str, instance: Path, tmp: Path) -> Flask:
-    return common_build_app(database_url, instance, tmp, SECRET, BASE_URL)
 
 
 def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -856,19 +848,8 @@ class Result:
 def run_database(admin_url: str | None, args: argparse.Namespace) -> Result:
     rng = random.Random(args.seed)
     with ExitStack() as cleanup:
-        tmp = Path(tempfile.mkdtemp(prefix="socle-bench-dashboard-"))
-        cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
-        instance = tmp / "instance"
-        database_url = cleanup.enter_context(bench_database(admin_url, instance))
-        backend = make_url(database_url).get_backend_name()
         began = time.perf_counter()
-        app = build_app(database_url, instance, tmp)
-
-        def dispose() -> None:
-            with app.app_context():
-                db.engine.dispose()
-
-        cleanup.callback(dispose)
+        app, backend = in_process_app(cleanup, admin_url, "socle-bench-dashboard-", SECRET, BASE_URL)
         print(
             f"[{backend}] seeding {args.learners:,} learners and {args.statements:,} statements…", flush=True
         )

@@ -50,10 +50,8 @@ import json
 import os
 import random
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 import zipfile
@@ -65,13 +63,11 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import Connection, Table, event, func, insert, select, text
-from sqlalchemy.engine import make_url
 
 # Run as a script, this file's folder (bench/) comes first on sys.path, where a benchmark named like one of
 # Socle's packages (bench/xapi.py) would shadow it: the repository comes first instead.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import bench_database  # noqa: E402
-from bench.common import build_app as common_build_app  # noqa: E402
+from bench.common import in_process_app  # noqa: E402
 from lti_tool.certificates.issuing import CERTIFICATE
 from lti_tool.certificates.models import Credential, StatusList
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts
@@ -97,10 +93,6 @@ STARTED_WEIGHTS = {0: 6, 1: 10, 2: 12, 3: 12, 4: 12, 5: 10, 6: 10, 7: 10, 8: 18}
 GRANTMAKERS = 0.15
 ACCEPTED = 0.9
 WEBINAIRE_ATTENDANCE = 0.4
-
-
-def build_app(database_url: str, instance: Path, tmp: Path) -> Flask:
-    return common_build_app(database_url, instance, tmp, SECRET, BASE_URL)
 
 
 # -- seeding -------------------------------------------------------------------------------------------------
@@ -766,19 +758,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rng = random.Random(args.seed)
     with ExitStack() as cleanup:  # unwinds in reverse: connections close, the database goes, then the files
-        tmp = Path(tempfile.mkdtemp(prefix="socle-bench-exports-"))
-        cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
-        instance = tmp / "instance"
-        database_url = cleanup.enter_context(bench_database(args.database_url, instance))
-        backend = make_url(database_url).get_backend_name()
         began = time.perf_counter()
-        app = build_app(database_url, instance, tmp)
-
-        def dispose() -> None:
-            with app.app_context():
-                db.engine.dispose()
-
-        cleanup.callback(dispose)
+        app, backend = in_process_app(cleanup, args.database_url, "socle-bench-exports-", SECRET, BASE_URL)
         total = args.learners + args.other_courses * args.other_learners
         print(f"Seeding {total:,} learners ({args.learners:,} in the cohort) into {backend}…", flush=True)
         world = seed(app, args, rng)

@@ -55,10 +55,8 @@ import math
 import os
 import random
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -71,13 +69,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, Table, event, func, insert, select, text
-from sqlalchemy.engine import make_url
 
 # Run as a script, this file's folder (bench/) comes first on sys.path, where a benchmark named like one of
 # Socle's packages (bench/xapi.py) would shadow it: the repository comes first instead.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import bench_database  # noqa: E402
-from bench.common import build_app as common_build_app  # noqa: E402
+from bench.common import in_process_app  # noqa: E402
 from lti_tool.content.loader import Content, Module
 from lti_tool.content.schemas import ChoiceQuestion, MatchingQuestion, OrderingQuestion, TrueFalseQuestion
 from lti_tool.db import db
@@ -120,10 +116,6 @@ WEBINAIRE_ATTENDANCE = 0.4
 
 
 # -- database ------------------------------------------------------------------------------------------
-
-
-def build_app(database_url: str, instance: Path, tmp: Path) -> Flask:
-    return common_build_app(database_url, instance, tmp, SECRET, BASE_URL)
 
 
 # -- quiz responses --------------------------------------------------------------------------------------
@@ -956,19 +948,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rng = random.Random(args.seed)
     with ExitStack() as cleanup:  # unwinds in reverse: connections close, the database goes, then the files
-        tmp = Path(tempfile.mkdtemp(prefix="socle-bench-player-"))
-        cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
-        instance = tmp / "instance"
-        database_url = cleanup.enter_context(bench_database(args.database_url, instance))
-        backend = make_url(database_url).get_backend_name()
         began = time.perf_counter()
-        app = build_app(database_url, instance, tmp)
-
-        def dispose() -> None:
-            with app.app_context():
-                db.engine.dispose()
-
-        cleanup.callback(dispose)
+        app, backend = in_process_app(cleanup, args.database_url, "socle-bench-player-", SECRET, BASE_URL)
         content: Content = app.extensions["socle_content"]
         print(f"Seeding {args.learners:,} learners' histories into {backend}…", flush=True)
         world = seed(app, args.learners, args.contexts, rng)
