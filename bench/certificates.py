@@ -616,7 +616,7 @@ def certificate_inputs(credential: Any, signed: dict[str, Any], learner: Learner
             competences.append(documents.CompetenceLine(code, name, result, issued_on))
     return documents.CertificateDocument(
         credential_id=signed["id"],
-        learner_name=issuing.display_name(learner) or "",
+        learner_name=learner.formal_name or "",
         learner_ref=subject["id"].rsplit("-", 1)[1][:8],
         programme=app.extensions["socle_content"].programme.title.fr,
         achievement=achievement["name"],

@@ -72,7 +72,7 @@ def learner_ref(learner: Learner) -> str:
 
 
 def display_name(learner: Learner) -> str:
-    return issuing.display_name(learner) or ""
+    return learner.formal_name or ""
 
 
 def paris_day(moment: datetime) -> date:

@@ -159,7 +159,7 @@ def issue(
     details = ob.Award(
         credential_id="urn:uuid:" + credential_uuid,
         subject_id=subject_id(learner.issuer, learner.sub),
-        subject_name=display_name(learner),
+        subject_name=learner.formal_name,
         issued_at=now,
         rules_version=rules.version,
         **award_,
@@ -211,11 +211,6 @@ def issue(
     assert credential is not None
     credential.earned_statement_id = statement_id(event.id, 0)
     return credential
-
-
-def display_name(learner: Learner) -> str | None:
-    full = " ".join(p for p in (learner.given_name, learner.family_name) if p)
-    return full or learner.name or None
 
 
 def describe(

@@ -390,9 +390,7 @@ def learner(context_pk: int, learner_id: int) -> str:
         "dashboard/learner.html",
         detail=detail,
         person=detail.learner,
-        person_name=queries.display_name(
-            detail.learner.name, detail.learner.given_name, detail.learner.family_name
-        ),
+        person_name=detail.learner.display_name,
         timeline=timeline,
         is_first_page=after is None,
         overview=competences.overview(db.session, learner_id, context_pk, content()),

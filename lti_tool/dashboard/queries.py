@@ -34,7 +34,7 @@ from lti_tool.content.loader import Content
 from lti_tool.dashboard.scope import StaffScope
 from lti_tool.db import DbSession
 from lti_tool.diagnostic.models import DiagnosticRun
-from lti_tool.learners.models import Context, Deployment, Enrolment, Learner
+from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, display_name
 from lti_tool.training.models import Attendance, Deliverable, LiveSession, ModuleProgress, QuizAttempt
 from xapi import builder as xb
 from xapi import store
@@ -648,10 +648,6 @@ class LearnerLine:
     credentials: int
     risks: frozenset[str]
     module: ModuleStatus | None  # the chosen module's status, when a module is chosen
-
-
-def display_name(name: str | None, given: str | None, family: str | None) -> str | None:
-    return name or " ".join(p for p in (given, family) if p) or None
 
 
 def _page_of_members(

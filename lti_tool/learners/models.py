@@ -75,6 +75,21 @@ class Learner(db.Model):  # type: ignore[name-defined,misc]
     # None for someone known only from the platform's roster, who never launched.
     last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
+    @property
+    def display_name(self) -> str | None:
+        return display_name(self.name, self.given_name, self.family_name)
+
+    @property
+    def formal_name(self) -> str | None:
+        """The given and family names first (certificates, evidence files, erasure), else the full name."""
+        return " ".join(part for part in (self.given_name, self.family_name) if part) or self.name or None
+
+
+def display_name(name: str | None, given_name: str | None, family_name: str | None) -> str | None:
+    """How a person is named on pages, exports and certificates: the platform's full name, else the given
+    and family names; None when the platform sent none."""
+    return name or " ".join(part for part in (given_name, family_name) if part) or None
+
 
 class Context(db.Model):  # type: ignore[name-defined,misc]
     """A course (LTI context) within a deployment. ``lti_context_id`` is empty when the launch had none."""

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lti_tool.db import DbSession, utcnow
-from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform
+from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform, display_name
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,7 @@ def context_roster(session: DbSession, context_pk: int) -> list[RosterEntry]:
     return [
         RosterEntry(
             learner_id=row.id,
-            display_name=row.name or " ".join(p for p in (row.given_name, row.family_name) if p) or None,
+            display_name=display_name(row.name, row.given_name, row.family_name),
             is_staff=row.is_staff,
             is_active=row.is_active,
             last_launch_at=row.last_launch_at,

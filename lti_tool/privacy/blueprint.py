@@ -68,7 +68,6 @@ def index() -> str:
         query=query,
         launch_id=current_launch().launch_id,
         own_id=current_launch().learner_id,
-        display_name=services.display_name,
         here=here,
     )
 
@@ -115,7 +114,7 @@ def erase(learner_id: int) -> BaseResponse | tuple[str, int]:
     page = render_template(
         "privacy/erase.html",
         person=person,
-        name=services.display_name(person),
+        name=person.formal_name,
         word=services.CONFIRM_WORD,
         preview=services.erasure_preview(db.session, person),
         credentials=services.credentials_of(db.session, person),

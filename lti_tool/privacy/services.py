@@ -293,14 +293,10 @@ def people(
     return [PersonRow(learner, bool(is_staff)) for learner, is_staff in session.execute(statement)]
 
 
-def display_name(learner: Learner) -> str | None:
-    return issuing.display_name(learner)
-
-
 def confirms(learner: Learner, typed: str) -> bool:
     """The erasure form's confirmation: the person's displayed name, or the word EFFACER."""
     typed = " ".join(typed.split()).casefold()
-    name = " ".join((display_name(learner) or "").split()).casefold()
+    name = " ".join((learner.formal_name or "").split()).casefold()
     return bool(typed) and typed in {CONFIRM_WORD.casefold(), name}
 
 
