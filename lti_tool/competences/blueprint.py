@@ -17,7 +17,7 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.errors import AccessDenied, Message, not_found, refused
 from lti_tool.events import Scope
-from lti_tool.learners.models import Learner
+from lti_tool.learners.services import enrolled_learner
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.training import services as training
 from lti_tool.training.blueprint import here
@@ -117,7 +117,7 @@ def review(deliverable_id: int) -> Response:
 @require_launch(staff=True)
 def learner(learner_id: int) -> str:
     launch = current_launch()
-    person = _learner_of_context(learner_id, launch.context_pk)
+    person = enrolled_learner(db.session, learner_id, launch.context_pk)
     return render_template(
         "competences/learner.html",
         person=person,
@@ -133,7 +133,7 @@ def learner(learner_id: int) -> str:
 @require_launch(staff=True)
 def prior_learning(learner_id: int) -> Response:
     launch = current_launch()
-    person = _learner_of_context(learner_id, launch.context_pk)
+    person = enrolled_learner(db.session, learner_id, launch.context_pk)
     module = content().module(request.form.get("module", ""))
     if module is None:
         raise refused("unknown_module", "Choisissez un module de la liste.", "Pick a module from the list.")
@@ -162,7 +162,3 @@ def revoke(credential_id: str) -> Response:
     )
     db.session.commit()
     return redirect(here("competences.staff", done="revoked", _anchor="credentials"), code=303)
-
-
-def _learner_of_context(learner_id: int, context_pk: int) -> Learner:
-    return services.learner_in_context(db.session, learner_id, context_pk)

@@ -21,7 +21,8 @@ from lti_tool.db import DbSession, utcnow
 from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
 from lti_tool.events import Scope
-from lti_tool.learners.models import Context, Deployment, Enrolment, Learner
+from lti_tool.learners.models import Context, Deployment, Learner
+from lti_tool.learners.services import enrolled_learner
 from lti_tool.training.models import Deliverable, ModuleProgress
 from lti_tool.training.services import latest_resource_link
 from xapi import store
@@ -185,20 +186,6 @@ def overview(session: DbSession, learner_id: int, context_pk: int, content: Cont
 
 
 # -- facilitators' actions ----------------------------------------------------------------------------
-def learner_in_context(session: DbSession, learner_id: int, context_pk: int) -> Learner:
-    learner = session.get(Learner, learner_id)
-    enrolled = session.scalar(
-        select(Enrolment.id).where(
-            Enrolment.learner_id == learner_id,
-            Enrolment.context_pk == context_pk,
-            Enrolment.is_staff.is_(False),
-        )
-    )
-    if learner is None or enrolled is None:
-        raise not_found("Cette personne dans ce cours", "This person in this course")
-    return learner
-
-
 def _learner_scope(session: DbSession, facilitator: Scope, learner: Learner) -> Scope:
     return facilitator.for_learner(
         learner.id,
@@ -251,7 +238,7 @@ def review_deliverable(
             Message("Cette décision est déjà enregistrée.", "This decision is already recorded."),
             Message("Rien n'a changé.", "Nothing changed."),
         )
-    learner = learner_in_context(session, deliverable.learner_id, facilitator.context_pk)
+    learner = enrolled_learner(session, deliverable.learner_id, facilitator.context_pk)
     deliverable.review_status = status
     deliverable.review_comment = comment or None
     deliverable.reviewed_by = facilitator.learner_id
@@ -281,7 +268,7 @@ def recognise_prior_learning(
             "Donnez la raison de la reconnaissance (10 à 2 000 caractères) : diplôme, expérience, etc.",
             "Give the reason for the recognition (10 to 2,000 characters): diploma, experience, etc.",
         )
-    learner = learner_in_context(session, learner_id, facilitator.context_pk)
+    learner = enrolled_learner(session, learner_id, facilitator.context_pk)
     existing = session.scalar(
         select(PriorLearning).where(
             PriorLearning.learner_id == learner.id,

@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, select
 
 from lti_tool.db import DbSession
 from lti_tool.errors import not_found
-from lti_tool.learners.models import Context, Enrolment, Learner
+from lti_tool.learners.models import Context, Learner
+from lti_tool.learners.services import enrolled_learner
 from lti_tool.lti.context import LaunchContext
 
 
@@ -47,14 +48,7 @@ class StaffScope:
     def learner(self, session: DbSession, learner_id: int, context_pk: int) -> Learner:
         """A learner named in a URL, if enrolled (not as staff) in a visible context; 404 otherwise."""
         self.context(session, context_pk)
-        learner = session.get(Learner, learner_id)
-        enrolled = session.scalar(
-            select(Enrolment.id).where(
-                Enrolment.learner_id == learner_id,
-                Enrolment.context_pk == context_pk,
-                Enrolment.is_staff.is_(False),
-            )
-        )
-        if learner is None or enrolled is None or learner.platform_id != self.platform_id:
+        learner = enrolled_learner(session, learner_id, context_pk)
+        if learner.platform_id != self.platform_id:
             raise not_found("Cette personne dans ce cours", "This person in this course")
         return learner

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lti_tool.db import DbSession, utcnow
+from lti_tool.errors import not_found
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform, display_name
 
 
@@ -261,3 +262,18 @@ def context_roster(session: DbSession, context_pk: int) -> list[RosterEntry]:
         )
         for row in rows
     ]
+
+
+def enrolled_learner(session: DbSession, learner_id: int, context_pk: int) -> Learner:
+    """A learner named in a URL, if enrolled as a learner (not staff) in this course; 404 otherwise."""
+    learner = session.get(Learner, learner_id)
+    enrolled = session.scalar(
+        select(Enrolment.id).where(
+            Enrolment.learner_id == learner_id,
+            Enrolment.context_pk == context_pk,
+            Enrolment.is_staff.is_(False),
+        )
+    )
+    if learner is None or enrolled is None:
+        raise not_found("Cette personne dans ce cours", "This person in this course")
+    return learner
