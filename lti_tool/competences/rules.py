@@ -36,6 +36,10 @@ class Rules:
         self.rules: dict[str, MasteryRule] = dict(content.thresholds.competences)
         self.blocs = {b.code: list(b.competences) for b in content.programme.blocs}
         self.tracks = {t.code: list(t.blocs) for t in content.programme.tracks}
+        # French names of the competences and blocs (what `satisfied` statements show)
+        self.names = {c.code: c.name.fr for c in content.programme.competences} | {
+            b.code: b.name.fr for b in content.programme.blocs
+        }
         # module -> the competences whose rule names it (what an event about the module can change)
         self.by_module: dict[str, set[str]] = {}
         for code, rule in self.rules.items():

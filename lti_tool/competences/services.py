@@ -62,9 +62,6 @@ def after_event(
         return []
     rules = rules_of(content)
     met = engine.apply(session, rules, owner_of(scope), facts)
-    names = {c.code: c.name.fr for c in content.programme.competences} | {
-        b.code: b.name.fr for b in content.programme.blocs
-    }
     for item in met:
         events.record_event(
             session,
@@ -75,7 +72,7 @@ def after_event(
             payload={
                 "code": item.code,
                 "kind": item.kind,
-                "name": names[item.code],
+                "name": rules.names[item.code],
                 "score": item.score,
                 "rules_version": rules.version,
             },
@@ -157,7 +154,6 @@ def overview(session: DbSession, learner_id: int, context_pk: int, content: Cont
         .order_by(EvidenceLink.occurred_at, EvidenceLink.id)
     ):
         links.setdefault(link.code, []).append(link)
-    names = {c.code: c.name.fr for c in content.programme.competences}
     blocs = []
     for bloc in content.programme.blocs:
         if bloc.code not in rules.tracks.get(track, []):
@@ -165,7 +161,7 @@ def overview(session: DbSession, learner_id: int, context_pk: int, content: Cont
         views = [
             CompetenceView(
                 code,
-                names[code],
+                rules.names[code],
                 rules.evaluate(code, facts),
                 states[code].met_at if code in states and states[code].is_met else None,
                 links.get(code, []),
