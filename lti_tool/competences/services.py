@@ -24,7 +24,7 @@ from lti_tool.events import Scope
 from lti_tool.learners.models import Context, Deployment, Learner
 from lti_tool.learners.services import enrolled_learner
 from lti_tool.training.models import Deliverable, ModuleProgress
-from lti_tool.training.services import latest_resource_link
+from lti_tool.training.services import acting_for
 from xapi import store
 from xapi.vocabulary import Vocabulary
 
@@ -182,15 +182,6 @@ def overview(session: DbSession, learner_id: int, context_pk: int, content: Cont
 
 
 # -- facilitators' actions ----------------------------------------------------------------------------
-def _learner_scope(session: DbSession, facilitator: Scope, learner: Learner) -> Scope:
-    return facilitator.for_learner(
-        learner.id,
-        learner.issuer,
-        learner.sub,
-        latest_resource_link(session, learner.id, facilitator.context_pk),
-    )
-
-
 def deliverables_to_review(session: DbSession, context_pk: int) -> list[tuple[Deliverable, Learner]]:
     rows = session.execute(
         select(Deliverable, Learner)
@@ -242,7 +233,7 @@ def review_deliverable(
     module = content.module(deliverable.module_id)
     events.record_event(
         session,
-        _learner_scope(session, facilitator, learner),
+        acting_for(session, facilitator, learner),
         events.DELIVERABLE_REVIEWED,
         content_version=content.version,
         module=module,
@@ -289,7 +280,7 @@ def recognise_prior_learning(
     session.add(row)
     events.record_event(
         session,
-        _learner_scope(session, facilitator, learner),
+        acting_for(session, facilitator, learner),
         events.PRIOR_LEARNING_RECOGNISED,
         content_version=content.version,
         module=module,

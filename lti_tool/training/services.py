@@ -547,6 +547,17 @@ def latest_resource_link(session: DbSession, learner_id: int, context_pk: int) -
     )
 
 
+def acting_for(session: DbSession, facilitator: Scope, learner: Learner) -> Scope:
+    """The facilitator's scope turned to a learner of the same course, for what is recorded in the learner's
+    name (attendance, a review, a recognition): their own latest resource link keeps their registration."""
+    return facilitator.for_learner(
+        learner.id,
+        learner.issuer,
+        learner.sub,
+        latest_resource_link(session, learner.id, facilitator.context_pk),
+    )
+
+
 def attendance_of_learner(session: DbSession, learner_id: int, session_ids: list[int]) -> dict[int, bool]:
     """One learner's attendance at these sessions (one query, whatever the size of the course)."""
     if not session_ids:
@@ -596,9 +607,7 @@ def record_attendance(
         row.recorded_at = utcnow()
         changed += 1
         person = people[learner_id]
-        learner_scope = facilitator.for_learner(
-            learner_id, person.issuer, person.sub, latest_resource_link(session, learner_id, live.context_pk)
-        )
+        learner_scope = acting_for(session, facilitator, person)
         events.record_event(
             session,
             learner_scope,
