@@ -37,6 +37,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         engine = database.db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            database.ping_when_idle(engine)
     Babel(app, locale_selector=_select_locale)
 
     from lti_tool.certificates.blueprint import bp as certificates_bp

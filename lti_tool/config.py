@@ -104,9 +104,6 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "socle.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["DATABASE_URL"])
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # A server restart or an idle timeout must not turn the next request into a 500.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     # An empty variable (copied from .env.example) means the default, as for the other paths.
     app.config["CONTENT_PATH"] = app.config.get("CONTENT_PATH") or DEFAULTS["CONTENT_PATH"]
     for name in ("CERTIFICATE_ISSUER_NAME", "CERTIFICATE_ISSUER_EMAIL"):

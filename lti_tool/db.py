@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, TypeDecorator
-from sqlalchemy.engine import Dialect
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event, exc
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 # Named constraints, so that Alembic migrations can drop and alter them on every database.
@@ -30,6 +31,40 @@ db = SQLAlchemy(model_class=Base)
 # What services take: a plain Session, or Flask-SQLAlchemy's request-scoped ``db.session``.
 DbSession: TypeAlias = Session | scoped_session[Any]
 migrate = Migrate()
+
+
+# A pooled connection that sat unused longer than this is tested before it is handed out again.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Test a pooled connection (``SELECT 1``) before reuse only when it sat idle for ``idle_seconds``.
+
+    A server restart or an idle timeout must not turn the next request into a 500. SQLAlchemy's
+    ``pool_pre_ping`` tests every checkout, a round trip on every request (two on a launch) even when the
+    connection was used a millisecond earlier. Under load connections never sit idle, so the test is skipped;
+    after a pause (when a restart or a timeout can have happened) it runs. A connection that fails it is
+    replaced (SQLAlchemy's documented ``DisconnectionError`` on checkout). A connection the server dropped
+    while in use is detected by SQLAlchemy, which then discards the whole pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()  # leave no transaction open behind the ping
+        except Exception as error:
+            raise exc.DisconnectionError("stale pooled connection") from error
 
 
 def utcnow() -> datetime:

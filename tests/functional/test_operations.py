@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
 import requests
 from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from lti_tool import create_app
-from lti_tool.db import db
+from lti_tool.db import PING_AFTER_IDLE_SECONDS, db
 from tests.conftest import LiveServer, standalone_config
 from tests.helpers import LtiBrowser, launch_id_of
 
@@ -20,6 +23,27 @@ def test_health_reports_database_and_keys(live_server: LiveServer) -> None:
     response = requests.get(live_server.url + "/health", timeout=5)
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "keys": "ok"}
+
+
+def test_connections_the_server_dropped_are_replaced_not_a_500(app: Flask, browser: LtiBrowser) -> None:
+    """A database restart or idle timeout closes the pooled connections; after a pause, the next requests
+    get fresh ones (PostgreSQL; SQLite has no server)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no server connection to lose")
+        requests.get(browser.base_url + "/health", timeout=5).raise_for_status()  # a pooled connection
+        # From a connection of its own, outside the app's pool.
+        with create_engine(db.engine.url, poolclass=NullPool).connect() as connection:
+            killed = connection.exec_driver_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).scalar_one()
+    assert killed >= 1
+    time.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
+    for _ in range(3):
+        response = requests.get(browser.base_url + "/health", timeout=5)
+        assert response.status_code == 200, response.text
+    assert 'data-testid="learner-home"' in browser.demo_launch().text
 
 
 def test_health_says_unhealthy_when_keys_are_missing(tmp_path: Path) -> None:
