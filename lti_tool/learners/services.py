@@ -3,16 +3,17 @@ rows out; callers commit."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from lti_tool.db import DbSession, utcnow
+from lti_tool.db import DbSession, UTCDateTime, utcnow
 from lti_tool.errors import not_found
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform, display_name
 
@@ -67,6 +68,28 @@ def find_platform(session: DbSession, issuer: str, client_id: str) -> Platform |
             Platform.issuer == issuer, Platform.client_id == client_id, Platform.is_active.is_(True)
         )
     )
+
+
+def find_registration(
+    session: DbSession, issuer: str, client_id: str | None, deployment_id: str | None
+) -> tuple[Platform | None, Deployment | None]:
+    """The active platform a login names (by issuer and client_id; by issuer alone when it has a single
+    active registration) and, with it, its deployment ``deployment_id`` if registered: one query."""
+    deployment_match = Deployment.platform_id == Platform.id
+    deployment_match &= Deployment.deployment_id == (deployment_id or "")
+    query = (
+        select(Platform, Deployment)
+        .outerjoin(Deployment, deployment_match)
+        .where(Platform.issuer == issuer, Platform.is_active.is_(True))
+        .limit(2)
+    )
+    if client_id:
+        query = query.where(Platform.client_id == client_id)
+    rows = session.execute(query).all()
+    if len(rows) != 1:
+        return None, None
+    platform, deployment = rows[0]
+    return platform, deployment
 
 
 def platforms_of_issuer(session: DbSession, issuer: str, *, include_inactive: bool = False) -> list[Platform]:
@@ -124,94 +147,133 @@ def record_membership(
     """Upsert the learner (issuer + sub), the context and the enrolment a valid launch (or the platform's
     roster, with ``launched=False``) reveals.
 
-    One INSERT … ON CONFLICT DO UPDATE each: two first launches at once meet on the unique key, and a
-    returning learner costs three statements.
+    One INSERT … ON CONFLICT DO UPDATE each, so that two first launches at once meet on the unique key. On
+    PostgreSQL the three are one statement (data-modifying WITH clauses): one round trip per launch.
     """
-    now = utcnow()
     # What the platform sends this time is the truth; what it leaves out stays as it was.
     sent = {
         field: value
         for field in ("name", "given_name", "family_name", "email", "locale")
         if (value := getattr(person, field))
     }
-    launch_time = {"last_launch_at": now} if launched else {}
-    (learner_id,) = _upsert(
-        session,
-        Learner,
-        {
-            "issuer": platform.issuer,
-            "sub": person.sub,
-            "platform_id": platform.id,
-            "created_at": now,
-            **({} if launched else {"last_launch_at": None}),
-        },
-        ("issuer", "sub"),
-        {**launch_time, **sent},
-    )
     course_data = {
-        k: v
-        for k, v in (
-            ("label", course.label),
-            ("title", course.title),
-            ("memberships_url", course.memberships_url),
-        )
-        if v
+        field: value for field in ("label", "title", "memberships_url") if (value := getattr(course, field))
     }
-    context_pk, context_title = _upsert(
-        session,
-        Context,
-        {
-            "platform_id": platform.id,
-            "deployment_pk": deployment.id,
-            "lti_context_id": course.lti_context_id,
-            "created_at": now,
-        },
-        ("deployment_pk", "lti_context_id"),
-        course_data,
-        Context.title,
-    )
-    (enrolment_id,) = _upsert(
-        session,
-        Enrolment,
-        {
-            "learner_id": learner_id,
-            "context_pk": context_pk,
-            "platform_id": platform.id,
-            "first_launch_at": now if launched else None,
-            "last_launch_at": None,
-            "is_active": True,
-        },
-        ("learner_id", "context_pk"),
-        {"roles": list(roles), "is_staff": is_staff, "is_active": True, **launch_time},
-        # Someone first known from the roster who now launches: their first launch is now.
-        on_update={"first_launch_at": func.coalesce(Enrolment.first_launch_at, now)} if launched else None,
-    )
+    params = {
+        "issuer": platform.issuer,
+        "sub": person.sub,
+        "platform_id": platform.id,
+        "deployment_pk": deployment.id,
+        "lti_context_id": course.lti_context_id,
+        "roles": list(roles),
+        "is_staff": is_staff,
+        "now": utcnow(),
+        **{f"person_{field}": value for field, value in sent.items()},
+        **{f"course_{field}": value for field, value in course_data.items()},
+    }
+    dialect = session.get_bind().dialect.name
+    connection = session.connection()
+    statements = _membership_statements(dialect, tuple(sent), tuple(course_data), launched)
+    if len(statements) == 1:
+        row = connection.execute(statements[0], params).one()
+        return Membership(row.learner_id, row.context_pk, row.context_title, row.enrolment_id)
+    learner_sql, context_sql, enrolment_sql = statements
+    learner_id = connection.execute(learner_sql, params).scalar_one()
+    context_pk, context_title = connection.execute(context_sql, params).one()
+    enrolment_id = connection.execute(
+        enrolment_sql, {**params, "learner_id": learner_id, "context_pk": context_pk}
+    ).scalar_one()
     return Membership(learner_id, context_pk, context_title, enrolment_id)
 
 
-def _upsert(
-    session: DbSession,
-    model: Any,
-    key: dict[str, Any],
-    conflict: tuple[str, ...],
-    changes: dict[str, Any],
-    *returning: Any,
-    on_update: dict[str, Any] | None = None,
+@functools.lru_cache(maxsize=256)
+def _membership_statements(
+    dialect: str, person_fields: tuple[str, ...], course_fields: tuple[str, ...], launched: bool
 ) -> tuple[Any, ...]:
-    """Insert ``key | changes``, or apply ``changes`` where the key ``conflict`` exists.
-
-    Returns the row's id followed by the ``returning`` columns."""
-    dialect = session.get_bind().dialect.name
+    """The upserts of ``record_membership`` for one shape of data, built once with bound parameters: the
+    learner, the context, then the enrolment (PostgreSQL: one statement that does the three)."""
     insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
-    # An empty update would make ON CONFLICT return no row; touching the key keeps RETURNING working.
-    update = {**changes, **(on_update or {})} or {conflict[0]: key[conflict[0]]}
-    statement = (
-        insert(model)
-        .values({**key, **changes})
-        .on_conflict_do_update(index_elements=list(conflict), set_=update)
-        .returning(model.id, *returning)
+    now = bindparam("now", type_=UTCDateTime())
+    launch_time = {"last_launch_at": now} if launched else {}
+
+    person = {field: bindparam(f"person_{field}") for field in person_fields}
+    learner = (
+        insert(Learner)
+        .values(
+            issuer=bindparam("issuer"),
+            sub=bindparam("sub"),
+            platform_id=bindparam("platform_id"),
+            created_at=now,
+            last_launch_at=now if launched else None,
+            **person,
+        )
+        .on_conflict_do_update(
+            index_elements=["issuer", "sub"], set_={**launch_time, **person} or {"sub": bindparam("sub")}
+        )
+        .returning(Learner.id)
     )
-    return tuple(session.execute(statement).one())
+    course = {field: bindparam(f"course_{field}") for field in course_fields}
+    context = (
+        insert(Context)
+        .values(
+            platform_id=bindparam("platform_id"),
+            deployment_pk=bindparam("deployment_pk"),
+            lti_context_id=bindparam("lti_context_id"),
+            created_at=now,
+            **course,
+        )
+        # An empty update would make ON CONFLICT return no row; touching the key keeps RETURNING working.
+        .on_conflict_do_update(
+            index_elements=["deployment_pk", "lti_context_id"],
+            set_=course or {"lti_context_id": bindparam("lti_context_id")},
+        )
+        .returning(Context.id, Context.title)
+    )
+
+    def enrolment(learner_id: Any, context_pk: Any) -> Any:
+        return (
+            insert(Enrolment)
+            .values(
+                learner_id=learner_id,
+                context_pk=context_pk,
+                platform_id=bindparam("platform_id"),
+                roles=bindparam("roles", type_=Enrolment.roles.type),
+                is_staff=bindparam("is_staff"),
+                first_launch_at=now if launched else None,
+                last_launch_at=now if launched else None,
+                is_active=True,
+            )
+            .on_conflict_do_update(
+                index_elements=["learner_id", "context_pk"],
+                set_={
+                    "roles": bindparam("roles", type_=Enrolment.roles.type),
+                    "is_staff": bindparam("is_staff"),
+                    "is_active": True,
+                    **launch_time,
+                    # Someone first known from the roster who now launches: their first launch is now.
+                    **(
+                        {"first_launch_at": func.coalesce(Enrolment.first_launch_at, now)} if launched else {}
+                    ),
+                },
+            )
+            .returning(Enrolment.id)
+        )
+
+    if dialect != "postgresql":
+        return learner, context, enrolment(bindparam("learner_id"), bindparam("context_pk"))
+    learner_cte = learner.cte("upserted_learner")
+    context_cte = context.cte("upserted_context")
+    enrolment_cte = enrolment(
+        select(learner_cte.c.id).scalar_subquery(), select(context_cte.c.id).scalar_subquery()
+    ).cte("upserted_enrolment")
+    return (
+        select(
+            learner_cte.c.id.label("learner_id"),
+            context_cte.c.id.label("context_pk"),
+            context_cte.c.title.label("context_title"),
+            enrolment_cte.c.id.label("enrolment_id"),
+        ).select_from(learner_cte.join(context_cte, true()).join(enrolment_cte, true())),
+    )
 
 
 def get_learner(session: DbSession, learner_id: int) -> Learner:

@@ -15,6 +15,7 @@ from pylti1p3.registration import Registration
 from pylti1p3.request import Request
 from pylti1p3.session import SessionService
 from pylti1p3.tool_config import ToolConfAbstract
+from sqlalchemy import insert
 
 from lti_tool.db import DbSession, utcnow
 from lti_tool.keys import KeyStore
@@ -104,19 +105,20 @@ class DbSessionService(SessionService):
         assert self._pending_nonce, "pylti1p3 saves the nonce before the state"
         now = utcnow()
         login_params: dict[str, Any] = params["login"]  # type: ignore[assignment]
-        login = LoginState(
-            state=state,
-            nonce=self._pending_nonce,
-            platform_id=params["platform_id"],
-            login_params=login_params,
+        row = {
+            "state": state,
+            "nonce": self._pending_nonce,
+            "platform_id": params["platform_id"],
+            "login_params": login_params,
             # Only used when the platform offers client-side storage (cookie-less launches).
-            storage_secret=secrets.token_urlsafe(24) if login_params.get("lti_storage_target") else None,
-            created_at=now,
-            expires_at=now + self._login_ttl,
-        )
-        self._session.add(login)
-        self._session.flush()
-        self.last_login = login
+            "storage_secret": secrets.token_urlsafe(24) if login_params.get("lti_storage_target") else None,
+            "created_at": now,
+            "expires_at": now + self._login_ttl,
+            "used_at": None,
+        }
+        # A Core insert: nothing else in this request needs the row as an ORM object.
+        self._session.connection().execute(insert(LoginState), row)
+        self.last_login = LoginState(**row)
 
     def get_state_params(self, state: str) -> dict[str, object]:
         row = self._session.get(LoginState, state)

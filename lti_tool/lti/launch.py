@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import jwt
 import requests
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskRequest
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
 
 from lti_tool.db import DbSession, utcnow
@@ -405,16 +405,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The token does not carry the nonce Socle issued for this login.",
             )
         now = utcnow()
-        consumed = self._db.execute(
-            update(LoginState)
-            .where(
-                LoginState.state == self._login.state,
-                LoginState.used_at.is_(None),
-                LoginState.expires_at > now,
-            )
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        consumed = self._db.connection().execute(_CONSUME_LOGIN, {"login_state": self._login.state, "now": now})
         if consumed.rowcount != 1:  # type: ignore[attr-defined]
             raise reject(
                 "replayed_launch",
@@ -550,6 +541,18 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                     ASK_ADMIN,
                 )
         return self
+
+
+# Consuming a login: atomic, so a state and its nonce serve one launch, whatever the worker.
+_CONSUME_LOGIN = (
+    update(LoginState)
+    .where(
+        LoginState.state == bindparam("login_state"),
+        LoginState.used_at.is_(None),
+        LoginState.expires_at > bindparam("now"),
+    )
+    .values(used_at=bindparam("now"))
+)
 
 
 @functools.lru_cache(maxsize=256)

@@ -106,11 +106,8 @@ class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
                 "The login request targets an address that is not Socle's (target_link_uri).",
                 ASK_ADMIN,
             )
-        if client_id:
-            platform = learners.find_platform(self._db, iss, client_id)
-        else:
-            candidates = learners.platforms_of_issuer(self._db, iss)
-            platform = candidates[0] if len(candidates) == 1 else None
+        deployment_id = params["lti_deployment_id"]
+        platform, deployment = learners.find_registration(self._db, iss, client_id, deployment_id)
         if platform is None:
             raise LaunchRejected(
                 Message(
@@ -126,8 +123,7 @@ class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
                 code="unknown_platform",
                 status=400,
             )
-        deployment_id = params["lti_deployment_id"]
-        if deployment_id and learners.find_deployment(self._db, platform.id, deployment_id) is None:
+        if deployment_id and deployment is None:
             raise reject(
                 "unknown_deployment",
                 "Ce déploiement de l'outil n'est pas enregistré dans Socle pour cette plateforme.",

@@ -7,7 +7,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import AccessDenied, Message
@@ -78,26 +78,27 @@ def record_launch(
     link = body.get(c.RESOURCE_LINK) or {}
     custom = {str(k): str(v) for k, v in (body.get(c.CUSTOM) or {}).items()}
     now = utcnow()
-    launch = Launch(
-        id=secrets.token_urlsafe(32),
-        platform_id=validated.platform.id,
-        deployment_pk=validated.deployment.id,
-        learner_id=membership.learner_id,
-        context_pk=membership.context_pk,
-        message_type=body[c.MESSAGE_TYPE],
-        roles=roles,
-        is_staff=is_staff,
-        is_admin=is_admin,
-        resource_link_id=_text(link.get("id"), 255) if isinstance(link, dict) else None,
-        target_link_uri=body[c.TARGET_LINK_URI],
-        locale=locale,
-        claims=body,
-        browser_id=browser_id,
-        created_at=now,
-        expires_at=now + timedelta(seconds=ttl_seconds),
-    )
-    session.add(launch)
-    session.flush()
+    row = {
+        "id": secrets.token_urlsafe(32),
+        "platform_id": validated.platform.id,
+        "deployment_pk": validated.deployment.id,
+        "learner_id": membership.learner_id,
+        "context_pk": membership.context_pk,
+        "message_type": body[c.MESSAGE_TYPE],
+        "roles": roles,
+        "is_staff": is_staff,
+        "is_admin": is_admin,
+        "resource_link_id": _text(link.get("id"), 255) if isinstance(link, dict) else None,
+        "target_link_uri": body[c.TARGET_LINK_URI],
+        "locale": locale,
+        "claims": body,
+        "browser_id": browser_id,
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=ttl_seconds),
+    }
+    # A Core insert: the row is not needed as an ORM object in this request (no unit-of-work flush).
+    session.connection().execute(insert(Launch), row)
+    launch = Launch(**row)
     return _context(
         launch,
         validated.platform,
