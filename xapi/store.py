@@ -29,13 +29,52 @@ _ACTIVITIES = cast(Table, StatementActivity.__table__)
 _OUTBOX = cast(Table, OutboxRow.__table__)
 
 
-def _insert_new(session: SessionLike, rows: list[dict[str, Any]]) -> set[str]:
-    """PostgreSQL: insert the statements whose id is not stored yet; return the ids inserted."""
-    columns = tuple(rows[0])
+def _insert_with_index_pg(
+    session: SessionLike,
+    rows: list[dict[str, Any]],
+    agents: list[dict[str, Any]],
+    activities: list[dict[str, Any]],
+    *,
+    skip_stored: bool,
+) -> set[str]:
+    """PostgreSQL: statements and their agent and activity index rows in one statement (one round trip,
+    data-modifying WITH clauses); return the ids inserted.
+
+    ``skip_stored``: ids already stored are left alone (``ON CONFLICT DO NOTHING``) and get no index rows; the
+    caller judges them. Without it (brand-new ids) a duplicate is an error, as for any insert."""
     connection = session.connection()
-    sql = _unnest_sql(_STATEMENTS, columns, connection.dialect) + " ON CONFLICT (id) DO NOTHING RETURNING id"
-    result = connection.exec_driver_sql(sql, tuple([row[column] for row in rows] for column in columns))
-    return {row[0] for row in result}
+    columns = tuple(rows[0])
+    sql = _combined_sql(columns, skip_stored, connection.dialect)
+    params = (
+        *([row[column] for row in rows] for column in columns),
+        *([row[column] for row in agents] for column in _INDEX_COLUMNS[_AGENTS.name]),
+        *([row[column] for row in activities] for column in _INDEX_COLUMNS[_ACTIVITIES.name]),
+    )
+    return {row[0] for row in connection.exec_driver_sql(sql, params)}
+
+
+_INDEX_COLUMNS = {
+    _AGENTS.name: ("statement_id", "ifi", "is_direct"),
+    _ACTIVITIES.name: ("statement_id", "activity_id", "is_direct"),
+}
+_combined_cache: dict[tuple[tuple[str, ...], bool], str] = {}
+
+
+def _combined_sql(columns: tuple[str, ...], skip_stored: bool, dialect: Any) -> str:
+    key = (columns, skip_stored)
+    sql = _combined_cache.get(key)
+    if sql is None:
+        conflict = " ON CONFLICT (id) DO NOTHING" if skip_stored else ""
+        parts = [f"new AS ({_unnest_sql(_STATEMENTS, columns, dialect)}{conflict} RETURNING id)"]
+        for table in (_AGENTS, _ACTIVITIES):
+            index_columns = _INDEX_COLUMNS[table.name]
+            only_new = " WHERE u.statement_id IN (SELECT id FROM new)" if skip_stored else ""
+            parts.append(
+                f"{table.name} AS ({_unnest_sql(table, index_columns, dialect)}"
+                f" AS u({', '.join(index_columns)}){only_new})"
+            )
+        sql = _combined_cache[key] = "WITH " + ", ".join(parts) + " SELECT id FROM new"  # noqa: S608 - our own table and column names
+    return sql
 
 
 def _judge_earlier_copies(session: SessionLike, statements: list[dict[str, Any]]) -> None:
@@ -212,15 +251,15 @@ def store(
             {"statement_id": statement["id"], "activity_id": a, "is_direct": direct}
             for a, direct in _activities(statement)
         ]
-    if on_postgres and not new_ids:
-        stored_now = _insert_new(session, rows)
+    if on_postgres:
+        stored_now = _insert_with_index_pg(session, rows, agents, activities, skip_stored=not new_ids)
         if len(stored_now) < len(rows):
             _judge_earlier_copies(session, [st for st in fresh if st["id"] not in stored_now])
             rows = [row for row in rows if row["id"] in stored_now]
-            agents = [row for row in agents if row["statement_id"] in stored_now]
-            activities = [row for row in activities if row["statement_id"] in stored_now]
     elif new_ids:
         bulk_insert(session, _STATEMENTS, rows)
+        bulk_insert(session, _AGENTS, agents)
+        bulk_insert(session, _ACTIVITIES, activities)
     else:
         try:
             with session.begin_nested():
@@ -242,9 +281,7 @@ def store(
                 platform_id=platform_id,
                 source_client_id=source_client_id,
             )
-    if agents:
         bulk_insert(session, _AGENTS, agents)
-    if activities:
         bulk_insert(session, _ACTIVITIES, activities)
     targets = [row["voids"] for row in rows if row["voids"]]
     if targets:
