@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.db import DbSession, UTCDateTime, db, utcnow
@@ -121,20 +121,22 @@ def record_event(
     from lti_tool.content.runtime import content
     from lti_tool.lti import ags
 
-    event = LearningEvent(
-        id=str(uuid.uuid4()),
-        type=type_,
-        platform_id=scope.platform_id,
-        context_pk=scope.context_pk,
-        learner_id=scope.learner_id,
-        actor_id=actor.learner_id if actor else None,
-        launch_id=scope.launch_id,
-        module_id=module.id if module is not None else None,
-        content_version=content_version,
-        payload=payload or {},
-        occurred_at=at or utcnow(),
-    )
-    session.add(event)
+    row = {
+        "id": str(uuid.uuid4()),
+        "type": type_,
+        "platform_id": scope.platform_id,
+        "context_pk": scope.context_pk,
+        "learner_id": scope.learner_id,
+        "actor_id": actor.learner_id if actor else None,
+        "launch_id": scope.launch_id,
+        "module_id": module.id if module is not None else None,
+        "content_version": content_version,
+        "payload": payload or {},
+        "occurred_at": at or utcnow(),
+    }
+    # A Core insert (no unit-of-work flush): events are written once and never changed.
+    session.connection().execute(insert(LearningEvent), row)
+    event = LearningEvent(**row)
     statement_ids = records.emit(
         session, scope, event, module=module, question=question, actor=actor, session_title=session_title
     )

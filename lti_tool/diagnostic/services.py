@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from lti_tool import events
 from lti_tool.content.schemas import Diagnostic
@@ -21,13 +21,17 @@ STEPS = ("profile", "A", "B", "C", "D", "E")
 
 def runs(session: DbSession, scope: Scope) -> list[DiagnosticRun]:
     """This learner's runs in this context, newest first."""
-    return list(
-        session.scalars(
-            select(DiagnosticRun)
-            .where(DiagnosticRun.learner_id == scope.learner_id, DiagnosticRun.context_pk == scope.context_pk)
-            .order_by(DiagnosticRun.started_at.desc(), DiagnosticRun.id.desc())
-        )
+    return list(session.scalars(_RUNS, {"learner_id": scope.learner_id, "context_pk": scope.context_pk}))
+
+
+_RUNS = (
+    select(DiagnosticRun)
+    .where(
+        DiagnosticRun.learner_id == bindparam("learner_id"),
+        DiagnosticRun.context_pk == bindparam("context_pk"),
     )
+    .order_by(DiagnosticRun.started_at.desc(), DiagnosticRun.id.desc())
+)
 
 
 def open_run(session: DbSession, scope: Scope) -> DiagnosticRun | None:

@@ -75,21 +75,26 @@ def find_registration(
 ) -> tuple[Platform | None, Deployment | None]:
     """The active platform a login names (by issuer and client_id; by issuer alone when it has a single
     active registration) and, with it, its deployment ``deployment_id`` if registered: one query."""
-    deployment_match = Deployment.platform_id == Platform.id
-    deployment_match &= Deployment.deployment_id == (deployment_id or "")
-    query = (
-        select(Platform, Deployment)
-        .outerjoin(Deployment, deployment_match)
-        .where(Platform.issuer == issuer, Platform.is_active.is_(True))
-        .limit(2)
-    )
-    if client_id:
-        query = query.where(Platform.client_id == client_id)
-    rows = session.execute(query).all()
+    query = _REGISTRATION_BY_CLIENT if client_id else _REGISTRATION_BY_ISSUER
+    params = {"issuer": issuer, "client_id": client_id, "deployment_id": deployment_id or ""}
+    rows = session.execute(query, params).all()
     if len(rows) != 1:
         return None, None
     platform, deployment = rows[0]
     return platform, deployment
+
+
+# Built once (a login runs this on every launch); the client_id narrows it when the login names one.
+_REGISTRATION_BY_ISSUER = (
+    select(Platform, Deployment)
+    .outerjoin(
+        Deployment,
+        (Deployment.platform_id == Platform.id) & (Deployment.deployment_id == bindparam("deployment_id")),
+    )
+    .where(Platform.issuer == bindparam("issuer"), Platform.is_active.is_(True))
+    .limit(2)
+)
+_REGISTRATION_BY_CLIENT = _REGISTRATION_BY_ISSUER.where(Platform.client_id == bindparam("client_id"))
 
 
 def platforms_of_issuer(session: DbSession, issuer: str, *, include_inactive: bool = False) -> list[Platform]:
@@ -100,11 +105,12 @@ def platforms_of_issuer(session: DbSession, issuer: str, *, include_inactive: bo
 
 
 def find_deployment(session: DbSession, platform_id: int, deployment_id: str) -> Deployment | None:
-    return session.scalar(
-        select(Deployment).where(
-            Deployment.platform_id == platform_id, Deployment.deployment_id == deployment_id
-        )
-    )
+    return session.scalar(_DEPLOYMENT, {"platform_id": platform_id, "deployment_id": deployment_id})
+
+
+_DEPLOYMENT = select(Deployment).where(
+    Deployment.platform_id == bindparam("platform_id"), Deployment.deployment_id == bindparam("deployment_id")
+)
 
 
 @dataclass(frozen=True)

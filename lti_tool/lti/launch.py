@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import jwt
 import requests
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskRequest
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 
 from lti_tool.db import DbSession, utcnow
@@ -152,7 +152,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "La requête de lancement ne contient pas le paramètre « state » de la connexion.",
                 "The launch request carries no login « state » parameter.",
             )
-        login = self._db.get(LoginState, state[:96])
+        login = self._db.scalar(_LOGIN, {"login_state": state[:96]})
         if login is None or login.state != state:
             raise reject(
                 "unknown_state",
@@ -405,7 +405,9 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The token does not carry the nonce Socle issued for this login.",
             )
         now = utcnow()
-        consumed = self._db.connection().execute(_CONSUME_LOGIN, {"login_state": self._login.state, "now": now})
+        consumed = self._db.connection().execute(
+            _CONSUME_LOGIN, {"login_state": self._login.state, "now": now}
+        )
         if consumed.rowcount != 1:  # type: ignore[attr-defined]
             raise reject(
                 "replayed_launch",
@@ -543,6 +545,8 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         return self
 
 
+# A pending login and its platform (joined), by state.
+_LOGIN = select(LoginState).where(LoginState.state == bindparam("login_state"))
 # Consuming a login: atomic, so a state and its nonce serve one launch, whatever the worker.
 _CONSUME_LOGIN = (
     update(LoginState)

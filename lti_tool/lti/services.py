@@ -7,7 +7,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import AccessDenied, Message
@@ -113,13 +113,7 @@ def load_launch(session: DbSession, launch_id: str, *, browser_id: str | None) -
     """The launch a follow-up request names, if it is still valid and was made in this browser."""
     row = None
     if launch_id and len(launch_id) <= 64:
-        row = session.execute(
-            select(Launch, Platform, Deployment, Context)
-            .join(Platform, Platform.id == Launch.platform_id)
-            .join(Deployment, Deployment.id == Launch.deployment_pk)
-            .join(Context, Context.id == Launch.context_pk)
-            .where(Launch.id == launch_id)
-        ).one_or_none()
+        row = session.execute(_LAUNCH, {"launch_id": launch_id}).one_or_none()
     if row is None:
         raise LAUNCH_GONE
     launch, platform, deployment, context = row
@@ -129,6 +123,16 @@ def load_launch(session: DbSession, launch_id: str, *, browser_id: str | None) -
         raise OTHER_BROWSER
     custom = {str(k): str(v) for k, v in (launch.claims.get(c.CUSTOM) or {}).items()}
     return _context(launch, platform, deployment, context.lti_context_id, context.title, custom)
+
+
+# A launch with its platform, deployment and course (every follow-up request reads it).
+_LAUNCH = (
+    select(Launch, Platform, Deployment, Context)
+    .join(Platform, Platform.id == Launch.platform_id)
+    .join(Deployment, Deployment.id == Launch.deployment_pk)
+    .join(Context, Context.id == Launch.context_pk)
+    .where(Launch.id == bindparam("launch_id"))
+)
 
 
 def purge_expired(session: DbSession) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from lti_tool import events
 from lti_tool.content.loader import Module
@@ -46,11 +46,14 @@ def get_progress(session: DbSession, scope: Scope, module: Module) -> ModuleProg
 
 def progress_by_module(session: DbSession, scope: Scope) -> dict[str, ModuleProgress]:
     rows = session.scalars(
-        select(ModuleProgress).where(
-            ModuleProgress.learner_id == scope.learner_id, ModuleProgress.context_pk == scope.context_pk
-        )
+        _PROGRESS_OF_LEARNER, {"learner_id": scope.learner_id, "context_pk": scope.context_pk}
     )
     return {row.module_id: row for row in rows}
+
+
+_PROGRESS_OF_LEARNER = select(ModuleProgress).where(
+    ModuleProgress.learner_id == bindparam("learner_id"), ModuleProgress.context_pk == bindparam("context_pk")
+)
 
 
 def _progress(session: DbSession, scope: Scope, module: Module, version: int) -> ModuleProgress:
@@ -513,11 +516,14 @@ def create_session(
 
 
 def sessions_of_context(session: DbSession, context_pk: int) -> list[LiveSession]:
-    return list(
-        session.scalars(
-            select(LiveSession).where(LiveSession.context_pk == context_pk).order_by(LiveSession.starts_at)
-        )
-    )
+    return list(session.scalars(_SESSIONS_OF_CONTEXT, {"context_pk": context_pk}))
+
+
+_SESSIONS_OF_CONTEXT = (
+    select(LiveSession)
+    .where(LiveSession.context_pk == bindparam("context_pk"))
+    .order_by(LiveSession.starts_at)
+)
 
 
 def session_of_context(session: DbSession, context_pk: int, session_id: int) -> LiveSession:
