@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     database.db.init_app(app)
     database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)
+    database.end_requests_with_commit(app)
     with app.app_context():
         engine = database.db.engine
         if engine.dialect.name == "sqlite":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
+from flask import Flask, g
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, exc
@@ -27,6 +29,8 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+log = logging.getLogger(__name__)
 
 # What services take: a plain Session, or Flask-SQLAlchemy's request-scoped ``db.session``.
 DbSession: TypeAlias = Session | scoped_session[Any]
@@ -65,6 +69,36 @@ def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS
             dbapi_connection.rollback()  # leave no transaction open behind the ping
         except Exception as error:
             raise exc.DisconnectionError("stale pooled connection") from error
+
+
+def end_requests_with_commit(app: Flask) -> None:
+    """End a successful request's open transaction with COMMIT, not ROLLBACK.
+
+    Views commit what they write; what is left open at the end of a successful request is a read. Ending it
+    with ROLLBACK (Flask-SQLAlchemy's default) makes psycopg forget every statement it had prepared on
+    the connection, so PostgreSQL parses and plans each query again on every request. A COMMIT ends a
+    read-only transaction just as well and keeps them. A failed request (4xx, 5xx, an exception) still
+    rolls back, so a refusal records nothing."""
+
+    @app.after_request
+    def _remember_outcome(response: Any) -> Any:
+        # A streamed body is still reading the session after the teardown: leave it to Flask-SQLAlchemy.
+        g.db_request_succeeded = response.status_code < 400 and not response.is_streamed
+        return response
+
+    # Registered after Flask-SQLAlchemy's teardown, so it runs first (teardowns run in reverse order).
+    @app.teardown_appcontext
+    def _commit_reads(error: BaseException | None) -> None:
+        if error is not None or not g.pop("db_request_succeeded", False) or not db.session.registry.has():
+            return
+        session = db.session()
+        if not session.in_transaction():
+            return
+        try:
+            session.commit()
+        except Exception:  # noqa: BLE001 - the response is sent; Flask-SQLAlchemy's teardown rolls back
+            log.exception("could not end the request's transaction")
+            session.rollback()
 
 
 def utcnow() -> datetime:

@@ -21,7 +21,7 @@ from lti_tool import create_app
 from lti_tool.config import normalise_database_url
 from lti_tool.db import db
 from lti_tool.learners.models import Context, Enrolment, Learner
-from lti_tool.lti.models import Launch
+from lti_tool.lti.models import Launch, LoginState
 from tests.helpers import LtiBrowser, Platform
 
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -183,12 +183,16 @@ def other_browser(live_server: LiveServer, platform: Platform) -> LtiBrowser:
 
 
 def recorded(app: Flask) -> dict[str, int]:
-    """How many learners, contexts, enrolments and launches the database holds."""
+    """How many learners, contexts, enrolments, launches and consumed logins the database holds."""
     with app.app_context():
         counts = {
             model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
             for model in (Learner, Context, Enrolment, Launch)
         }
+        # A refused launch consumes no login either (its one-time nonce stays unused).
+        counts["consumed_logins"] = db.session.scalar(
+            select(func.count()).select_from(LoginState).where(LoginState.used_at.is_not(None))
+        )
         db.session.remove()
         return counts  # type: ignore[return-value]
 
