@@ -45,7 +45,6 @@ def learner_home() -> str:
     return render_template(
         "learners/learner_home.html",
         launch=launch,
-        learner=services.get_learner(db.session, launch.learner_id),
         modules=content().modules,
         progress_by_module=training.progress_by_module(db.session, scope),
         formats={f.code: f for f in content().programme.activity_formats},

@@ -34,6 +34,8 @@ class LaunchContext:
     locale: str | None
     target_link_uri: str
     expires_at: datetime
+    # How the launch names the person (given name, else full name), for a greeting; None if it does not.
+    person_name: str | None = None
     custom: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property

@@ -98,6 +98,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         self._claims: dict[str, Any] = {}
         self._platform: Platform | None = None
         self._deployment: Deployment | None = None
+        self._known_deployment: Deployment | None = None
         super().__init__(
             request,
             DbToolConf(session, keys),
@@ -152,7 +153,13 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "La requête de lancement ne contient pas le paramètre « state » de la connexion.",
                 "The launch request carries no login « state » parameter.",
             )
-        login = self._db.scalar(_LOGIN, {"login_state": state[:96]})
+        # With the login, the deployment the token names (read unverified, only to fetch it in the same
+        # query; validate_deployment uses it once the signature is proven).
+        claimed_deployment = _unverified_claim(id_token, c.DEPLOYMENT_ID)
+        row = self._db.execute(
+            _LOGIN, {"login_state": state[:96], "deployment_id": claimed_deployment}
+        ).one_or_none()
+        login, self._known_deployment = row if row is not None else (None, None)
         if login is None or login.state != state:
             raise reject(
                 "unknown_state",
@@ -427,7 +434,15 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The token carries no deployment_id.",
                 ASK_ADMIN,
             )
-        deployment = learners.find_deployment(self._db, self._platform.id, deployment_id)
+        known = self._known_deployment
+        if (
+            known is not None
+            and known.deployment_id == deployment_id
+            and known.platform_id == self._platform.id
+        ):
+            deployment: Deployment | None = known
+        else:
+            deployment = learners.find_deployment(self._db, self._platform.id, deployment_id)
         if deployment is None:
             raise reject(
                 "unknown_deployment",
@@ -545,8 +560,16 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         return self
 
 
-# A pending login and its platform (joined), by state.
-_LOGIN = select(LoginState).where(LoginState.state == bindparam("login_state"))
+# A pending login and its platform (joined), by state, with the registered deployment of that name.
+_LOGIN = (
+    select(LoginState, Deployment)
+    .outerjoin(
+        Deployment,
+        (Deployment.platform_id == LoginState.platform_id)
+        & (Deployment.deployment_id == bindparam("deployment_id")),
+    )
+    .where(LoginState.state == bindparam("login_state"))
+)
 # Consuming a login: atomic, so a state and its nonce serve one launch, whatever the worker.
 _CONSUME_LOGIN = (
     update(LoginState)
@@ -563,6 +586,15 @@ _CONSUME_LOGIN = (
 def _public_key(jwk_json: str) -> Any:
     """The key object for a platform JWK (parsed once per process; keys are immutable)."""
     return jwt.PyJWK(json.loads(jwk_json), algorithm="RS256").key
+
+
+def _unverified_claim(token: str, name: str) -> str:
+    """A string claim of a token not yet verified, or "" (to look something up early, never to trust)."""
+    try:
+        value = json.loads(_b64url(token.split(".")[1])).get(name)
+    except (ValueError, IndexError, AttributeError, binascii.Error, UnicodeDecodeError):
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 def _b64url(part: str) -> str:

@@ -171,6 +171,7 @@ def _context(
         locale=launch.locale,
         target_link_uri=launch.target_link_uri,
         expires_at=launch.expires_at,
+        person_name=_text(launch.claims.get("given_name"), 255) or _text(launch.claims.get("name"), 255),
         custom=MappingProxyType(custom),
     )
 
