@@ -128,6 +128,13 @@ def test_a_resource_link_naming_the_autodiagnostic_opens_it(browser: LtiBrowser)
     assert 'data-testid="diagnostic-home"' in learner.landing.text
 
 
+def test_a_resource_link_naming_the_live_sessions_opens_them_for_a_trainer(browser: LtiBrowser) -> None:
+    # The launch POST renders the page: it must not be taken for the page's own "plan a session" form.
+    trainer = Learner(browser, user="instructor", custom={"activity": "sessions"})
+    assert "<h1>Séances en direct</h1>" in trainer.landing.text
+    assert trainer.get("/staff/sessions").status_code == 200
+
+
 def test_the_learner_home_lists_the_eight_modules(browser: LtiBrowser, content: Content) -> None:
     learner = Learner(browser)
     for module in content.modules:
