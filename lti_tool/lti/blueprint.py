@@ -33,6 +33,9 @@ from lti_tool.lti.services import record_launch
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
 BROWSER_COOKIE_MAX_AGE = 400 * 24 * 3600
+# Landing pages that may call the platform (the staff home refreshes the roster through NRPS): the launch is
+# committed before, so that no transaction stays open during a call to another server.
+CALLS_THE_PLATFORM = frozenset({"learners.staff_home"})
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -90,12 +93,20 @@ def launch() -> BaseResponse:
         module=content().module(values["key"]) if "key" in values else None,
         payload={"activity": "diagnostic" if endpoint.startswith("diagnostic.") else endpoint.split(".")[0]},
     )
-    db.session.commit()
     # Render the landing page in this response (no redirect round trip); the page then replaces its
     # address with the GET URL of the same page, so a reload never re-posts the one-time token.
     g.launch = context
     g.page_url = url_for(endpoint, launch=context.launch_id, **values)
-    response = make_response(current_app.view_functions[endpoint](**values))
+    view = current_app.view_functions[endpoint]
+    if endpoint in CALLS_THE_PLATFORM:
+        db.session.commit()
+        body = view(**values)
+    else:
+        # The page reads in the launch's own transaction, committed once it is rendered: one transaction
+        # per launch, and a page that fails leaves no half-recorded launch behind.
+        body = view(**values)
+        db.session.commit()
+    response = make_response(body)
     response.headers["Cache-Control"] = "no-store"
     secure = request.is_secure
     response.set_cookie(
