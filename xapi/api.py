@@ -214,11 +214,13 @@ def _body() -> Any:
     if not (request.mimetype or "").startswith("application/json"):
         raise ApiError(400, "send statements as application/json")
     try:
-        return json.loads(request.get_data(as_text=True) or "null")
+        return json.loads(request.get_data() or b"null")
     except json.JSONDecodeError as error:
         raise ApiError(
             400, f"the body is not valid JSON (line {error.lineno}, column {error.colno})"
         ) from error
+    except UnicodeDecodeError as error:
+        raise ApiError(400, f"the body is not UTF-8 text (byte {error.start})") from error
 
 
 def _flag(args: Any, name: str) -> bool:

@@ -32,8 +32,8 @@ _OUTBOX = cast(Table, OutboxRow.__table__)
 def _insert_with_index_pg(
     session: SessionLike,
     rows: list[dict[str, Any]],
-    agents: list[dict[str, Any]],
-    activities: list[dict[str, Any]],
+    agents: list[tuple[str, str, bool]],
+    activities: list[tuple[str, str, bool]],
     *,
     skip_stored: bool,
 ) -> set[str]:
@@ -47,10 +47,15 @@ def _insert_with_index_pg(
     sql = _combined_sql(columns, skip_stored, connection.dialect)
     params = (
         *([row[column] for row in rows] for column in columns),
-        *([row[column] for row in agents] for column in _INDEX_COLUMNS[_AGENTS.name]),
-        *([row[column] for row in activities] for column in _INDEX_COLUMNS[_ACTIVITIES.name]),
+        *_transposed(agents, 3),
+        *_transposed(activities, 3),
     )
     return {row[0] for row in connection.exec_driver_sql(sql, params)}
+
+
+def _transposed(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as column arrays (what ``unnest`` takes)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 _INDEX_COLUMNS = {
@@ -104,6 +109,14 @@ def bulk_insert(session: SessionLike, table: Table, rows: list[dict[str, Any]]) 
         _unnest_sql(table, columns, connection.dialect),
         tuple([row[column] for row in rows] for column in columns),
     )
+
+
+def _insert_index(
+    session: SessionLike, agents: list[tuple[str, str, bool]], activities: list[tuple[str, str, bool]]
+) -> None:
+    for table, rows in ((_AGENTS, agents), (_ACTIVITIES, activities)):
+        columns = _INDEX_COLUMNS[table.name]
+        bulk_insert(session, table, [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 _unnest_cache: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -243,14 +256,8 @@ def store(
                 "body": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
             }
         )
-        agents += [
-            {"statement_id": statement["id"], "ifi": ifi, "is_direct": direct}
-            for ifi, direct in _agents(statement)
-        ]
-        activities += [
-            {"statement_id": statement["id"], "activity_id": a, "is_direct": direct}
-            for a, direct in _activities(statement)
-        ]
+        agents += [(statement["id"], ifi, direct) for ifi, direct in _agents(statement)]
+        activities += [(statement["id"], a, direct) for a, direct in _activities(statement)]
     if on_postgres:
         stored_now = _insert_with_index_pg(session, rows, agents, activities, skip_stored=not new_ids)
         if len(stored_now) < len(rows):
@@ -258,8 +265,7 @@ def store(
             rows = [row for row in rows if row["id"] in stored_now]
     elif new_ids:
         bulk_insert(session, _STATEMENTS, rows)
-        bulk_insert(session, _AGENTS, agents)
-        bulk_insert(session, _ACTIVITIES, activities)
+        _insert_index(session, agents, activities)
     else:
         try:
             with session.begin_nested():
@@ -281,8 +287,7 @@ def store(
                 platform_id=platform_id,
                 source_client_id=source_client_id,
             )
-        bulk_insert(session, _AGENTS, agents)
-        bulk_insert(session, _ACTIVITIES, activities)
+        _insert_index(session, agents, activities)
     targets = [row["voids"] for row in rows if row["voids"]]
     if targets:
         # A voiding statement cannot itself be voided.

@@ -589,28 +589,34 @@ _ACTIVITY_SPEC: dict[str, Validator] = {
 
 
 # Activities valid once are valid again: the same course, programme and module come back in every statement
-# of a batch. Keyed by their canonical JSON, holding the validated activity as JSON text (each hit decodes a
-# fresh copy, so no caller shares a mutable object); bounded.
-_VALID_ACTIVITIES: dict[str, str] = {}
+# of a batch. Keyed by id, each entry holds a private copy of an activity that was valid and, when validating
+# changed it, the validated form (as JSON text, so each hit decodes a fresh copy). An equal activity (dict
+# equality, in C) is then valid without a second check; bounded.
+_VALID_ACTIVITIES: dict[str, tuple[dict[str, Any], str | None]] = {}
 _VALID_ACTIVITIES_MAX = 4096
 
 
 def _activity(value: Any, path: str) -> dict[str, Any]:
     data = _object(value, path, "an Activity")
-    try:
-        key = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError):
-        key = None  # not plain JSON: the checks below say why
-    if key is not None and (known := _VALID_ACTIVITIES.get(key)) is not None:
-        copy: dict[str, Any] = json.loads(known)
+    known = _VALID_ACTIVITIES.get(data["id"]) if isinstance(data.get("id"), str) else None
+    if known is not None and known[0] == data:
+        if known[1] is None:
+            return {"objectType": "Activity", **data}  # a copy of this request's own object
+        copy: dict[str, Any] = json.loads(known[1])
         return copy
     out = _fields(data, path, _ACTIVITY_SPEC, "an Activity")
     _require(out, "id", path, "an Activity")
     activity = {"objectType": "Activity", **out}
-    if key is not None:
-        if len(_VALID_ACTIVITIES) >= _VALID_ACTIVITIES_MAX:
-            _VALID_ACTIVITIES.clear()
-        _VALID_ACTIVITIES[key] = json.dumps(activity, ensure_ascii=False)
+    try:
+        snapshot = json.loads(json.dumps(data, allow_nan=False))
+    except (TypeError, ValueError):
+        return activity  # not plain JSON data: not kept
+    if not isinstance(data["id"], str):
+        return activity
+    if len(_VALID_ACTIVITIES) >= _VALID_ACTIVITIES_MAX:
+        _VALID_ACTIVITIES.clear()
+    same = activity == {"objectType": "Activity", **snapshot}
+    _VALID_ACTIVITIES[data["id"]] = (snapshot, None if same else json.dumps(activity, ensure_ascii=False))
     return activity
 
 

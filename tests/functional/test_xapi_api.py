@@ -167,6 +167,14 @@ def test_malformed_requests_get_readable_400s(lrs: Lrs) -> None:
         lrs.url, data="{not json", auth=lrs.auth, timeout=5, headers={**V, "Content-Type": "application/json"}
     )
     assert raw.status_code == 400 and "not valid JSON" in raw.json()["message"]
+    latin1 = requests.post(
+        lrs.url,
+        data='{"verb": "é"}'.encode("latin-1"),
+        auth=lrs.auth,
+        timeout=5,
+        headers={**V, "Content-Type": "application/json"},
+    )
+    assert latin1.status_code == 400 and "not UTF-8" in latin1.json()["message"]
     assert lrs.get(limit="ten").status_code == 400
     assert lrs.get(since="yesterday").status_code == 400
     assert lrs.get(agent="{not json").status_code == 400
