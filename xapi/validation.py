@@ -228,8 +228,26 @@ def _uuid(value: Any, path: str) -> str:
     return value
 
 
+# IRIs already seen valid (verbs, extension keys and activity ids repeat in every statement); bounded.
+_VALID_IRIS: set[str] = set()
+_VALID_IRIS_MAX = 8192
+
+
+def _is_iri(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    if value in _VALID_IRIS:
+        return True
+    if not _IRI.fullmatch(value):
+        return False
+    if len(_VALID_IRIS) >= _VALID_IRIS_MAX:
+        _VALID_IRIS.clear()
+    _VALID_IRIS.add(value)
+    return True
+
+
 def _iri(value: Any, path: str) -> str:
-    if not isinstance(value, str) or not _IRI.fullmatch(value):
+    if not _is_iri(value):
         raise StatementError(
             path, f"must be an absolute IRI (a scheme, ':', no spaces), got {_describe(value)}"
         )
@@ -294,7 +312,7 @@ def _language_map(value: Any, path: str) -> dict[str, str]:
 def _extensions(value: Any, path: str) -> dict[str, Any]:
     data = _object(value, path, "an extensions object")
     for key in data:
-        if not isinstance(key, str) or not _IRI.fullmatch(key):
+        if not _is_iri(key):
             raise StatementError(
                 _key_path(path, key), "is not an absolute IRI; extension keys must be IRIs (https://...)"
             )
