@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_translations
 from sqlalchemy import event
 
 import lti_tool.db as database
@@ -42,6 +42,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         else:
             database.ping_when_idle(engine)
     Babel(app, locale_selector=_select_locale)
+    # Templates call gettext a few dozen times a page: look the request's catalogue up once, not each time.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+    )
 
     from lti_tool.certificates.blueprint import bp as certificates_bp
     from lti_tool.competences.blueprint import bp as competences_bp
@@ -88,6 +96,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # around 100 ms under load. The test suite builds many apps, which must stay collectable.
         gc.freeze()
     return app
+
+
+def _catalogue() -> Any:
+    """The request's translations (Flask-Babel's, looked up once per request)."""
+    catalogue = g.get("translations")
+    if catalogue is None:
+        catalogue = g.translations = get_translations()
+    return catalogue
 
 
 def _switch_language_url(code: str) -> str:

@@ -202,7 +202,7 @@ def _membership_statements(
     now = bindparam("now", type_=UTCDateTime())
     launch_time = {"last_launch_at": now} if launched else {}
 
-    person = {field: bindparam(f"person_{field}") for field in person_fields}
+    person: dict[str, Any] = {field: bindparam(f"person_{field}") for field in person_fields}
     learner = (
         insert(Learner)
         .values(
@@ -218,7 +218,7 @@ def _membership_statements(
         )
         .returning(Learner.id)
     )
-    course = {field: bindparam(f"course_{field}") for field in course_fields}
+    course: dict[str, Any] = {field: bindparam(f"course_{field}") for field in course_fields}
     context = (
         insert(Context)
         .values(
