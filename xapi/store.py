@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, or_, select, true, update
+from sqlalchemy import Table, and_, insert, or_, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 
 from xapi import validation
@@ -490,6 +490,11 @@ def find(
         else (Statement.stored_us.desc(), Statement.id.desc())
     )
     limit = query.limit if 0 < query.limit <= MAX_LIMIT else MAX_LIMIT
+    if session.get_bind().dialect.name == "postgresql":
+        # psycopg prepares a query run a few times on a connection, and PostgreSQL may then plan it once for
+        # any value. An agent's, a course's or a verb's statements differ by orders of magnitude: plan each
+        # run for its own values (for this transaction only; the other queries keep their cached plans).
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rows = session.execute(
         select(Statement.stored_us, Statement.id, Statement.body)
         .where(*conditions)
