@@ -120,7 +120,8 @@ def test_accepts_launch_with_only_a_resource_link(browser: LtiBrowser) -> None:
             "email",
         )
     }
-    lands_on(browser, browser.launch_with(sub=f"minimal-{time.time_ns()}", **minimal), "learner")
+    page = lands_on(browser, browser.launch_with(sub=f"minimal-{time.time_ns()}", **minimal), "learner")
+    assert "Bienvenue." in page and "Bienvenue," not in page  # no name claim: greeted without a name
 
 
 @pytest.mark.parametrize("aud", ["socle-demo", ["socle-demo"]], ids=["string", "one-element-array"])
