@@ -221,6 +221,8 @@ def _body() -> Any:
         ) from error
     except UnicodeDecodeError as error:
         raise ApiError(400, f"the body is not UTF-8 text (byte {error.start})") from error
+    except RecursionError as error:
+        raise ApiError(400, "the body's JSON is nested too deeply") from error
 
 
 def _flag(args: Any, name: str) -> bool:
@@ -237,6 +239,8 @@ def _query(args: Any) -> store.Query:
             agent = validation.agent_ifi(validation.validate_agent_param(json.loads(args["agent"])))
         except (json.JSONDecodeError, validation.StatementError) as error:
             raise ApiError(400, str(error)) from error
+        except RecursionError as error:
+            raise ApiError(400, "agent: the JSON is nested too deeply") from error
     limit_raw = args.get("limit", str(store.DEFAULT_LIMIT))
     if not limit_raw.isdigit():
         raise ApiError(400, "limit must be a whole number (0 for the server's maximum)")

@@ -891,7 +891,10 @@ def validate_statement(data: Any, *, is_substatement: bool = False) -> dict[str,
     root = "substatement" if is_substatement else "statement"
     if not isinstance(data, dict):
         raise StatementError(root, f"must be a JSON object, got {_describe(data)}")
-    return _statement(data, root, is_substatement=is_substatement)
+    try:
+        return _statement(data, root, is_substatement=is_substatement)
+    except RecursionError as error:
+        raise StatementError(root, "is nested too deeply (an extension value, most likely)") from error
 
 
 def same_statement(a: dict[str, Any], b: dict[str, Any]) -> bool:

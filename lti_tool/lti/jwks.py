@@ -78,7 +78,7 @@ def _fetch(
         response = http.get(platform.key_set_url, timeout=policy.timeout_seconds)
         response.raise_for_status()
         data = response.json()
-    except (requests.RequestException, ValueError) as error:
+    except (requests.RequestException, ValueError, RecursionError) as error:
         log.warning("platform %s: key set unavailable (%s)", platform.id, type(error).__name__)
         raise JwksUnavailable(str(type(error).__name__)) from error
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):

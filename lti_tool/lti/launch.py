@@ -232,7 +232,8 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         try:
             header = json.loads(_b64url(parts[0]))
             body = json.loads(_b64url(parts[1]))
-        except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError) as error:
+            # RecursionError: JSON nested deeper than the decoder follows (still within the size limit).
             raise reject(
                 "malformed_token",
                 "Le jeton d'identité ne peut pas être décodé.",
@@ -592,7 +593,7 @@ def _unverified_claim(token: str, name: str) -> str:
     """A string claim of a token not yet verified, or "" (to look something up early, never to trust)."""
     try:
         value = json.loads(_b64url(token.split(".")[1])).get(name)
-    except (ValueError, IndexError, AttributeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, IndexError, AttributeError, binascii.Error, UnicodeDecodeError, RecursionError):
         return ""
     return value if isinstance(value, str) else ""
 

@@ -60,7 +60,7 @@ def sync_roster(
         try:
             page = response.json()
             page_members = page["members"]
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise RosterRefused(
                 502, "the platform's roster is not an NRPS membership container", retryable=False
             ) from error

@@ -89,7 +89,7 @@ def register(
             name: str(config[name])
             for name in ("authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint")
         }
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise failed(
             "bad_configuration",
             "La configuration de la plateforme est incomplète (issuer ou points d'accès manquants).",
@@ -146,7 +146,7 @@ def register(
         client_id = str(registered["client_id"])
         tool_configuration = registered.get(TOOL_CONFIGURATION) or {}
         deployment = tool_configuration.get("deployment_id")
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise failed(
             "registration_refused",
             "La réponse de la plateforme ne contient pas de client_id.",

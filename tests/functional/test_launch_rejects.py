@@ -344,6 +344,14 @@ def test_s13_rejects_garbage_token(browser: LtiBrowser) -> None:
     assert_refused(browser.launch("a.b.c", login.state), "malformed_token")
 
 
+def test_s13_rejects_a_token_nested_too_deep_to_decode(browser: LtiBrowser) -> None:
+    # Within the size limit, but deeper than Python's JSON decoder can follow: a 400, not a 500.
+    login = browser.start_login()
+    nested = b64(b"[" * 12_000 + b"]" * 12_000)
+    token = f"{b64(json.dumps({'alg': 'RS256', 'kid': 'k'}).encode())}.{nested}.{b64(b'sig')}"
+    assert_refused(browser.launch(token, login.state), "malformed_token")
+
+
 def test_s13_rejects_oversized_token_unread(browser: LtiBrowser, platform: Platform) -> None:
     login = browser.start_login()
     token = platform.sign(platform.claims(login.nonce, custom={"padding": "x" * 24_000}))

@@ -175,6 +175,15 @@ def test_malformed_requests_get_readable_400s(lrs: Lrs) -> None:
         headers={**V, "Content-Type": "application/json"},
     )
     assert latin1.status_code == 400 and "not UTF-8" in latin1.json()["message"]
+    deep = requests.post(
+        lrs.url,
+        data="[" * 100_000 + "]" * 100_000,
+        auth=lrs.auth,
+        timeout=5,
+        headers={**V, "Content-Type": "application/json"},
+    )
+    assert deep.status_code == 400 and "nested too deeply" in deep.json()["message"]
+    assert lrs.get(agent="[" * 2_000).status_code == 400  # deeper than the JSON decoder follows
     assert lrs.get(limit="ten").status_code == 400
     assert lrs.get(since="yesterday").status_code == 400
     assert lrs.get(agent="{not json").status_code == 400

@@ -242,6 +242,14 @@ def test_null_is_fine_inside_extensions() -> None:
     assert validate_statement(data)["result"]["extensions"] == {EXT + "nothing": None}
 
 
+def test_an_extension_nested_too_deeply_is_an_error_not_a_crash() -> None:
+    deep: Any = None
+    for _ in range(5_000):
+        deep = [deep]
+    error = error_of(changed(("result.extensions", {EXT + "deep": deep})))
+    assert error.path == "statement" and "nested too deeply" in error.message
+
+
 @pytest.mark.parametrize("path", ["result", "result.score", "context", "object.definition"])
 def test_empty_objects_are_rejected(path: str) -> None:
     assert error_of(changed((path, {}))).path == f"statement.{path}"
