@@ -104,13 +104,6 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "socle.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["DATABASE_URL"])
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # psycopg prepares a query run a few times on a connection (PostgreSQL then skips parsing it).
-        # Plan each run for its own values all the same: statements per learner, per registration or per
-        # activity differ by orders of magnitude, and one generic plan would fit none of them well.
-        app.config.setdefault(
-            "SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"options": "-c plan_cache_mode=force_custom_plan"}}
-        )
     # An empty variable (copied from .env.example) means the default, as for the other paths.
     app.config["CONTENT_PATH"] = app.config.get("CONTENT_PATH") or DEFAULTS["CONTENT_PATH"]
     for name in ("CERTIFICATE_ISSUER_NAME", "CERTIFICATE_ISSUER_EMAIL"):
