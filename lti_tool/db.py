@@ -10,7 +10,7 @@ from typing import Any, TypeAlias
 from flask import Flask, g
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, exc
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event, exc, insert
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
@@ -99,6 +99,13 @@ def end_requests_with_commit(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - the response is sent; Flask-SQLAlchemy's teardown rolls back
             log.exception("could not end the request's transaction")
             session.rollback()
+
+
+def insert_row(session: DbSession, model: Any, row: dict[str, Any]) -> Any:
+    """Insert one row with a Core statement (no unit-of-work flush) and return it as a transient object, for
+    rows written once on a hot path (login states, launches, learning events) that nothing changes later."""
+    session.connection().execute(insert(model), row)
+    return model(**row)
 
 
 def utcnow() -> datetime:

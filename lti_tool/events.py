@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, insert
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool.db import DbSession, UTCDateTime, db, utcnow
+from lti_tool.db import DbSession, UTCDateTime, db, insert_row, utcnow
 from lti_tool.lti.context import LaunchContext
 
 # The event types services emit.
@@ -134,9 +134,7 @@ def record_event(
         "payload": payload or {},
         "occurred_at": at or utcnow(),
     }
-    # A Core insert (no unit-of-work flush): events are written once and never changed.
-    session.connection().execute(insert(LearningEvent), row)
-    event = LearningEvent(**row)
+    event = insert_row(session, LearningEvent, row)
     statement_ids = records.emit(
         session, scope, event, module=module, question=question, actor=actor, session_title=session_title
     )

@@ -629,8 +629,6 @@ def _activity(value: Any, path: str) -> dict[str, Any]:
         snapshot = json.loads(json.dumps(data, allow_nan=False))
     except (TypeError, ValueError):
         return activity  # not plain JSON data: not kept
-    if not isinstance(data["id"], str):
-        return activity
     if len(_VALID_ACTIVITIES) >= _VALID_ACTIVITIES_MAX:
         _VALID_ACTIVITIES.clear()
     same = activity == {"objectType": "Activity", **snapshot}

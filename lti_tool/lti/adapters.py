@@ -15,9 +15,8 @@ from pylti1p3.registration import Registration
 from pylti1p3.request import Request
 from pylti1p3.session import SessionService
 from pylti1p3.tool_config import ToolConfAbstract
-from sqlalchemy import insert
 
-from lti_tool.db import DbSession, utcnow
+from lti_tool.db import DbSession, insert_row, utcnow
 from lti_tool.keys import KeyStore
 from lti_tool.learners import services as learners
 from lti_tool.learners.models import Platform
@@ -116,9 +115,7 @@ class DbSessionService(SessionService):
             "expires_at": now + self._login_ttl,
             "used_at": None,
         }
-        # A Core insert: nothing else in this request needs the row as an ORM object.
-        self._session.connection().execute(insert(LoginState), row)
-        self.last_login = LoginState(**row)
+        self.last_login = insert_row(self._session, LoginState, row)
 
     def get_state_params(self, state: str) -> dict[str, object]:
         row = self._session.get(LoginState, state)

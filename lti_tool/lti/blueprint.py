@@ -97,16 +97,14 @@ def launch() -> BaseResponse:
     # address with the GET URL of the same page, so a reload never re-posts the one-time token.
     g.launch = context
     g.page_url = url_for(endpoint, launch=context.launch_id, **values)
-    view = current_app.view_functions[endpoint]
+    # The page is rendered as its GET: a view that also takes a form must not read the launch's POST as one.
+    request.method = "GET"
     if endpoint in CALLS_THE_PLATFORM:
         db.session.commit()
-        body = view(**values)
-    else:
-        # The page reads in the launch's own transaction, committed once it is rendered: one transaction
-        # per launch, and a page that fails leaves no half-recorded launch behind.
-        body = view(**values)
-        db.session.commit()
-    response = make_response(body)
+    # Otherwise the page reads in the launch's own transaction, committed once it is rendered: one
+    # transaction per launch, and a page that fails leaves no half-recorded launch behind.
+    response = make_response(current_app.view_functions[endpoint](**values))
+    db.session.commit()
     response.headers["Cache-Control"] = "no-store"
     secure = request.is_secure
     response.set_cookie(

@@ -7,9 +7,9 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, select
 
-from lti_tool.db import DbSession, utcnow
+from lti_tool.db import DbSession, insert_row, utcnow
 from lti_tool.errors import AccessDenied, Message
 from lti_tool.learners import services as learners
 from lti_tool.learners.models import Context, Deployment, Platform
@@ -96,9 +96,7 @@ def record_launch(
         "created_at": now,
         "expires_at": now + timedelta(seconds=ttl_seconds),
     }
-    # A Core insert: the row is not needed as an ORM object in this request (no unit-of-work flush).
-    session.connection().execute(insert(Launch), row)
-    launch = Launch(**row)
+    launch = insert_row(session, Launch, row)
     return _context(
         launch,
         validated.platform,

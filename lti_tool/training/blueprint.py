@@ -159,8 +159,7 @@ def deliverable(key: str) -> Response:
 def sessions() -> str | Response:
     """Plan a live session for this course, and see those planned."""
     launch = current_launch()
-    # Rendered as a launch's landing page, the POST is the launch's (lti.launch), not this page's form.
-    if request.method == "POST" and request.endpoint == "training.sessions":
+    if request.method == "POST":
         starts_at = _datetime(request.form.get("starts_at", ""))
         duration = request.form.get("duration_minutes", "")
         linked = content().module(request.form["module_id"]) if request.form.get("module_id") else None
