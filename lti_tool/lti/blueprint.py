@@ -42,6 +42,9 @@ CALLS_THE_PLATFORM = frozenset({"learners.staff_home"})
 def login() -> Response:
     """OIDC login initiation: check the platform's request and send the browser to its authorization."""
     lti = runtime()
+    # A login reads its registration and writes one row, which needs no transaction: without one, it costs
+    # two round trips to the database instead of four (BEGIN and COMMIT).
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     response = StrictOIDCLogin(db.session, lti.keys, lti.urls, lti.login_ttl_seconds).start()
     db.session.commit()
     return response
