@@ -3,14 +3,16 @@
 The folder holds one PEM file per key and ``keyset.json`` naming the active key and the keys still
 published. ``rotate`` adds a key and signs with it while the old one stays published (platforms cache our
 key set); ``retire`` stops publishing the old ones. Every process re-reads the folder when ``keyset.json``
-changes, so a rotation reaches all gunicorn workers without a restart.
+changes (looking at most once a second), so a rotation reaches all gunicorn workers without a restart.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from jwcrypto import jwk
 
 KEY_SIZE = 2048
 MANIFEST = "keyset.json"
+# How often a process looks whether ``keyset.json`` changed (a rotation reaches every worker within this).
+CHECK_EVERY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,14 @@ class KeyStoreError(RuntimeError):
 
 
 class KeyStore:
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], check_every_seconds: float = CHECK_EVERY_SECONDS
+    ) -> None:
         self.directory = Path(directory)
+        self._check_every = check_every_seconds
         self._lock = threading.Lock()
         self._loaded_mtime: float | None = None
+        self._checked_at = -math.inf
         self._active: SigningKey | None = None
         self._published: list[SigningKey] = []
 
@@ -68,6 +76,10 @@ class KeyStore:
         return {"keys": [key.public_jwk for key in self.published()] + list(retired.values())}
 
     def _refresh(self) -> None:
+        now = time.monotonic()
+        if self._active is not None and now - self._checked_at < self._check_every:
+            return
+        self._checked_at = now
         manifest = self.directory / MANIFEST
         try:
             mtime = manifest.stat().st_mtime_ns
@@ -142,3 +154,4 @@ class KeyStore:
         tmp = self.directory / (MANIFEST + ".tmp")
         tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
         tmp.replace(self.directory / MANIFEST)
+        self._checked_at = -math.inf  # this process sees its own change at once

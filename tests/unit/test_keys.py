@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import jwt
@@ -39,9 +40,13 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_published_until_retir
     assert old in [k["kid"] for k in store.verification_jwks()["keys"]]
 
 
-def test_another_process_sees_a_rotation(tmp_path: Path) -> None:
-    worker_a, worker_b = KeyStore(tmp_path), KeyStore(tmp_path)
+def test_another_process_sees_a_rotation_within_its_check_interval(tmp_path: Path) -> None:
+    worker_a, worker_b = KeyStore(tmp_path), KeyStore(tmp_path, check_every_seconds=0.2)
     worker_a.ensure()
-    assert worker_b.active().kid == worker_a.active().kid
+    first = worker_a.active().kid
+    assert worker_b.active().kid == first
     new = worker_a.rotate()
+    assert worker_a.active().kid == new  # the process that rotated signs with the new key at once
+    time.sleep(0.25)  # the other process looks again once its interval has passed
     assert worker_b.active().kid == new
+    assert [k.kid for k in worker_b.published()] == [new, first]
