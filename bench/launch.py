@@ -32,6 +32,11 @@ How to read the figures
                    runs in Socle's workers, so under load it also slows Socle's own responses.
     JWKS fetches   how many times Socle fetched the demo platform's key set (``platforms.jwks_fetch_count``):
                    a few during warm-up (each worker's first launches find the cache empty), 0 after.
+    CPU per launch where each launch's work runs, from the kernel's counters (``/proc``, Linux only): Socle's
+                   gunicorn (which also serves the demo platform: in the bare tool's rounds, that row is the
+                   platform's share), the bare tool's gunicorn, the local PostgreSQL server's processes, and
+                   this process (the clients). With the machine's CPUs busy (more clients than cores), p50
+                   follows the total: it shows what a change saves, and what a target leaves to spend.
     Target: Socle p50 <= 1.5 x bare p50 (whole round trip).
 
 Clients and servers share the machine's CPUs: compare ratios, and rerun before trusting a few percent.
@@ -43,6 +48,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -99,6 +105,44 @@ def jwks_fetch_count(database_url: str) -> int:
         return int(count or 0)
     finally:
         engine.dispose()
+
+
+# -- CPU accounting ------------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass(frozen=True)
+class CpuWatch:
+    """Where the CPU goes: each server's process group (gunicorn master and workers), PostgreSQL's processes
+    on this machine, and this process (the clients)."""
+
+    groups: dict[str, int]  # row label -> process group id
+
+    def sample(self) -> dict[str, float]:
+        """CPU milliseconds used so far by each row (processes that ended are not counted)."""
+        used = dict.fromkeys([*self.groups, "PostgreSQL"], 0.0)
+        by_group = {pgid: label for label, pgid in self.groups.items()}
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                    line = stat.read()
+            except OSError:
+                continue
+            name, fields = line[line.find("(") + 1 : line.rfind(")")], line[line.rfind(")") + 2 :].split()
+            ticks = int(fields[11]) + int(fields[12])  # utime + stime
+            label = by_group.get(int(fields[2])) or ("PostgreSQL" if name == "postgres" else None)
+            if label:
+                used[label] += ticks * 1000 / CLOCK_TICKS
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        used["clients"] = (own.ru_utime + own.ru_stime) * 1000
+        return used
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {label: after[label] - before[label] for label in after}
 
 
 # -- one launch ---------------------------------------------------------------------------------------
@@ -184,6 +228,11 @@ class RunResult:
     timings: list[Timing] = field(repr=False)
     failures: int
     errors: list[str]
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU used by each row during the rounds
+
+    def cpu_per_launch(self) -> dict[str, float]:
+        done = len(self.timings) + self.failures
+        return {label: used / done for label, used in self.cpu_ms.items()} if done else {}
 
     @property
     def launches_per_second(self) -> float:
@@ -206,10 +255,11 @@ class RunResult:
             "tool_only_p50_ms": round(self.percentile(50, tool_only=True), 2),
             "failures": self.failures,
             "errors": self.errors,
+            "cpu_ms_per_launch": {label: round(ms, 2) for label, ms in self.cpu_per_launch().items()},
         }
 
 
-def run_launches(target: Target, launches: int, concurrency: int) -> RunResult:
+def run_launches(target: Target, launches: int, concurrency: int, watch: CpuWatch | None = None) -> RunResult:
     """``launches`` launches shared by ``concurrency`` client threads, each with its keep-alive session."""
     lock = threading.Lock()
     next_index = 0
@@ -236,13 +286,15 @@ def run_launches(target: Target, launches: int, concurrency: int) -> RunResult:
                 with lock:
                     timings.append(timing)
 
+    cpu_before = watch.sample() if watch else {}
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for future in [pool.submit(client) for _ in range(concurrency)]:
             future.result()
     wall = time.perf_counter() - began
+    cpu = cpu_between(cpu_before, watch.sample()) if watch else {}
     distinct = list(dict.fromkeys(errors))[:5]
-    return RunResult(target.name, launches, concurrency, wall, timings, len(errors), distinct)
+    return RunResult(target.name, launches, concurrency, wall, timings, len(errors), distinct, cpu)
 
 
 def merged(results: list[RunResult]) -> RunResult:
@@ -256,10 +308,13 @@ def merged(results: list[RunResult]) -> RunResult:
         timings=[t for r in results for t in r.timings],
         failures=sum(r.failures for r in results),
         errors=list(dict.fromkeys(e for r in results for e in r.errors))[:5],
+        cpu_ms={label: sum(r.cpu_ms.get(label, 0.0) for r in results) for label in first.cpu_ms},
     )
 
 
-def measure(socle: Target, bare: Target, args: argparse.Namespace) -> tuple[RunResult, RunResult]:
+def measure(
+    socle: Target, bare: Target, args: argparse.Namespace, watch: CpuWatch | None
+) -> tuple[RunResult, RunResult]:
     """Alternate the two tools in rounds, in swapped order each round, so drift hits both alike."""
     results: dict[str, list[RunResult]] = {socle.name: [], bare.name: []}
     for round_index in range(args.rounds):
@@ -267,7 +322,7 @@ def measure(socle: Target, bare: Target, args: argparse.Namespace) -> tuple[RunR
         order = (socle, bare) if round_index % 2 == 0 else (bare, socle)
         for target in order:
             if size:
-                results[target.name].append(run_launches(target, size, args.concurrency))
+                results[target.name].append(run_launches(target, size, args.concurrency, watch))
     return merged(results[socle.name]), merged(results[bare.name])
 
 
@@ -304,6 +359,12 @@ def report(socle: RunResult, bare: RunResult, fetches_warmup: int, fetches_measu
     for result in (socle, bare):
         for error in result.errors:
             print(f"  {result.tool} failure: {error}")
+    socle_cpu, bare_cpu = socle.cpu_per_launch(), bare.cpu_per_launch()
+    if socle_cpu and bare_cpu:
+        print(f"\n{'CPU per launch (ms)':<22}{'Socle rounds':>13}{'bare rounds':>13}")
+        for label in [label for label in socle_cpu if socle_cpu[label] or bare_cpu[label]]:
+            print(f"{label:<22}{socle_cpu[label]:>13.2f}{bare_cpu[label]:>13.2f}")
+        print(f"{'total':<22}{sum(socle_cpu.values()):>13.2f}{sum(bare_cpu.values()):>13.2f}")
     jwks_ok = fetches_measured == 0
     print(
         f"Socle's JWKS fetches from the demo platform: {fetches_warmup} during warm-up, "
@@ -416,13 +477,18 @@ def main(argv: list[str] | None = None) -> int:
         bare_target = Target(
             "bare", demo_url + f"/start?as=learner&client_id={BARE_CLIENT_ID}", bare_url, BARE_MARKER
         )
+        watch = (
+            CpuWatch({"Socle's gunicorn": socle.process.pid, "bare tool's gunicorn": bare.process.pid})
+            if os.path.isdir("/proc")
+            else None
+        )
         fetches_before = jwks_fetch_count(database_url)
         for target in (socle_target, bare_target) if args.warmup else ():
             warm = run_launches(target, args.warmup, args.concurrency)
             if warm.failures:
                 print(f"warm-up of {target.name}: {warm.failures} failure(s): {warm.errors}", file=sys.stderr)
         fetches_warm = jwks_fetch_count(database_url)
-        socle_run, bare_run = measure(socle_target, bare_target, args)
+        socle_run, bare_run = measure(socle_target, bare_target, args, watch)
         fetches_after = jwks_fetch_count(database_url)
 
         figures = report(socle_run, bare_run, fetches_warm - fetches_before, fetches_after - fetches_warm)
