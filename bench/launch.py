@@ -115,7 +115,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 @dataclass(frozen=True)
 class CpuWatch:
     """Where the CPU goes: each server's process group (gunicorn master and workers), PostgreSQL's processes
-    on this machine, and this process (the clients)."""
+    on this machine, and this process (the clients). Made only where ``/proc`` exists (``main``)."""
 
     groups: dict[str, int]  # row label -> process group id
 
@@ -123,7 +123,7 @@ class CpuWatch:
         """CPU milliseconds used so far by each row (processes that ended are not counted)."""
         used = dict.fromkeys([*self.groups, "PostgreSQL"], 0.0)
         by_group = {pgid: label for label, pgid in self.groups.items()}
-        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             try:
