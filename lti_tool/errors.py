@@ -24,13 +24,28 @@ class Message:
 
 
 class SocleError(Exception):
-    """Base of every error the tool shows to a person or a client."""
+    """Base of every error the tool shows to a person or a client.
+
+    A refusal that always says the same thing is a subclass with its ``what`` and ``todo`` (raised as
+    ``LaunchGone()``), never a module-level instance: raising one instance again and again would chain
+    every traceback onto it (memory grows per refused request, and one log line per frame ever raised)."""
 
     status = 400
     code = "error"
     title = Message("Une erreur est survenue", "Something went wrong")
+    what: Message
+    todo: Message
 
-    def __init__(self, what: Message, todo: Message, *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        what: Message | None = None,
+        todo: Message | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+    ):
+        what = what or type(self).what
+        todo = todo or type(self).todo
         super().__init__(what.en)
         self.what = what
         self.todo = todo

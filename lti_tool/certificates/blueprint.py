@@ -139,18 +139,17 @@ def erased(credential: Credential) -> bool:
     return not credential.jwt
 
 
-ERASED = SocleError(
-    Message(
+class Erased(SocleError):
+    status = 410
+    code = "erased"
+    what = Message(
         "Ce certificat a été révoqué et ses documents effacés à la demande de la personne.",
         "This credential was revoked and its documents erased at the holder's request.",
-    ),
-    Message(
+    )
+    todo = Message(
         "Sa page de vérification indique qu'il est révoqué ; il n'y a plus rien à télécharger.",
         "Its verification page says it is revoked; there is nothing left to download.",
-    ),
-    code="erased",
-    status=410,
-)
+    )
 
 
 def verify_stored(session: DbSession, credential: Credential) -> Verdict:
@@ -423,7 +422,7 @@ def credential_json(credential_id: str) -> Response:
     """The signed credential, byte for byte as issued (with its Data Integrity proof)."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
-        raise ERASED
+        raise Erased()
     return _download(
         credential.document.encode("utf-8"), "application/json", f"credential-{credential.id}.json"
     )
@@ -434,7 +433,7 @@ def credential_jwt(credential_id: str) -> Response:
     """The same credential as a VC-JWT (RS256, key in the tool's JWKS)."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
-        raise ERASED
+        raise Erased()
     return _download(credential.jwt, "application/jwt", f"credential-{credential.id}.jwt")
 
 
@@ -443,7 +442,7 @@ def certificate(credential_id: str) -> Response:
     """The PDF certificate (not for a revoked credential: a printout would outlive the revocation)."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
-        raise ERASED
+        raise Erased()
     if credential.revoked_at is not None:
         gone = SocleError(
             Message("Ce certificat a été révoqué.", "This credential has been revoked."),
@@ -465,7 +464,7 @@ def evidence_file_pdf(credential_id: str) -> Response:
     """The learner's evidence file in the credential's course, as a PDF report."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
-        raise ERASED
+        raise Erased()
     document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
     return _download(evidence_pdf(document), "application/pdf", f"dossier-de-preuves-{credential.id}.pdf")
 
@@ -475,7 +474,7 @@ def evidence_file_json(credential_id: str) -> Response:
     """The same evidence file as JSON (what a jury's tooling reads)."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
-        raise ERASED
+        raise Erased()
     document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
     body = json.dumps(evidence_json(document), ensure_ascii=False, indent=2)
     return _download(body, "application/json", f"dossier-de-preuves-{credential.id}.json")

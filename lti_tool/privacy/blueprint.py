@@ -20,30 +20,28 @@ from lti_tool.training.blueprint import here
 
 bp = Blueprint("privacy", __name__, url_prefix="/admin/privacy")
 
-ADMIN_ONLY = AccessDenied(
-    Message(
+class AdminOnly(AccessDenied):
+    code = "admin_only"
+    what = Message(
         "Seul un administrateur de la plateforme peut exporter ou effacer les données d'une personne.",
         "Only a platform administrator can export or erase a person's data.",
-    ),
-    Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role."),
-    code="admin_only",
-)
-OWN_ACCOUNT = services.OwnAccount(
-    Message(
+    )
+    todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
+class OwnAccount(services.OwnAccount):
+    what = Message(
         "Vous ne pouvez pas effacer votre propre compte depuis votre session.",
         "You cannot erase your own account from your own session.",
-    ),
-    Message(
+    )
+    todo = Message(
         "Demandez-le à un autre administrateur ou à l'exploitant de Socle.",
         "Ask another administrator or the Socle operator.",
-    ),
-)
+    )
 
 
 def _scope() -> StaffScope:
     launch = current_launch()
     if not launch.is_admin:
-        raise ADMIN_ONLY
+        raise AdminOnly()
     return StaffScope.of_launch(launch)
 
 
@@ -91,7 +89,7 @@ def erase(learner_id: int) -> BaseResponse | tuple[str, int]:
     launch = current_launch()
     person = _person(learner_id)
     if person.id == launch.learner_id:
-        raise OWN_ACCOUNT
+        raise OwnAccount()
     mismatch = False
     if request.method == "POST":
         if services.confirms(person, request.form.get("confirm", "")):
