@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import hmac
 import json
 from dataclasses import dataclass
@@ -59,6 +60,10 @@ class LaunchSettings:
     leeway_seconds: int
     max_token_bytes: int
     jwks: JwksPolicy
+    # The app's secret key: the state cookie's value is derived from it (see ``state_cookie_value``).
+    secret_key: str = ""
+    # An id_token's exp may be at most this far past its iat (Moodle sends 60 seconds).
+    max_token_lifetime_seconds: int = 600
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ class ValidatedLaunch:
     platform: Platform
     deployment: Deployment
     claims: dict[str, Any]
+    # Proven by the secret in the platform's storage, the browser having dropped our cookie: the launch
+    # cannot be bound to a cookie, so its id serves as a short-lived bearer token.
+    via_platform_storage: bool = False
 
 
 class NeedsPlatformStorage(Exception):  # noqa: N818 - a step of the flow, not an error
@@ -99,11 +107,12 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         self._platform: Platform | None = None
         self._deployment: Deployment | None = None
         self._known_deployment: Deployment | None = None
+        self._via_storage = False
         super().__init__(
             request,
             DbToolConf(session, keys),
             session_service=DbSessionService(request, session, 0),
-            cookie_service=FlaskCookieService(request),
+            cookie_service=BoundStateCookies(request, settings.secret_key),
             requests_session=http,
         )
 
@@ -124,7 +133,9 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
             self._validated = False
             raise
         assert self._platform is not None and self._deployment is not None
-        return ValidatedLaunch(self._platform, self._deployment, dict(self._claims))
+        return ValidatedLaunch(
+            self._platform, self._deployment, dict(self._claims), via_platform_storage=self._via_storage
+        )
 
     def validate(self) -> StrictMessageLaunch:
         self.validate_strictly()
@@ -192,6 +203,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                         "This launch does not come from the browser that started the login.",
                     )
                 self._login = login
+                self._via_storage = True
                 return self
             # An empty value: the platform's storage did not answer; offer the new window below.
         if cookie is None:
@@ -210,7 +222,8 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 + "?"
                 + urlencode({k: v for k, v in login.login_params.items() if k != "lti_storage_target"}),
             )
-        if cookie != state:
+        if not hmac.compare_digest(cookie.encode("utf-8"), state_cookie_value(self._settings.secret_key, state)):
+            # Also a cookie forged from the state alone (the state travels in the page): case S9d.
             raise reject(
                 "state_mismatch",
                 "Ce lancement a été ouvert dans un autre navigateur que la connexion.",
@@ -400,7 +413,27 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The identity token is invalid.",
                 ASK_ADMIN,
             ) from error
+        self._check_lifetime()
         return self
+
+    def _check_lifetime(self) -> None:
+        """exp and iat are numbers (PyJWT also takes "9999999999"), and exp is at most a few minutes past
+        iat: a token valid for years would be a standing credential for whoever copies it."""
+        exp, iat = self._claims.get("exp"), self._claims.get("iat")
+        if not _is_number(exp) or not _is_number(iat):
+            raise reject(
+                "bad_time_claim",
+                "Les dates du jeton (exp, iat) ne sont pas des nombres.",
+                "The token's dates (exp, iat) are not numbers.",
+                ASK_ADMIN,
+            )
+        if exp - iat > self._settings.max_token_lifetime_seconds + self._settings.leeway_seconds:
+            raise reject(
+                "token_lifetime",
+                "Le jeton est valable bien trop longtemps (exp trop loin après iat) ; il est refusé.",
+                "The token is valid for far too long (exp too far after iat); it is refused.",
+                ASK_ADMIN,
+            )
 
     # -- nonce: once, whatever the browser or worker ---------------------------------------------------
     def validate_nonce(self) -> StrictMessageLaunch:
@@ -581,6 +614,32 @@ _CONSUME_LOGIN = (
     )
     .values(used_at=bindparam("now"))
 )
+
+
+class BoundStateCookies(FlaskCookieService):  # type: ignore[misc]
+    """pylti1p3's state cookie, whose value is not the state itself but a keyed digest of it.
+
+    The state travels in the launch form; with the state as the cookie's value, anyone holding a token and
+    its state could forge the cookie in another browser. The digest needs the app's secret key."""
+
+    def __init__(self, request: FlaskRequest, secret_key: str) -> None:
+        super().__init__(request)
+        self._secret_key = secret_key
+
+    def set_cookie(self, name: str, value: str | int, exp: int | None = 3600) -> None:
+        # pylti1p3 calls set_cookie(state, state, 300) at login: keep the name, replace the value.
+        super().set_cookie(name, state_cookie_value(self._secret_key, str(value)).decode("ascii"), exp)
+
+
+def state_cookie_value(secret_key: str, state: str) -> bytes:
+    digest = hmac.new(
+        secret_key.encode("utf-8"), b"socle-state\x00" + state.encode("utf-8"), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @functools.lru_cache(maxsize=256)

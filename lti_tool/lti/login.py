@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, make_response, render_template
-from pylti1p3.contrib.flask import FlaskCookieService, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.registration import Registration
 
 from lti_tool.db import DbSession
@@ -19,7 +19,7 @@ from lti_tool.errors import LaunchRejected, Message
 from lti_tool.keys import KeyStore
 from lti_tool.learners import services as learners
 from lti_tool.lti.adapters import DbSessionService, DbToolConf, registration_for
-from lti_tool.lti.launch import ASK_ADMIN, reject
+from lti_tool.lti.launch import ASK_ADMIN, BoundStateCookies, reject
 from lti_tool.lti.urls import ToolUrls
 
 # What we keep of the login request: enough to check the launch and to restart in a new window.
@@ -36,7 +36,9 @@ MAX_PARAM_LENGTH = 2048
 
 
 class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
-    def __init__(self, session: DbSession, keys: KeyStore, urls: ToolUrls, login_ttl_seconds: int) -> None:
+    def __init__(
+        self, session: DbSession, keys: KeyStore, urls: ToolUrls, login_ttl_seconds: int, *, secret_key: str
+    ) -> None:
         request = FlaskRequest()
         self._db = session
         self._keys = keys
@@ -45,7 +47,7 @@ class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
             request,
             DbToolConf(session, keys),
             session_service=DbSessionService(request, session, login_ttl_seconds),
-            cookie_service=FlaskCookieService(request),
+            cookie_service=BoundStateCookies(request, secret_key),
         )
 
     def start(self) -> Response:

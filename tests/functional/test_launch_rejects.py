@@ -283,6 +283,19 @@ def test_s9_rejects_state_cookie_that_does_not_match(browser: LtiBrowser, platfo
     assert_refused(browser.launch(platform.sign(platform.claims(login.nonce)), login.state), "state_mismatch")
 
 
+def test_s9d_rejects_token_and_state_replayed_from_another_browser_with_a_forged_cookie(
+    browser: LtiBrowser, other_browser: LtiBrowser, platform: Platform
+) -> None:
+    login = browser.start_login()
+    token = platform.sign(platform.claims(login.nonce))
+    # The state travels in the launch form: an attacker holding token and state could set the state cookie
+    # to the state itself. Its value is bound to the state under Socle's secret instead.
+    cookie = browser.http.cookies.get(f"lti1p3-{login.state}")
+    assert cookie and cookie != login.state
+    other_browser.http.cookies.set(f"lti1p3-{login.state}", login.state)
+    assert_refused(other_browser.launch(token, login.state), "state_mismatch")
+
+
 def test_s9_rejects_missing_id_token(browser: LtiBrowser) -> None:
     login = browser.start_login()
     assert_refused(browser.launch(None, login.state), "missing_id_token")
@@ -300,6 +313,26 @@ def test_s9_rejects_missing_id_token(browser: LtiBrowser) -> None:
 )
 def test_s10_rejects_bad_or_missing_times(browser: LtiBrowser, changes, code: str) -> None:  # type: ignore[no-untyped-def]
     assert_refused(browser.launch_with(**changes(int(time.time()))), code)
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        (lambda now: {"exp": str(now + 60)}, "bad_time_claim"),  # PyJWT alone reads "1765…" as a number
+        (lambda now: {"iat": str(now)}, "bad_time_claim"),
+        (lambda now: {"iat": now, "exp": now + 10 * 365 * 24 * 3600}, "token_lifetime"),
+        (lambda now: {"iat": now, "exp": now + 3600}, "token_lifetime"),
+    ],
+    ids=["exp-numeric-string", "iat-numeric-string", "exp-ten-years-away", "exp-an-hour-away"],
+)
+def test_s10_rejects_times_that_are_not_numbers_or_too_far_apart(browser: LtiBrowser, changes, code: str) -> None:  # type: ignore[no-untyped-def]
+    assert_refused(browser.launch_with(**changes(int(time.time()))), code)
+
+
+@pytest.mark.valid_launch_first
+def test_s10_accepts_a_token_valid_for_a_few_minutes(browser: LtiBrowser) -> None:
+    now = int(time.time())
+    assert browser.launch_with(iat=now, exp=now + 300).status_code == 200
 
 
 @pytest.mark.parametrize(
