@@ -14,6 +14,9 @@ from lti_tool.db import db
 from lti_tool.learners.models import Platform
 
 ORIGINS_CACHE_SECONDS = 30
+# A year of HTTPS only (browsers ignore the header on plain HTTP); not includeSubDomains, which would bind
+# the operator's other hosts too.
+HSTS = "max-age=31536000"
 
 
 def init_app(app: Flask) -> None:
@@ -24,6 +27,9 @@ def init_app(app: Flask) -> None:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
     cache: dict[str, tuple[float, str]] = {}
+    # Production runs on https only (check_config): tell browsers never to use plain HTTP, where a launch id
+    # in a URL could be read on the way.
+    hsts = app.config["ENV"] == "production"
 
     def frame_ancestors() -> str:
         """'self' and the origins of active platforms (re-read every few seconds, shared via the DB)."""
@@ -57,6 +63,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # Launch ids travel in our URLs: never send them to another site.
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     app.extensions["socle_frame_ancestors_cache"] = cache
