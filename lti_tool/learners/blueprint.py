@@ -21,14 +21,13 @@ from lti_tool.training.blueprint import here
 
 bp = Blueprint("learners", __name__)
 
-ADMIN_ONLY = AccessDenied(
-    Message(
+class AdminOnly(AccessDenied):
+    code = "admin_only"
+    what = Message(
         "Cette page est réservée aux administrateurs de la plateforme.",
         "This page is for platform administrators.",
-    ),
-    Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role."),
-    code="admin_only",
-)
+    )
+    todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
 # A staff launch refreshes the roster from the platform when it is older than this.
 ROSTER_MAX_AGE_SECONDS = 600
 
@@ -108,10 +107,11 @@ def grades() -> str:
 @bp.route("/admin/platforms", methods=["GET", "POST"])
 @require_launch(staff=True)
 def platforms() -> str | Response:
-    """A platform administrator sees and switches on or off Socle's registrations of their own platform."""
+    """A platform administrator sees the issuer's registrations of Socle and switches on or off only the one
+    they launched through: the others (another client id of the same issuer) may be another tenant's."""
     launch = current_launch()
     if not launch.is_admin:
-        raise ADMIN_ONLY
+        raise AdminOnly()
     own = [p for p in services.platforms_of_issuer(db.session, launch.issuer, include_inactive=True)]
     if request.method == "POST":
         target = next((p for p in own if str(p.id) == request.form.get("platform")), None)
@@ -121,13 +121,30 @@ def platforms() -> str | Response:
                 "Cette inscription n'existe pas pour votre plateforme.",
                 "This registration does not exist for your platform.",
             )
-        if target.id == launch.platform_id and request.form["action"] == "deactivate":
+        if target.id != launch.platform_id:
+            raise AccessDenied(
+                Message(
+                    "Vous ne pouvez activer ou désactiver que l'inscription par laquelle vous avez lancé Socle.",
+                    "You can switch on or off only the registration you launched Socle through.",
+                ),
+                Message(
+                    "Lancez Socle depuis cette inscription-là, ou demandez-le à l'exploitant de Socle.",
+                    "Launch Socle through that registration, or ask the Socle operator.",
+                ),
+                code="other_registration",
+            )
+        if request.form["action"] == "deactivate" and request.form.get("confirm") != "yes":
             raise refused(
                 "own_registration",
-                "Vous ne pouvez pas désactiver l'inscription par laquelle vous êtes connecté·e.",
-                "You cannot deactivate the registration you are signed in through.",
+                "Désactiver l'inscription par laquelle vous êtes connecté·e met fin à votre session et aux "
+                "lancements depuis cette inscription ; seul l'exploitant de Socle pourra la réactiver.",
+                "Deactivating the registration you are signed in through ends your session and every launch "
+                "through it; only the Socle operator can switch it on again.",
             )
         target.is_active = request.form["action"] == "activate"
         db.session.commit()
+        if not target.is_active:
+            # This launch is now refused (inactive registration): say it here rather than on the next page.
+            return render_template("learners/platforms.html", platforms=own, current=launch.platform_id)
         return redirect(here("learners.platforms"), code=303)
     return render_template("learners/platforms.html", platforms=own, current=launch.platform_id)
