@@ -59,7 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
     from lti_tool.home.blueprint import bp as home_bp
     from lti_tool.learners.blueprint import bp as learners_bp
-    from lti_tool.lti import runtime
+    from lti_tool.lti import launches, runtime
     from lti_tool.lti.blueprint import bp as lti_bp
     from lti_tool.privacy.blueprint import bp as privacy_bp
     from lti_tool.training.blueprint import bp as training_bp
@@ -89,6 +89,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["switch_language_url"] = _switch_language_url
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["here"] = here
+    app.jinja_env.globals["csrf_field"] = launches.csrf_field
+    app.jinja_env.globals["csrf_token"] = launches.csrf_token
     app.jinja_env.filters["localtime"] = _localtime
     if app.config["ENV"] != "testing":
         # What the app built (routes, templates, models, content) lives as long as the process: keep it out

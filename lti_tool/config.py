@@ -35,8 +35,13 @@ DEFAULTS: dict[str, Any] = {
     "LEEWAY_SECONDS": 5,
     # How long a login (state + nonce) may wait for its launch.
     "LOGIN_TTL_SECONDS": 600,
-    # How long a launch id stays usable for follow-up requests.
+    # How long a launch stays usable for follow-up requests, in the browser that made it (bound to its cookie).
     "LAUNCH_TTL_SECONDS": 8 * 3600,
+    # A launch made without cookies (through the platform's storage) is honoured on its id alone: it ends
+    # after this many minutes without a request (each request pushes the limit forward).
+    "LAUNCH_IDLE_MINUTES": 20,
+    # An id_token whose exp lies further than this past its iat is refused (Moodle sends 60 seconds).
+    "MAX_ID_TOKEN_LIFETIME_SECONDS": 600,
     # A platform's cached key set is refetched on an unknown kid, at most this often.
     "JWKS_REFETCH_MIN_SECONDS": 10,
     "JWKS_CACHE_SECONDS": 24 * 3600,
@@ -184,12 +189,26 @@ def check_config(config: dict[str, Any]) -> None:
         "LEEWAY_SECONDS",
         "LOGIN_TTL_SECONDS",
         "LAUNCH_TTL_SECONDS",
+        "LAUNCH_IDLE_MINUTES",
+        "MAX_ID_TOKEN_LIFETIME_SECONDS",
         "MAX_ID_TOKEN_BYTES",
         "JWKS_REFETCH_MIN_SECONDS",
     ):
         value = config.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             problems.append(f"{key} is {value!r}: set LTI_TOOL_{key} to a whole number (0 or more).")
+    idle = config.get("LAUNCH_IDLE_MINUTES")
+    if isinstance(idle, int) and not 2 <= idle <= 120:
+        problems.append(
+            "LAUNCH_IDLE_MINUTES is the idle limit of a launch id used as a bearer token (cookies blocked): "
+            "set LTI_TOOL_LAUNCH_IDLE_MINUTES between 2 and 120 (default 20)."
+        )
+    lifetime = config.get("MAX_ID_TOKEN_LIFETIME_SECONDS")
+    if isinstance(lifetime, int) and not 60 <= lifetime <= 3600:
+        problems.append(
+            "MAX_ID_TOKEN_LIFETIME_SECONDS must be between 60 and 3600: set "
+            "LTI_TOOL_MAX_ID_TOKEN_LIFETIME_SECONDS to a few minutes (default 600)."
+        )
     if isinstance(config.get("LEEWAY_SECONDS"), int) and config["LEEWAY_SECONDS"] > 60:
         problems.append("LEEWAY_SECONDS above 60 would accept stale launches: use a few seconds (5).")
     try:

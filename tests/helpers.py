@@ -61,13 +61,77 @@ class LoginStarted:
     location: str
 
 
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Endpoints whose posts carry their own proof (signed tokens, client credentials): no CSRF token.
+NO_CSRF_PATHS = ("/lti/launch", "/lti/login", "/xapi/", "/demo/", "/verify")
+
+
+class BrowserSession(requests.Session):
+    """HTTP as a browser does it for Socle's pages: a form posted from a launch's page carries the CSRF token
+    that page showed (learnt from the pages' ``socle-csrf`` meta), and an ``Origin`` header.
+
+    A test that wants a post without the token passes ``csrf_token=None`` in its data (requests then leaves
+    the field out) or its own value."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url
+        self.csrf_tokens: dict[str, str] = {}  # launch id -> the token its pages carry
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        method_name = method.decode() if isinstance(method, bytes) else method
+        target = url.decode() if isinstance(url, bytes) else url
+        if method_name.upper() in UNSAFE_METHODS and self._needs_csrf(target):
+            data = kwargs.get("data")
+            if data is None or isinstance(data, dict):
+                data = dict(data or {})
+                launch = _launch_named(target, kwargs.get("params"), data)
+                if "csrf_token" not in data and launch in self.csrf_tokens:
+                    data["csrf_token"] = self.csrf_tokens[launch]
+                kwargs["data"] = data
+            headers = dict(kwargs.get("headers") or {})
+            headers.setdefault("Origin", self.base_url)
+            kwargs["headers"] = headers
+        response = super().request(method, url, *args, **kwargs)
+        if not kwargs.get("stream"):
+            self._learn(response)
+        return response
+
+    def _needs_csrf(self, url: str) -> bool:
+        if not url.startswith(self.base_url):
+            return False
+        path = urlsplit(url).path
+        return not any(path == p or path.startswith(p) for p in NO_CSRF_PATHS)
+
+    def _learn(self, response: requests.Response) -> None:
+        if not response.headers.get("Content-Type", "").startswith("text/html"):
+            return
+        token = re.search(r'<meta name="socle-csrf" content="([^"]+)">', response.text)
+        if not token:
+            return
+        page = re.search(r'<meta name="socle-page-url" content="([^"]+)">', response.text)
+        url = html.unescape(page.group(1)) if page else response.url
+        launch = parse_qs(urlsplit(url).query).get("launch", [None])[0]
+        if launch:
+            self.csrf_tokens[launch] = html.unescape(token.group(1))
+
+
+def _launch_named(url: str, params: Any, data: dict[str, Any]) -> str | None:
+    if isinstance(params, dict) and params.get("launch"):
+        return str(params["launch"])
+    from_url = parse_qs(urlsplit(url).query).get("launch")
+    if from_url:
+        return from_url[0]
+    return str(data["launch"]) if data.get("launch") else None
+
+
 class LtiBrowser:
     """One person's browser: keeps cookies, follows what a browser would follow."""
 
     def __init__(self, base_url: str, platform: Platform) -> None:
         self.base_url = base_url
         self.platform = platform
-        self.http = requests.Session()
+        self.http = BrowserSession(base_url)
 
     def login_params(self, user: str = "learner", via: str = CLIENT_ID, **changes: Any) -> dict[str, str]:
         tool = self.platform.tool(via)

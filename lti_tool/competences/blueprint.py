@@ -18,20 +18,19 @@ from lti_tool.db import db
 from lti_tool.errors import AccessDenied, Message, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.learners.services import enrolled_learner
-from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.lti.launches import current_launch, loaded_launch, require_launch
 from lti_tool.training import services as training
 from lti_tool.training.blueprint import here
 
 bp = Blueprint("competences", __name__)
 
-ADMIN_ONLY = AccessDenied(
-    Message(
+class AdminOnly(AccessDenied):
+    code = "admin_only"
+    what = Message(
         "Seul un administrateur peut révoquer un certificat.",
         "Only an administrator can revoke a credential.",
-    ),
-    Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role."),
-    code="admin_only",
-)
+    )
+    todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
 
 
 @bp.context_processor
@@ -41,7 +40,9 @@ def names() -> dict[str, Any]:
     achievements = {b.code: f"Bloc {b.code} — {b.name.fr}" for b in programme.blocs} | {
         issuing.CERTIFICATE + t.code: f"Certificat d'aptitude — {t.name.fr}" for t in programme.tracks
     }
-    launch = current_launch()
+    # Not current_launch(): this also runs while the error page of a refused request renders, where asking
+    # for the launch again would raise again and turn a clear 401/403 into a 500.
+    launch = loaded_launch()
     return {
         "track_names": {t.code: t.name.fr for t in programme.tracks},
         "evidence_labels": {
@@ -52,7 +53,7 @@ def names() -> dict[str, Any]:
             "waived": _("Acquis reconnus"),
         },
         "achievement_names": achievements,
-        "launch_is_admin": launch.is_admin,
+        "launch_is_admin": launch is not None and launch.is_admin,
     }
 
 
@@ -149,7 +150,7 @@ def prior_learning(learner_id: int) -> Response:
 def revoke(credential_id: str) -> Response:
     launch = current_launch()
     if not launch.is_admin:
-        raise ADMIN_ONLY
+        raise AdminOnly()
     credential = issuing.get(db.session, credential_id)
     if credential.context_pk != launch.context_pk:
         raise not_found("Ce certificat", "This credential")

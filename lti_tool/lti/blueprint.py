@@ -45,7 +45,9 @@ def login() -> Response:
     # A login reads its registration and writes one row, which needs no transaction: without one, it costs
     # two round trips to the database instead of four (BEGIN and COMMIT).
     db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    response = StrictOIDCLogin(db.session, lti.keys, lti.urls, lti.login_ttl_seconds).start()
+    response = StrictOIDCLogin(
+        db.session, lti.keys, lti.urls, lti.login_ttl_seconds, secret_key=lti.settings.secret_key
+    ).start()
     db.session.commit()
     return response
 
@@ -85,8 +87,16 @@ def launch() -> BaseResponse:
                 platform_origin=origin_of(step.login.platform.auth_login_url),
             )
         )
-    browser_id = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
-    context = record_launch(db.session, validated, browser_id=browser_id, ttl_seconds=lti.launch_ttl_seconds)
+    if validated.via_platform_storage:
+        # The browser dropped our cookie: the launch cannot be bound to it, so its id is a bearer token
+        # with a short idle limit (LAUNCH_IDLE_MINUTES, slid forward on use).
+        browser_id = None
+        ttl_seconds = current_app.config["LAUNCH_IDLE_MINUTES"] * 60
+    else:
+        # Bound to this browser's cookie: the id alone, copied or replayed elsewhere, opens nothing.
+        browser_id = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
+        ttl_seconds = lti.launch_ttl_seconds
+    context = record_launch(db.session, validated, browser_id=browser_id, ttl_seconds=ttl_seconds)
     endpoint, values = landing(context)
     events.record_event(
         db.session,
@@ -109,6 +119,8 @@ def launch() -> BaseResponse:
     response = make_response(current_app.view_functions[endpoint](**values))
     db.session.commit()
     response.headers["Cache-Control"] = "no-store"
+    if browser_id is None:
+        return response
     secure = request.is_secure
     response.set_cookie(
         BROWSER_COOKIE,

@@ -44,6 +44,8 @@ def init_app(app: Flask) -> None:
                 refetch_min_seconds=config["JWKS_REFETCH_MIN_SECONDS"],
                 timeout_seconds=config["HTTP_TIMEOUT_SECONDS"],
             ),
+            secret_key=str(config["SECRET_KEY"]),
+            max_token_lifetime_seconds=config["MAX_ID_TOKEN_LIFETIME_SECONDS"],
         ),
         launch_ttl_seconds=config["LAUNCH_TTL_SECONDS"],
         login_ttl_seconds=config["LOGIN_TTL_SECONDS"],

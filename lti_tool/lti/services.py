@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_tool.db import DbSession, insert_row, utcnow
 from lti_tool.errors import AccessDenied, Message
@@ -19,36 +21,43 @@ from lti_tool.lti.context import LaunchContext
 from lti_tool.lti.launch import ValidatedLaunch
 from lti_tool.lti.models import Launch, LoginState
 
-LAUNCH_GONE = AccessDenied(
-    Message(
+class LaunchGone(AccessDenied):
+    """No launch, or one expired, purged or of an inactive registration."""
+
+    status = 401
+    code = "launch_expired"
+    what = Message(
         "Cette session Socle a expiré ou n'existe pas.",
         "This Socle session has expired or does not exist.",
-    ),
-    Message(
+    )
+    todo = Message(
         "Revenez à votre cours et relancez l'activité depuis la plateforme.",
         "Go back to your course and launch the activity again from the platform.",
-    ),
-    code="launch_expired",
-    status=401,
-)
-OTHER_BROWSER = AccessDenied(
-    Message(
+    )
+
+
+class OtherBrowser(AccessDenied):
+    """A launch id carried by another browser than the one that launched."""
+
+    status = 403
+    code = "foreign_launch"
+    what = Message(
         "Cette page appartient au lancement d'une autre personne ou d'un autre navigateur.",
         "This page belongs to another person's or another browser's launch.",
-    ),
-    Message(
+    )
+    todo = Message(
         "Relancez l'activité depuis votre propre cours.",
         "Launch the activity again from your own course.",
-    ),
-    code="foreign_launch",
-    status=403,
-)
+    )
 
 
 def record_launch(
     session: DbSession, validated: ValidatedLaunch, *, browser_id: str | None, ttl_seconds: int
 ) -> LaunchContext:
-    """Upsert learner, context and enrolment, store the launch, and return its ``LaunchContext``."""
+    """Upsert learner, context and enrolment, store the launch, and return its ``LaunchContext``.
+
+    With a ``browser_id`` the launch is bound to that browser's cookie; without one (a launch proven
+    through the platform's storage) its id is a bearer token, to give a short ``ttl_seconds``."""
     body = validated.claims
     roles = [str(role) for role in body.get(c.ROLES, [])]
     is_staff = lti_roles.is_staff(roles)
@@ -107,22 +116,46 @@ def record_launch(
     )
 
 
-def load_launch(session: DbSession, launch_id: str, *, browser_id: str | None) -> LaunchContext:
-    """The launch a follow-up request names, if it is still valid and was made in this browser."""
+def load_launch(
+    session: DbSession, launch_id: str, *, browser_id: str | None, idle_seconds: int
+) -> LaunchContext:
+    """The launch a follow-up request names, if it is still valid and this browser may use it.
+
+    A launch bound to a browser (made with our cookie) needs that very cookie: its id alone, copied or
+    replayed, opens nothing. A launch made without cookies (through the platform's storage) is a bearer
+    token whose idle limit slides forward on use."""
     row = None
     if launch_id and len(launch_id) <= 64:
         row = session.execute(_LAUNCH, {"launch_id": launch_id}).one_or_none()
     if row is None:
-        raise LAUNCH_GONE
+        raise LaunchGone()
     launch, platform, deployment, context = row
-    if launch.expires_at <= utcnow() or not platform.is_active:
-        raise LAUNCH_GONE
-    if browser_id and launch.browser_id and browser_id != launch.browser_id:
-        raise OTHER_BROWSER
+    now = utcnow()
+    if launch.expires_at <= now or not platform.is_active:
+        raise LaunchGone()
+    if launch.browser_id is not None:
+        if not browser_id or not hmac.compare_digest(browser_id.encode(), launch.browser_id.encode()):
+            raise OtherBrowser()
+    elif launch.expires_at - now < timedelta(seconds=idle_seconds - IDLE_SLIDE_STEP_SECONDS):
+        # Pushed forward at most once a minute, not on every request: one UPDATE, committed with the request.
+        expires_at = now + timedelta(seconds=idle_seconds)
+        session.execute(
+            _SLIDE,
+            {"launch_id": launch.id, "expires_at": expires_at},
+            execution_options={"synchronize_session": False},
+        )
+        set_committed_value(launch, "expires_at", expires_at)  # written above; nothing left to flush
     custom = {str(k): str(v) for k, v in (launch.claims.get(c.CUSTOM) or {}).items()}
     return _context(launch, platform, deployment, context.lti_context_id, context.title, custom)
 
 
+# A cookie-less launch's idle limit moves forward only when at least this much of it was used.
+IDLE_SLIDE_STEP_SECONDS = 60
+_SLIDE = (
+    update(Launch)
+    .where(Launch.id == bindparam("launch_id"), Launch.browser_id.is_(None))
+    .values(expires_at=bindparam("expires_at"))
+)
 # A launch with its platform, deployment and course (every follow-up request reads it).
 _LAUNCH = (
     select(Launch, Platform, Deployment, Context)

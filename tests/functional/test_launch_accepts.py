@@ -285,16 +285,3 @@ def test_blocked_cookies_get_a_page_that_reopens_the_launch_in_a_new_window(
     action, fields = autopost_form(auth_page.text)
     final = other_browser.http.post(action, data=fields)
     assert final.status_code == 200 and 'data-testid="learner-home"' in final.text
-
-
-def test_launch_id_is_enough_for_follow_ups_without_cookies(
-    browser: LtiBrowser, other_browser: LtiBrowser
-) -> None:
-    response = browser.launch_with()
-    launch_id = launch_id_of(response)
-    browser.http.cookies.clear()  # third-party cookies blocked after the launch
-    page = browser.http.get(browser.base_url + "/learner/", params={"launch": launch_id})
-    assert page.status_code == 200 and 'data-testid="learner-home"' in page.text
-    # The launch id also works as a header, for scripts in the page.
-    page = browser.http.get(browser.base_url + "/learner/", headers={"X-Socle-Launch": launch_id})
-    assert page.status_code == 200
