@@ -35,7 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "LEEWAY_SECONDS": 5,
     # How long a login (state + nonce) may wait for its launch.
     "LOGIN_TTL_SECONDS": 600,
-    # How long a launch stays usable for follow-up requests, in the browser that made it (bound to its cookie).
+    # How long a launch stays usable for follow-up requests, in the browser that made it (bound to its
+    # cookie).
     "LAUNCH_TTL_SECONDS": 8 * 3600,
     # A launch made without cookies (through the platform's storage) is honoured on its id alone: it ends
     # after this many minutes without a request (each request pushes the limit forward).

@@ -24,6 +24,7 @@ from lti_tool.training.blueprint import here
 
 bp = Blueprint("competences", __name__)
 
+
 class AdminOnly(AccessDenied):
     code = "admin_only"
     what = Message(

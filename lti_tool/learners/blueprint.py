@@ -21,6 +21,7 @@ from lti_tool.training.blueprint import here
 
 bp = Blueprint("learners", __name__)
 
+
 class AdminOnly(AccessDenied):
     code = "admin_only"
     what = Message(
@@ -28,6 +29,8 @@ class AdminOnly(AccessDenied):
         "This page is for platform administrators.",
     )
     todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
+
+
 # A staff launch refreshes the roster from the platform when it is older than this.
 ROSTER_MAX_AGE_SECONDS = 600
 
@@ -124,7 +127,8 @@ def platforms() -> str | Response:
         if target.id != launch.platform_id:
             raise AccessDenied(
                 Message(
-                    "Vous ne pouvez activer ou désactiver que l'inscription par laquelle vous avez lancé Socle.",
+                    "Vous ne pouvez activer ou désactiver que l'inscription par laquelle vous avez lancé "
+                    "Socle.",
                     "You can switch on or off only the registration you launched Socle through.",
                 ),
                 Message(

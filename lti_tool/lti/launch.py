@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 import jwt
@@ -222,7 +222,9 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 + "?"
                 + urlencode({k: v for k, v in login.login_params.items() if k != "lti_storage_target"}),
             )
-        if not hmac.compare_digest(cookie.encode("utf-8"), state_cookie_value(self._settings.secret_key, state)):
+        if not hmac.compare_digest(
+            cookie.encode("utf-8"), state_cookie_value(self._settings.secret_key, state)
+        ):
             # Also a cookie forged from the state alone (the state travels in the page): case S9d.
             raise reject(
                 "state_mismatch",
@@ -638,7 +640,7 @@ def state_cookie_value(secret_key: str, state: str) -> bytes:
     return base64.urlsafe_b64encode(digest).rstrip(b"=")
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

@@ -21,6 +21,7 @@ from lti_tool.lti.context import LaunchContext
 from lti_tool.lti.launch import ValidatedLaunch
 from lti_tool.lti.models import Launch, LoginState
 
+
 class LaunchGone(AccessDenied):
     """No launch, or one expired, purged or of an inactive registration."""
 

@@ -20,6 +20,7 @@ from lti_tool.training.blueprint import here
 
 bp = Blueprint("privacy", __name__, url_prefix="/admin/privacy")
 
+
 class AdminOnly(AccessDenied):
     code = "admin_only"
     what = Message(
@@ -27,6 +28,8 @@ class AdminOnly(AccessDenied):
         "Only a platform administrator can export or erase a person's data.",
     )
     todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
+
+
 class OwnAccount(services.OwnAccount):
     what = Message(
         "Vous ne pouvez pas effacer votre propre compte depuis votre session.",

@@ -18,7 +18,7 @@ from lti_tool.db import db
 from lti_tool.learners.models import Context, Enrolment, Learner
 from lti_tool.learners.services import PlatformSpec, register_platform
 from tests.conftest import SECOND_CLIENT_ID, free_port, recorded
-from tests.helpers import DROP, LtiBrowser, Platform, autopost_form, error_code, launch_id_of, page_url_of
+from tests.helpers import DROP, LtiBrowser, Platform, autopost_form, error_code, page_url_of
 
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 

@@ -325,7 +325,9 @@ def test_s10_rejects_bad_or_missing_times(browser: LtiBrowser, changes, code: st
     ],
     ids=["exp-numeric-string", "iat-numeric-string", "exp-ten-years-away", "exp-an-hour-away"],
 )
-def test_s10_rejects_times_that_are_not_numbers_or_too_far_apart(browser: LtiBrowser, changes, code: str) -> None:  # type: ignore[no-untyped-def]
+def test_s10_rejects_times_that_are_not_numbers_or_too_far_apart(
+    browser: LtiBrowser, changes, code: str
+) -> None:  # type: ignore[no-untyped-def]
     assert_refused(browser.launch_with(**changes(int(time.time()))), code)
 
 

@@ -147,7 +147,9 @@ def test_a_cookie_bound_launch_id_opens_nothing_without_its_cookie(
         assert_page_refusal(stranger, 403)
         assert error_code(stranger) == "foreign_launch"
         assert other_browser.launch_with().status_code == 200
-        assert_page_refusal(other_browser.http.get(browser.base_url + path, params={"launch": launch_id}), 403)
+        assert_page_refusal(
+            other_browser.http.get(browser.base_url + path, params={"launch": launch_id}), 403
+        )
     # The X-Socle-Launch header is no way in, with or without the cookie.
     for client in (requests, browser.http):
         by_header = client.get(  # type: ignore[attr-defined]
