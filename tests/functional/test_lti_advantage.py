@@ -215,6 +215,14 @@ def test_deep_linking_refuses_another_users_launch_and_unknown_items(
     stolen = other_browser.http.post(
         other_browser.base_url + "/lti/deep-link", params={"launch": launch}, data={"item": ["module:M1"]}
     )
+    assert stolen.status_code == 403 and error_code(stolen) == "csrf_refused"  # not from its pages
+    # Even with the page's token (copied with the id), the launch belongs to the other browser's cookie.
+    token = browser.http.csrf_tokens[launch]
+    stolen = other_browser.http.post(
+        other_browser.base_url + "/lti/deep-link",
+        params={"launch": launch},
+        data={"item": ["module:M1"], "csrf_token": token},
+    )
     assert stolen.status_code == 403 and error_code(stolen) == "foreign_launch"
     unknown = browser.http.post(
         browser.base_url + "/lti/deep-link", params={"launch": launch}, data={"item": ["module:M99"]}
