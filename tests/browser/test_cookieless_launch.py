@@ -233,3 +233,16 @@ def test_a_follow_up_page_works_without_cookies(lms_page: Page, sites: Sites) ->
     frame.get_by_role("navigation", name="Fil d'Ariane").get_by_role("link", name="Mon parcours").click()
     expect(frame.get_by_role("heading", level=1, name="Mon parcours")).to_be_visible(timeout=10_000)
     assert lms_page.context.cookies(sites.tool) == []
+
+
+def test_a_form_posts_from_the_cross_site_frame_without_cookies(lms_page: Page, sites: Sites) -> None:
+    # The CSRF token is bound to the launch, not to a session cookie the frame cannot keep.
+    lms_page.goto(sites.course(storage="1"))
+    frame = lms_page.frame_locator("iframe.lti-frame")
+    expect(frame.get_by_role("heading", level=1, name="Mon parcours")).to_be_visible(timeout=10_000)
+    frame.locator("a.button[href*='/diagnostic/']").click()
+    expect(frame.get_by_test_id("diagnostic-home")).to_be_visible(timeout=10_000)
+    frame.locator("form[action*='/diagnostic/runs'] button[type=submit]").click()
+    expect(frame.locator("form[action*='/diagnostic/runs/']").first).to_be_visible(timeout=10_000)
+    assert frame.locator("[data-error-code]").count() == 0
+    assert lms_page.context.cookies(sites.tool) == []
