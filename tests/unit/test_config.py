@@ -96,3 +96,19 @@ def test_bad_numbers_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_postgres_urls_use_psycopg3(tmp_path: Path) -> None:
     app = create_app(config(tmp_path, DATABASE_URL="postgres://u@127.0.0.1:5432/socle"))
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@127.0.0.1:5432/socle"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("LAUNCH_IDLE_MINUTES", 480, "LAUNCH_IDLE_MINUTES"),  # a bearer launch id must not live for hours
+        ("LAUNCH_IDLE_MINUTES", 0, "LAUNCH_IDLE_MINUTES"),
+        ("MAX_ID_TOKEN_LIFETIME_SECONDS", 10 * 365 * 24 * 3600, "MAX_ID_TOKEN_LIFETIME_SECONDS"),
+        ("MAX_ID_TOKEN_LIFETIME_SECONDS", "600", "MAX_ID_TOKEN_LIFETIME_SECONDS"),
+    ],
+)
+def test_launch_lifetimes_out_of_bounds_are_refused(
+    tmp_path: Path, setting: str, value: object, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        create_app(config(tmp_path, **{setting: value}))
