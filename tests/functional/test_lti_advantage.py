@@ -24,7 +24,7 @@ from lti_tool.lti.demo_platform import roster
 from lti_tool.lti.demo_platform.models import DemoLineItem, DemoScore
 from lti_tool.lti.demo_platform.platform import DemoPlatform
 from lti_tool.lti.models import ScoreOutbox
-from tests.conftest import free_port
+from tests.conftest import SECOND_CLIENT_ID, free_port
 from tests.functional.test_player import Learner as Person
 from tests.functional.test_player import right_answer, start_attempt, wrong_answer
 from tests.helpers import LtiBrowser, autopost_form, error_code, launch_id_of
@@ -236,6 +236,32 @@ def test_a_resource_launch_cannot_answer_a_deep_linking_request(browser: LtiBrow
     teacher = Person(browser, user="instructor")
     response = teacher.post("/lti/deep-link", {"item": ["module:M1"]})
     assert response.status_code == 400 and error_code(response) == "not_deep_linking"
+
+
+def test_an_admin_switches_off_their_own_registration_after_confirming_and_its_launches_end(
+    app: Flask, browser: LtiBrowser, other_browser: LtiBrowser
+) -> None:
+    admin = Person(other_browser, user="admin", via=SECOND_CLIENT_ID)
+    with app.app_context():
+        own = db.session.scalar(select(Platform.id).where(Platform.client_id == SECOND_CLIENT_ID))
+        first = db.session.scalar(select(Platform.id).where(Platform.client_id == "socle-demo"))
+        db.session.remove()
+    try:
+        # Through A2, the admin cannot touch A either.
+        other = admin.post("/admin/platforms", {"platform": str(first), "action": "deactivate"})
+        assert other.status_code == 403 and error_code(other) == "other_registration"
+        done = admin.post(
+            "/admin/platforms", {"platform": str(own), "action": "deactivate", "confirm": "yes"}
+        )
+        assert done.status_code == 200 and "désactivée" in done.text
+        assert browser.request_login(via=SECOND_CLIENT_ID).status_code == 400
+        assert admin.get("/learner/").status_code == 401  # the session ended with its registration
+        assert browser.request_login().status_code == 302  # A is untouched
+    finally:
+        runner = app.test_cli_runner()
+        issuer = app.extensions["socle_demo_platform"].issuer
+        on = runner.invoke(args=["platform", "activate", "--issuer", issuer, "--client-id", SECOND_CLIENT_ID])
+        assert on.exit_code == 0, on.output
 
 
 # -- Grades (AGS)
