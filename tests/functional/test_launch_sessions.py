@@ -4,6 +4,7 @@ browser's cookie, a cookie-less launch as a short-lived bearer token, and CSRF o
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 import uuid
 from datetime import timedelta
@@ -269,3 +270,23 @@ def test_production_answers_with_hsts(tmp_path: Path) -> None:
 
 def test_development_does_not_pin_https(app: Flask) -> None:
     assert "Strict-Transport-Security" not in app.test_client().get("/lti/jwks").headers
+
+
+def test_refusals_log_the_rule_never_the_launch_id_or_token(
+    browser: LtiBrowser, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    launch_id = launch_id_of(browser.launch_with(sub=fresh_sub()))
+    token = browser.http.csrf_tokens[launch_id]
+    requests.get(browser.base_url + "/learner/", params={"launch": launch_id}, timeout=10)
+    browser.http.post(
+        browser.base_url + "/diagnostic/runs",
+        params={"launch": launch_id},
+        headers={"Origin": "https://evil.example"},
+        allow_redirects=False,
+    )
+    # The server's records (the test's own HTTP client, urllib3, logs its URLs: not Socle's).
+    text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("urllib3"))
+    assert "refused GET /learner/: foreign_launch" in text
+    assert "refused POST /diagnostic/runs: cross_site_refused" in text
+    assert launch_id not in text and token not in text
