@@ -98,6 +98,7 @@ def current_launch() -> LaunchContext:
             launch_id,
             browser_id=request.cookies.get(BROWSER_COOKIE),
             idle_seconds=current_app.config["LAUNCH_IDLE_MINUTES"] * 60,
+            max_age_seconds=current_app.config["LAUNCH_TTL_SECONDS"],
         )
     launch: LaunchContext = g.launch
     return launch

@@ -118,13 +118,13 @@ def record_launch(
 
 
 def load_launch(
-    session: DbSession, launch_id: str, *, browser_id: str | None, idle_seconds: int
+    session: DbSession, launch_id: str, *, browser_id: str | None, idle_seconds: int, max_age_seconds: int
 ) -> LaunchContext:
     """The launch a follow-up request names, if it is still valid and this browser may use it.
 
     A launch bound to a browser (made with our cookie) needs that very cookie: its id alone, copied or
     replayed, opens nothing. A launch made without cookies (through the platform's storage) is a bearer
-    token whose idle limit slides forward on use."""
+    token whose idle limit slides forward on use, never past ``max_age_seconds`` after the launch."""
     row = None
     if launch_id and len(launch_id) <= 64:
         row = session.execute(_LAUNCH, {"launch_id": launch_id}).one_or_none()
@@ -139,7 +139,9 @@ def load_launch(
             raise OtherBrowser()
     elif launch.expires_at - now < timedelta(seconds=idle_seconds - IDLE_SLIDE_STEP_SECONDS):
         # Pushed forward at most once a minute, not on every request: one UPDATE, committed with the request.
-        expires_at = now + timedelta(seconds=idle_seconds)
+        expires_at = min(
+            now + timedelta(seconds=idle_seconds), launch.created_at + timedelta(seconds=max_age_seconds)
+        )
         session.execute(
             _SLIDE,
             {"launch_id": launch.id, "expires_at": expires_at},

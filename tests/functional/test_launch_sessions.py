@@ -182,6 +182,15 @@ def test_a_platform_storage_launch_works_on_its_id_with_a_short_sliding_idle_lim
     set_launch(app, launch_id, expires_at=utcnow() + timedelta(minutes=2))
     assert browser.http.get(browser.base_url + "/learner/", params={"launch": launch_id}).status_code == 200
     assert expiry_of(app, launch_id) > utcnow() + idle - timedelta(minutes=1)  # type: ignore[operator]
+    # Never past LAUNCH_TTL_SECONDS after the launch, however often it is used.
+    set_launch(
+        app,
+        launch_id,
+        created_at=utcnow() - timedelta(seconds=app.config["LAUNCH_TTL_SECONDS"] - 30),
+        expires_at=utcnow() + timedelta(minutes=2),
+    )
+    assert browser.http.get(browser.base_url + "/learner/", params={"launch": launch_id}).status_code == 200
+    assert expiry_of(app, launch_id) <= utcnow() + timedelta(seconds=30)  # type: ignore[operator]
     # Idle past its limit: gone.
     set_launch(app, launch_id, expires_at=utcnow() - timedelta(seconds=1))
     gone = browser.http.get(browser.base_url + "/learner/", params={"launch": launch_id})
