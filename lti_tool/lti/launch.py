@@ -61,7 +61,7 @@ class LaunchSettings:
     max_token_bytes: int
     jwks: JwksPolicy
     # The app's secret key: the state cookie's value is derived from it (see ``state_cookie_value``).
-    secret_key: str = ""
+    secret_key: str
     # An id_token's exp may be at most this far past its iat (Moodle sends 60 seconds).
     max_token_lifetime_seconds: int = 600
 
