@@ -54,9 +54,10 @@ def test_a_host_the_operator_names_is_allowed_in_production(serve: Callable[[Han
         named.get(url.replace("localhost", "127.0.0.1") + "/")
 
 
-@pytest.mark.parametrize(
-    "address", ["10.1.2.3", "169.254.169.254", "192.168.0.1", "0.0.0.0", "240.0.0.1", "[::1]", "[fe80::1]"]
-)
+INTERNAL = ["10.1.2.3", "169.254.169.254", "192.168.0.1", "0.0.0.0", "240.0.0.1", "[::1]", "[fe80::1]"]  # noqa: S104
+
+
+@pytest.mark.parametrize("address", INTERNAL)
 def test_private_link_local_and_reserved_addresses_are_refused(address: str) -> None:
     with pytest.raises(outbound.DestinationRefused):
         outbound.GuardedSession(allow_loopback=False).get(f"http://{address}:9/", timeout=1)
