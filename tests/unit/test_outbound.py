@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from flask import Flask
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from lti_tool import outbound
-from tests.conftest import free_port
+from lti_tool import create_app, outbound
+from lti_tool.config import ConfigError
+from tests.conftest import free_port, standalone_config
 
 Handler = Callable[[Request], Response]
 
@@ -63,9 +67,31 @@ def test_private_link_local_and_reserved_addresses_are_refused(address: str) -> 
         outbound.GuardedSession(allow_loopback=False).get(f"http://{address}:9/", timeout=1)
 
 
-def test_config_allows_loopback_outside_production_only() -> None:
-    assert outbound.from_config({"ENV": "production"}).get_adapter("http://x")._allow_loopback is False  # type: ignore[attr-defined]
-    assert outbound.from_config({"ENV": "development"}).get_adapter("http://x")._allow_loopback is True  # type: ignore[attr-defined]
+def production_app(tmp_path: Path, **overrides: Any) -> Flask:
+    return create_app(
+        standalone_config(
+            tmp_path, ENV="production", BASE_URL="https://socle.example.org", DEMO_PLATFORM=False, **overrides
+        )
+    )
+
+
+def test_the_apps_client_refuses_loopback_in_production_unless_the_operator_names_it(
+    tmp_path: Path, serve: Callable[[Handler], str]
+) -> None:
+    url = serve(json_ok)
+    with pytest.raises(outbound.DestinationRefused):
+        production_app(tmp_path).extensions["socle_lti"].http.get(url + "/")
+    allowed = production_app(tmp_path, OUTBOUND_ALLOWED_HOSTS="127.0.0.1, lrs.internal.example")
+    assert allowed.extensions["socle_lti"].http.get(url + "/").json() == {"ok": True}
+    # Development and the tests reach the demo platform on loopback.
+    development = create_app(standalone_config(tmp_path, ENV="development"))
+    assert development.extensions["socle_lti"].http.get(url + "/").status_code == 200
+
+
+@pytest.mark.parametrize("hosts", [["https://lrs.example"], ["lrs.example:8443"], [""], "a/b", 7])
+def test_allowed_hosts_must_be_host_names(tmp_path: Path, hosts: Any) -> None:
+    with pytest.raises(ConfigError, match="OUTBOUND_ALLOWED_HOSTS"):
+        create_app(standalone_config(tmp_path, OUTBOUND_ALLOWED_HOSTS=hosts))
 
 
 def test_a_redirect_to_another_origin_is_refused(serve: Callable[[Handler], str]) -> None:
