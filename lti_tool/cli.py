@@ -427,7 +427,9 @@ def worker(once: bool, batch: int, idle_seconds: float, lease_seconds: int) -> N
     policy = forwarding.Policy(batch_size=batch, lease_seconds=lease_seconds)
     score_policy = ags.Policy(lease_seconds=lease_seconds)
     # The LRSs' URLs are the operator's, but they go through the same guard as every outbound request.
-    http = outbound.from_config(current_app.config, headers=forwarding.http_client().headers)
+    http = outbound.from_config(
+        current_app.config, headers={**forwarding.VERSION_HEADER, "User-Agent": "Socle-xAPI-forwarder/0.1"}
+    )
     lti = runtime()
     stopping = {"now": False}
 

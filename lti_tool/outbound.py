@@ -178,8 +178,9 @@ class GuardedSession(requests.Session):
                     f"answer larger than {self.max_response_bytes} bytes", response=response
                 )
             chunks.append(chunk)
+        # What requests' own non-streamed read sets: .content, .text and .json() then use these bytes.
         response._content = b"".join(chunks)
-        response._content_consumed = True
+        response._content_consumed = True  # type: ignore[attr-defined]
 
 
 def from_config(config: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> GuardedSession:
