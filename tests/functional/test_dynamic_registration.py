@@ -4,14 +4,18 @@ lifecycle through the CLI. A stand-in platform on loopback plays the stranger.""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from jwt.algorithms import RSAAlgorithm
@@ -291,3 +295,25 @@ def test_an_oversized_configuration_is_refused_without_being_held(
         server.shutdown()
     assert page.status_code == 400 and error_code(page) == "configuration_unreachable"
     assert "trop volumineuse" in page.text and platform_row(app, base) is None
+
+
+# -- the demo platform goes through an invitation, as Moodle does
+def test_the_demo_platform_registers_socle_with_the_operators_invitation_url(
+    app: Flask, browser: LtiBrowser
+) -> None:
+    demo: DemoPlatform = app.extensions["socle_demo_platform"]
+    result = app.test_cli_runner().invoke(args=["platform", "invite", "--name", "Démo"])
+    invitation_url = result.output.strip().splitlines()[-1]
+    pasted = [invitation_url, browser.base_url + "/lti/register"]  # the invitation, then the bare URL
+    outcomes = []
+    for url in pasted:
+        page = requests.post(demo.base_url + "/admin/tools/register", data={"url": url}, timeout=10)
+        found = re.search(r'<iframe[^>]+src="([^"]+)"', page.text)
+        assert page.status_code == 200 and found, page.text[:300]
+        start = html.unescape(found.group(1))
+        query = parse_qs(urlsplit(start).query)
+        assert query["openid_configuration"] == [demo.openid_configuration_url]
+        outcomes.append(browser.http.get(start))  # what the admin's browser opens in the frame
+    registered, refused = outcomes
+    assert registered.status_code == 200 and 'data-testid="registered"' in registered.text
+    assert refused.status_code == 403 and error_code(refused) == "invite_missing"
