@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from lti_tool import outbound
 from lti_tool.db import DbSession, utcnow
@@ -262,13 +263,17 @@ def register(
             f"The configuration claims issuer {issuer[:200]}, which is not where it comes from: it is "
             "refused.",
         )
-    # Every endpoint the registration will keep, and the one Socle posts to, is on an http(s) origin.
-    if not all(url.startswith(("https://", "http://")) for url in endpoints.values()):
+    # Every endpoint the registration will keep, and the one Socle posts to, is an http(s) URL that fits
+    # its column (a longer one would fail in the database instead of being refused here).
+    if len(issuer) > 255 or not all(
+        url.startswith(("https://", "http://")) and len(url) <= 1024 for url in endpoints.values()
+    ):
         raise failed(
             "bad_configuration",
-            "La configuration de la plateforme donne des points d'accès qui ne sont pas des adresses "
-            "http(s).",
-            "The platform's configuration gives endpoints that are not http(s) URLs.",
+            "La configuration de la plateforme donne un émetteur ou des points d'accès invalides (adresses "
+            "http(s) de 1024 caractères au plus, émetteur de 255 au plus).",
+            "The platform's configuration gives an invalid issuer or endpoints (http(s) URLs of at most 1024 "
+            "characters, an issuer of at most 255).",
         )
     _refuse_changes_to(session, issuer, endpoints)
     body = {
@@ -349,8 +354,39 @@ def register(
             ),
             OPERATOR_CHANGES_IT,
         )
-    product = (config.get(PLATFORM_CONFIGURATION) or {}).get("product_family_code")
-    platform = learners.register_platform(
+    platform_configuration = config.get(PLATFORM_CONFIGURATION)
+    product = (
+        platform_configuration.get("product_family_code")
+        if isinstance(platform_configuration, dict)
+        else None
+    )
+    try:
+        # A savepoint: a registration racing this one for the same client fails here, cleanly.
+        with session.begin_nested():
+            platform = _create(session, issuer, client_id, endpoints, deployment, product, invite)
+    except IntegrityError as error:
+        raise RegistrationExists(
+            Message(
+                f"Socle vient d'être inscrit pour {issuer[:200]} avec ce client.",
+                f"Socle was just registered for {issuer[:200]} with this client.",
+            ),
+            OPERATOR_CHANGES_IT,
+        ) from error
+    _consume(session, invite, platform)
+    log.info("registration: invitation %s registered platform %s", invite.id, platform.id)
+    return Registered(platform, str(deployment) if deployment else None, str(product) if product else None)
+
+
+def _create(
+    session: DbSession,
+    issuer: str,
+    client_id: str,
+    endpoints: dict[str, str],
+    deployment: Any,
+    product: Any,
+    invite: RegistrationInvite,
+) -> Platform:
+    return learners.register_platform(
         session,
         learners.PlatformSpec(
             issuer=issuer,
@@ -363,9 +399,6 @@ def register(
             name=str(product)[:255] if product else invite.name,
         ),
     )
-    _consume(session, invite, platform)
-    log.info("registration: invitation %s registered platform %s", invite.id, platform.id)
-    return Registered(platform, str(deployment) if deployment else None, str(product) if product else None)
 
 
 def _refuse_changes_to(session: DbSession, issuer: str, endpoints: dict[str, str]) -> None:

@@ -46,6 +46,7 @@ class StandIn:
     registration_status: int = 201
     registration_body: str | None = None
     redirect_configuration_to: str | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def issuer(self) -> str:
@@ -62,11 +63,12 @@ class StandIn:
             "token_endpoint": self.base + "/token",
             "jwks_uri": self.base + self.jwks_path,
             "registration_endpoint": self.base + "/register",
+            **self.changes,
         }
 
     def __call__(self, request: Request) -> Response:
         self.hits.append(request.path)
-        if request.path == "/openid-configuration":
+        if request.path.endswith("/openid-configuration"):
             if self.redirect_configuration_to:
                 return Response("", status=302, headers={"Location": self.redirect_configuration_to})
             return Response(json.dumps(self.configuration()), content_type="application/json")
@@ -194,6 +196,36 @@ def test_an_expired_invitation_is_refused(app: Flask, browser: LtiBrowser, stand
 def test_an_invitation_needs_a_sensible_lifetime(app: Flask, expires: str) -> None:
     result = app.test_cli_runner().invoke(args=["platform", "invite", "--name", "X", "--expires", expires])
     assert result.exit_code != 0 and "--expires" in result.output
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"jwks_uri": "file:///etc/passwd"}, "bad_configuration"),
+        ({"token_endpoint": "http://127.0.0.1/" + "t" * 1100}, "bad_configuration"),
+        ({"https://purl.imsglobal.org/spec/lti-platform-configuration": "moodle"}, None),
+        ({"registration_endpoint": ["not", "a", "url"]}, "bad_configuration"),
+    ],
+)
+def test_a_malformed_configuration_is_refused_or_read_without_a_500(
+    app: Flask, browser: LtiBrowser, stand_in: StandIn, changes: dict[str, Any], code: str | None
+) -> None:
+    stand_in.changes = changes
+    page = register(browser, stand_in.configuration_url, invite(app))
+    if code is None:  # a platform configuration that is not an object is ignored
+        assert page.status_code == 200, error_code(page)
+    else:
+        assert page.status_code == 400 and error_code(page) == code
+        assert platform_row(app, stand_in.issuer) is None and "/register" not in stand_in.hits
+
+
+def test_an_issuer_longer_than_its_column_is_refused(
+    app: Flask, browser: LtiBrowser, stand_in: StandIn
+) -> None:
+    issuer = stand_in.base + "/" + "i" * 300
+    stand_in.changes = {"issuer": issuer}
+    page = register(browser, issuer + "/openid-configuration", invite(app))
+    assert page.status_code == 400 and error_code(page) == "bad_configuration"
 
 
 # -- an existing registration is never replaced
