@@ -275,6 +275,13 @@ def register(
             "The platform's configuration gives an invalid issuer or endpoints (http(s) URLs of at most 1024 "
             "characters, an issuer of at most 255).",
         )
+    if not outbound.same_origin(endpoints["registration_endpoint"], issuer):
+        # Socle posts there with the platform's token: only to the platform itself, never a third server.
+        raise failed(
+            "bad_configuration",
+            "Le point d'inscription (registration_endpoint) n'est pas sur le site de la plateforme.",
+            "The registration endpoint is not on the platform's own site.",
+        )
     _refuse_changes_to(session, issuer, endpoints)
     body = {
         "application_type": "web",

@@ -205,6 +205,8 @@ def test_an_invitation_needs_a_sensible_lifetime(app: Flask, expires: str) -> No
         ({"token_endpoint": "http://127.0.0.1/" + "t" * 1100}, "bad_configuration"),
         ({"https://purl.imsglobal.org/spec/lti-platform-configuration": "moodle"}, None),
         ({"registration_endpoint": ["not", "a", "url"]}, "bad_configuration"),
+        # Another server (here: another port) would receive the platform's registration token.
+        ({"registration_endpoint": "http://127.0.0.1:9/register"}, "bad_configuration"),
     ],
 )
 def test_a_malformed_configuration_is_refused_or_read_without_a_500(
