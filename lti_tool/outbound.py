@@ -148,8 +148,18 @@ class GuardedSession(requests.Session):
         else:
             response.close()
             raise RedirectRefused("too many redirects", request=request)
+        if response.is_redirect:  # not followed (allow_redirects=False): its body is of no use
+            response.close()
+            response._content = b""
+            response._content_consumed = True  # type: ignore[attr-defined]
+            return response
         self._read_capped(response)
         return response
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        # requests' own redirect machinery reads a redirect's whole body, even with allow_redirects=False
+        # (to prepare ``response.next``): switched off, send() above follows redirects itself.
+        return None
 
     @staticmethod
     def _redirected(request: requests.PreparedRequest, target: str, status: int) -> requests.PreparedRequest:

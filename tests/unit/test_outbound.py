@@ -118,6 +118,28 @@ def test_a_redirect_on_the_same_origin_is_followed_a_few_times_only(serve: Calla
         http.get(url + "/loop")
 
 
+def test_a_redirects_body_is_never_read(serve: Callable[[Handler], str]) -> None:
+    sent = {"chunks": 0}
+
+    def huge_redirect(request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            for _ in range(4096):  # 256 MiB if anyone read it all
+                sent["chunks"] += 1
+                yield b"r" * 65536
+
+        return Response(
+            body(), status=302, headers={"Location": "http://other.invalid/"}, direct_passthrough=True
+        )
+
+    url = serve(huge_redirect)
+    http = outbound.GuardedSession(allow_loopback=True)
+    with pytest.raises(outbound.RedirectRefused):
+        http.get(url + "/")
+    answer = http.get(url + "/", allow_redirects=False)
+    assert answer.status_code == 302 and answer.content == b""  # not followed, and its body not kept
+    assert sent["chunks"] < 200
+
+
 def test_an_answer_larger_than_the_cap_is_refused(serve: Callable[[Handler], str]) -> None:
     def streamed(request: Request) -> Response:
         # No Content-Length: the cap must hold while reading, not only on the declared size.
