@@ -55,9 +55,10 @@ def failed(code: str, fr: str, en: str, status: int = 400) -> RegistrationFailed
         Message(fr, en),
         Message(
             "Vérifiez l'adresse collée dans la plateforme, puis recommencez l'ajout de l'outil depuis la "
-            "plateforme (le jeton d'inscription ne sert qu'une fois).",
-            "Check the URL pasted in the platform, then add the tool again from the platform (the "
-            "registration token works once).",
+            "plateforme : l'invitation reste valable jusqu'à son expiration tant qu'aucune inscription n'a "
+            "réussi.",
+            "Check the URL pasted in the platform, then add the tool again from the platform: the invitation "
+            "stays valid until it expires as long as no registration succeeded.",
         ),
         code=code,
         status=status,
@@ -186,7 +187,8 @@ def _unreachable(code: str, what: Message, error: requests.RequestException) -> 
     """Say why a request to the platform failed, without anything the remote server sent."""
     if isinstance(error, outbound.DestinationRefused):
         reason = Message(
-            " (l'adresse mène à un réseau interne, refusé)", " (the address leads to an internal network)"
+            " (l'adresse mène à un réseau interne : refusée)",
+            " (the address leads to an internal network: refused)",
         )
     elif isinstance(error, outbound.RedirectRefused):
         reason = Message(
@@ -219,7 +221,7 @@ def register(
     """Run the whole exchange; raise RegistrationFailed saying what went wrong, storing nothing."""
     # The invitation first: without one, Socle sends no request anywhere.
     invite = usable_invite(session, invite_token)
-    if not configuration_url.startswith(("https://", "http://")):
+    if not configuration_url.startswith(("https://", "http://")) or len(configuration_url) > 2048:
         raise failed(
             "bad_configuration_url",
             "L'adresse de configuration (openid_configuration) est absente ou invalide.",

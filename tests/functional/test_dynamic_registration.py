@@ -156,6 +156,11 @@ def test_an_invitation_registers_one_platform_once(
     app: Flask, browser: LtiBrowser, stand_in: StandIn
 ) -> None:
     token = invite(app, "Stand-in DU")
+    # A registration that fails (here the platform refuses it) leaves the invitation usable.
+    stand_in.registration_status = 400
+    failed = register(browser, stand_in.configuration_url, token)
+    assert failed.status_code == 400 and error_code(failed) == "registration_refused"
+    stand_in.registration_status = 201
     page = register(browser, stand_in.configuration_url, token)
     assert page.status_code == 200, error_code(page)
     assert platform_row(app, stand_in.issuer) == {
