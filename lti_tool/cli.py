@@ -6,6 +6,7 @@ import logging
 import secrets
 import signal
 import time
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -14,10 +15,11 @@ from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from lti_tool import outbound
 from lti_tool.config import read_lti_config
 from lti_tool.db import db
 from lti_tool.learners import services as learners
-from lti_tool.lti import ags
+from lti_tool.lti import ags, registration
 from lti_tool.lti.runtime import runtime
 from lti_tool.lti.services import purge_expired
 from xapi import api as xapi_api
@@ -136,6 +138,55 @@ def platform_add(
         f"Registered {row.issuer} (client {row.client_id}) with deployments "
         + ", ".join(d.deployment_id for d in row.deployments)
     )
+
+
+DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+MAX_INVITE_LIFETIME = timedelta(days=30)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90m``, ``48h``, ``7d`` (a bare number means hours)."""
+    text = text.strip().lower()
+    unit = text[-1:] if text[-1:] in DURATION_UNITS else "h"
+    number = text[:-1] if text[-1:] in DURATION_UNITS else text
+    if not number.isascii() or not number.isdigit() or int(number) <= 0:
+        raise click.BadParameter(f"{text!r}: write a duration such as 90m, 48h or 7d", param_hint="--expires")
+    lifetime = timedelta(**{DURATION_UNITS[unit]: int(number)})
+    if lifetime > MAX_INVITE_LIFETIME:
+        raise click.BadParameter("an invitation lasts 30 days at most", param_hint="--expires")
+    return lifetime
+
+
+@platform.command("invite")
+@click.option("--name", required=True, help='Who the invitation is for (e.g. "Moodle DU"), shown in lists.')
+@click.option(
+    "--expires", default=None, help="How long it stays usable: 90m, 48h, 7d (default INVITE_TTL_HOURS)."
+)
+def platform_invite(name: str, expires: str | None) -> None:
+    """Invite one platform to register by Dynamic Registration: print the URL its administrator pastes."""
+    if not name.strip():
+        raise click.BadParameter("give the platform's name", param_hint="--name")
+    lifetime = parse_duration(expires) if expires else timedelta(hours=current_app.config["INVITE_TTL_HOURS"])
+    created = registration.create_invite(db.session, runtime().urls, name, lifetime)
+    db.session.commit()
+    click.echo(
+        f"Invitation {created.invite.id} for {created.invite.name!r}, usable once until "
+        f"{created.invite.expires_at:%Y-%m-%d %H:%M} UTC. Paste this URL as the tool URL in the platform "
+        "(Moodle: Site administration > Plugins > Activity modules > External tool > Manage tools):"
+    )
+    click.echo(created.url)
+
+
+@platform.command("invites")
+def platform_invites() -> None:
+    """List invitations: open, used (with the registration made) or expired; never their tokens."""
+    rows = registration.list_invites(db.session)
+    if not rows:
+        click.echo("No invitation. Make one with `flask --app lti_tool platform invite --name NAME`.")
+    for row in rows:
+        state = registration.invite_state(row)
+        made = f"\tplatform={row.platform_id}" if row.platform_id else ""
+        click.echo(f"{row.id}\t{row.name}\t{state}\texpires={row.expires_at:%Y-%m-%d %H:%M}Z{made}")
 
 
 @platform.command("list")
@@ -375,7 +426,10 @@ def worker(once: bool, batch: int, idle_seconds: float, lease_seconds: int) -> N
     retries and backoff. Stop with Ctrl-C or SIGTERM."""
     policy = forwarding.Policy(batch_size=batch, lease_seconds=lease_seconds)
     score_policy = ags.Policy(lease_seconds=lease_seconds)
-    http = forwarding.http_client()
+    # The LRSs' URLs are the operator's, but they go through the same guard as every outbound request.
+    http = outbound.from_config(
+        current_app.config, headers={**forwarding.VERSION_HEADER, "User-Agent": "Socle-xAPI-forwarder/0.1"}
+    )
     lti = runtime()
     stopping = {"now": False}
 

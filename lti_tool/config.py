@@ -47,6 +47,14 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_REFETCH_MIN_SECONDS": 10,
     "JWKS_CACHE_SECONDS": 24 * 3600,
     "HTTP_TIMEOUT_SECONDS": 5,
+    # Host names Socle may call although they resolve to a private or loopback address (an LRS or a
+    # platform on the internal network). Every other outbound request must reach a public address; outside
+    # production loopback is allowed too (the demo platform). A JSON list or a comma-separated string.
+    "OUTBOUND_ALLOWED_HOSTS": [],
+    # A platform's or an LRS's answer larger than this is refused, never held in memory.
+    "OUTBOUND_MAX_RESPONSE_BYTES": 5 * 1024 * 1024,
+    # How long an invitation to register by Dynamic Registration stays usable by default.
+    "INVITE_TTL_HOURS": 48,
     # A real id_token is a few kilobytes; anything larger is refused before decoding.
     "MAX_ID_TOKEN_BYTES": 32 * 1024,
     "LTI_CONFIG_PATH": str(PROJECT_ROOT / "lti_config.json"),
@@ -194,6 +202,8 @@ def check_config(config: dict[str, Any]) -> None:
         "MAX_ID_TOKEN_LIFETIME_SECONDS",
         "MAX_ID_TOKEN_BYTES",
         "JWKS_REFETCH_MIN_SECONDS",
+        "OUTBOUND_MAX_RESPONSE_BYTES",
+        "INVITE_TTL_HOURS",
     ):
         value = config.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -209,6 +219,16 @@ def check_config(config: dict[str, Any]) -> None:
         problems.append(
             "MAX_ID_TOKEN_LIFETIME_SECONDS must be between 60 and 3600: set "
             "LTI_TOOL_MAX_ID_TOKEN_LIFETIME_SECONDS to a few minutes (default 600)."
+        )
+    hosts = config.get("OUTBOUND_ALLOWED_HOSTS") or []
+    if isinstance(hosts, str):
+        hosts = hosts.split(",")
+    if not isinstance(hosts, list) or not all(
+        isinstance(h, str) and h.strip() and "/" not in h and ":" not in h for h in hosts
+    ):
+        problems.append(
+            f"OUTBOUND_ALLOWED_HOSTS is {config.get('OUTBOUND_ALLOWED_HOSTS')!r}: give host names only "
+            "(no scheme, port or path), e.g. LTI_TOOL_OUTBOUND_ALLOWED_HOSTS='[\"lrs.internal.example\"]'."
         )
     if isinstance(config.get("LEEWAY_SECONDS"), int) and config["LEEWAY_SECONDS"] > 60:
         problems.append("LEEWAY_SECONDS above 60 would accept stale launches: use a few seconds (5).")

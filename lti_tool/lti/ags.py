@@ -21,6 +21,7 @@ import requests
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
+from lti_tool import outbound
 from lti_tool.db import DbSession, utcnow
 from lti_tool.keys import KeyStore
 from lti_tool.learners.models import Platform
@@ -311,11 +312,14 @@ def _scores_url(lineitem_url: str) -> str:
 
 
 def _reason(response: requests.Response) -> str:
+    """The platform's stated reason, for staff: only its JSON reason fields, short and token-free (never a
+    raw page, which could carry anything)."""
     try:
         body = response.json()
-        return str(body.get("reason") or body.get("error_description") or body.get("error") or body)[:300]
-    except ValueError:
-        return response.text[:300] or f"HTTP {response.status_code}"
+        reason = body.get("reason") or body.get("error_description") or body.get("error")
+    except (ValueError, AttributeError, RecursionError):
+        reason = None
+    return outbound.excerpt(str(reason), 200) if reason else f"HTTP {response.status_code}"
 
 
 def _settle(row: ScoreOutbox, status: str, error: str | None) -> dict[str, Any]:

@@ -220,12 +220,14 @@ def deep_link_respond() -> str:
 
 @bp.get("/register")
 def register() -> str:
-    """Dynamic Registration: the URL an LMS administrator pastes ("add a tool by URL")."""
+    """Dynamic Registration: the invitation URL an LMS administrator pastes ("add a tool by URL"); the
+    platform adds its configuration URL and its own registration token."""
     lti = runtime()
     done = registration.register(
         db.session,
         lti.http,
         lti.urls,
+        request.args.get("token"),
         request.args.get("openid_configuration", ""),
         request.args.get("registration_token"),
     )

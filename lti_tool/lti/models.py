@@ -129,3 +129,21 @@ class ScoreOutbox(db.Model):  # type: ignore[name-defined,misc]
     last_error: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RegistrationInvite(db.Model):  # type: ignore[name-defined,misc]
+    """The operator's permission for one platform to register Socle by Dynamic Registration.
+
+    Only the token's hash is kept; the token itself is in the URL the operator hands the platform's
+    administrator. It works once, until it expires, and names the registration it created.
+    """
+
+    __tablename__ = "lti_registration_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    platform_id: Mapped[int | None] = mapped_column(ForeignKey("platforms.id", ondelete="SET NULL"))

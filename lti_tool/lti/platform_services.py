@@ -20,6 +20,7 @@ import requests
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
+from lti_tool import outbound
 from lti_tool.db import utcnow
 from lti_tool.keys import KeyStore
 from lti_tool.learners.models import Platform
@@ -52,6 +53,16 @@ class PlatformServices:
     http: requests.Session
     engine: Engine
     timeout: tuple[float, float] = (3.0, 10.0)
+
+    def serves(self, url: str) -> bool:
+        """Whether ``url`` is on an origin of this registration (its issuer or one of its endpoints)."""
+        known = (
+            self.platform.issuer,
+            self.platform.auth_login_url,
+            self.platform.auth_token_url,
+            self.platform.key_set_url,
+        )
+        return any(outbound.same_origin(url, mine) for mine in known)
 
     def token(self, scopes: list[str]) -> str:
         """A valid access token for these scopes (cached and shared by every worker)."""
@@ -105,9 +116,10 @@ class PlatformServices:
             ) from error
         if response.status_code != 200:
             # 400/401 invalid_client: the tool was removed or its key is not (yet) known to the platform.
+            # A short, token-free excerpt: the message is logged and kept on the outbox row staff see.
             raise ServiceError(
                 response.status_code,
-                f"token refused: {response.text[:200]}",
+                f"token refused: HTTP {response.status_code}: {outbound.excerpt(response.text)}",
                 retryable=response.status_code >= 500 or response.status_code == 429,
             )
         body = response.json()
@@ -143,6 +155,13 @@ class PlatformServices:
         params: dict[str, str] | None = None,
     ) -> requests.Response:
         """One service request; a 401 drops the cached token and retries once with a fresh one."""
+        if not self.serves(url):
+            # The URL came from a launch (or a platform's answer): a token of this registration is never
+            # sent, nor a request made, anywhere but to the platform itself.
+            log.warning("platform %s: service URL on another origin refused", self.platform.id)
+            raise ServiceError(
+                0, "the service URL is not on the platform's own site: refused", retryable=False
+            )
         for attempt in (1, 2):
             headers = {"Authorization": "Bearer " + self.token(scopes), "Accept": accept}
             if content_type:

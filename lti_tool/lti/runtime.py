@@ -1,4 +1,4 @@
-"""What the LTI edge needs per process: the tool's keys, an HTTP client with keep-alive, the settings."""
+"""What the LTI edge needs per process: the tool's keys, the guarded HTTP client, the settings."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import requests
 from flask import Flask, current_app
 
+from lti_tool import outbound
 from lti_tool.keys import KeyStore
 from lti_tool.lti.jwks import JwksPolicy
 from lti_tool.lti.launch import LaunchSettings
@@ -29,9 +30,9 @@ class LtiRuntime:
 
 
 def init_app(app: Flask) -> None:
-    http = requests.Session()
-    http.headers["User-Agent"] = USER_AGENT
     config = app.config
+    # Every call to a platform (configuration, registration, key sets, tokens, NRPS, AGS) goes through it.
+    http = outbound.from_config(config, headers={"User-Agent": USER_AGENT})
     app.extensions["socle_lti"] = LtiRuntime(
         keys=KeyStore(config["KEYS_DIR"]),
         http=http,

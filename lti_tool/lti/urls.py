@@ -23,6 +23,10 @@ class ToolUrls:
     def jwks(self) -> str:
         return self.base + "/lti/jwks"
 
+    @property
+    def register(self) -> str:
+        return self.base + "/lti/register"
+
     def is_ours(self, url: str) -> bool:
         """True for an absolute URL on our own origin, under our base path."""
         ours, theirs = urlsplit(self.base), urlsplit(url)

@@ -49,6 +49,16 @@ def registration_token(demo: DemoPlatform) -> str:
     return str(response.json()["registration_token"])
 
 
+def invite(app: Flask, name: str = "Moodle DU", expires: str | None = None) -> str:
+    """The operator's invitation token, made with the CLI as the README says."""
+    args = ["platform", "invite", "--name", name, *(["--expires", expires] if expires else [])]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    url = result.output.strip().splitlines()[-1]
+    assert url.startswith(app.config["BASE_URL"] + "/lti/register?token=")
+    return url.rsplit("token=", 1)[1]
+
+
 def deliver_scores(app: Flask, base_delay_seconds: float = 0.01) -> dict[str, int]:
     with app.app_context():
         lti = app.extensions["socle_lti"]
@@ -70,10 +80,15 @@ def make_due(app: Flask) -> None:
 # -- Dynamic Registration
 def test_dynamic_registration_end_to_end(app: Flask, browser: LtiBrowser, demo: DemoPlatform) -> None:
     token = registration_token(demo)
+    invitation = invite(app)
     before = count(app, Platform)
     page = browser.http.get(
         browser.base_url + "/lti/register",
-        params={"openid_configuration": demo.openid_configuration_url, "registration_token": token},
+        params={
+            "token": invitation,
+            "openid_configuration": demo.openid_configuration_url,
+            "registration_token": token,
+        },
     )
     assert page.status_code == 200, error_code(page)
     assert 'data-testid="registered"' in page.text and "lti-close.js" in page.text
@@ -92,10 +107,14 @@ def test_dynamic_registration_end_to_end(app: Flask, browser: LtiBrowser, demo: 
     action, fields = autopost_form(launched.text)
     home = browser.http.post(action, data=fields)
     assert home.status_code == 200 and 'data-testid="learner-home"' in home.text
-    # The registration token works once.
+    # The platform's registration token works once (with a new invitation, so that only the token fails).
     again = browser.http.get(
         browser.base_url + "/lti/register",
-        params={"openid_configuration": demo.openid_configuration_url, "registration_token": token},
+        params={
+            "token": invite(app),
+            "openid_configuration": demo.openid_configuration_url,
+            "registration_token": token,
+        },
     )
     assert again.status_code == 400 and error_code(again) == "registration_refused"
     assert count(app, Platform) == before + 1
@@ -131,7 +150,7 @@ def test_registration_refuses_bad_configuration_urls(
     app: Flask, browser: LtiBrowser, params: dict[str, str], code: str
 ) -> None:
     before = count(app, Platform)
-    response = browser.http.get(browser.base_url + "/lti/register", params=params)
+    response = browser.http.get(browser.base_url + "/lti/register", params={"token": invite(app), **params})
     assert response.status_code == 400 and error_code(response) == code
     assert "Ce qui s'est passé" in response.text and count(app, Platform) == before
 
@@ -143,6 +162,7 @@ def test_registration_refuses_an_issuer_the_configuration_does_not_belong_to(
     response = browser.http.get(
         browser.base_url + "/lti/register",
         params={
+            "token": invite(app),
             "openid_configuration": foreign_configuration,
             "registration_token": registration_token(demo),
         },
@@ -157,9 +177,15 @@ def test_registration_with_an_invalid_token_is_refused(
     before = count(app, Platform)
     response = browser.http.get(
         browser.base_url + "/lti/register",
-        params={"openid_configuration": demo.openid_configuration_url, "registration_token": "not-issued"},
+        params={
+            "token": invite(app),
+            "openid_configuration": demo.openid_configuration_url,
+            "registration_token": "not-issued",
+        },
     )
     assert response.status_code == 400 and error_code(response) == "registration_refused"
+    # The platform's answer (its error description) is never shown on the page.
+    assert "invalid_token" not in response.text and "unknown or expired" not in response.text
     assert count(app, Platform) == before
 
 
