@@ -24,6 +24,7 @@ from lti_tool.content.schemas import (
     Quiz,
     Thresholds,
 )
+from lti_tool.content.typography import apply_to_data, check_text, render_markdown
 from lti_tool.diagnostic import rules
 
 MIN_QUESTIONS = 10
@@ -131,8 +132,10 @@ def _read_yaml(path: Path, problems: list[Problem], root: Path) -> Any:
     if not path.exists():
         problems.append(Problem(name, "", "file missing; create it (see modules/README.md)"))
         return None
+    text = path.read_text(encoding="utf-8")
+    _check_wording(name, text, problems)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -151,6 +154,7 @@ def _model(path: Path, model: type[M], problems: list[Problem], root: Path) -> M
     data = _read_yaml(path, problems, root)
     if data is None:
         return None
+    data = apply_to_data(data)  # French spacing in what learners read (typography.py)
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -194,9 +198,18 @@ def _location(loc: tuple[Any, ...], data: Any) -> str:
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
+def _check_wording(file: str, text: str, problems: list[Problem]) -> None:
+    """What typography cannot fix by itself (« de Le RAMEAU », inclusive writing forms)."""
+    problems += [
+        Problem(file, f"line {line}", f"« {excerpt} »: {message}")
+        for line, excerpt, message in check_text(text)
+    ]
+
+
 def _render(text: str) -> str:
-    """Markdown to HTML; wide tables scroll in their own box (keyboard-focusable) instead of the page."""
-    html = _markdown.render(text)
+    """Markdown to HTML with French spacing in its text (never in code, URLs or link targets); wide
+    tables scroll in their own box (keyboard-focusable) instead of the page."""
+    html = render_markdown(_markdown, text)
     return html.replace(
         "<table>", '<div class="table-wrap" role="region" aria-label="Tableau" tabindex="0"><table>'
     ).replace("</table>", "</table></div>")
@@ -236,6 +249,7 @@ def _load_module(folder: Path, problems: list[Problem], root: Path) -> Module | 
             )
             continue
         text = path.read_text(encoding="utf-8").strip()
+        _check_wording(_relative(path, root), text, problems)
         if not text:
             problems.append(
                 Problem(_relative(path, root), "", "the page is empty; write it or remove it from pages")
