@@ -38,5 +38,6 @@ def check(path: str | None) -> None:
     click.echo(
         f"{root}: content version {loaded.version} is valid: {len(loaded.modules)} modules, {pages} pages, "
         f"{questions} quiz questions, "
-        f"{sum(len(a.questions) for a in loaded.diagnostic.axes)} diagnostic questions."
+        f"{sum(len(a.questions) for a in loaded.diagnostic.axes) + len(loaded.diagnostic.practice.questions)} "
+        "diagnostic questions."
     )
