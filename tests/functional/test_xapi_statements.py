@@ -135,6 +135,7 @@ def test_a_learner_walk_produces_valid_profile_statements(
 
     completions = [s for s in statements if s["verb"]["id"] == ADL + "completed"]
     diagnostic = next(s for s in completions if s["object"]["id"].endswith("/autodiagnostic"))
+    assert diagnostic["result"]["extensions"][base + "/xapi/extensions/practice-level"] == "N3"
     scores = diagnostic["result"]["extensions"][base + "/xapi/extensions/axis-scores"]
     assert scores == {
         "A": pytest.approx(66.67),
