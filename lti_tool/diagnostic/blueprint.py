@@ -54,7 +54,7 @@ def step(run_id: int, step: str) -> str | Response:
         elif step != "review":
             services.save_axis(db.session, run, diagnostic, step, form)
         if step == "review":
-            services.submit(db.session, Scope.of_launch(current_launch()), run, diagnostic)
+            services.submit(db.session, Scope.of_launch(current_launch()), run, diagnostic, content().version)
             db.session.commit()
             return redirect(here("diagnostic.result", run_id=run.id), code=303)
         db.session.commit()

@@ -151,7 +151,11 @@ def planned_modules(session: DbSession, context_pk: int) -> set[str]:
     }
 
 
-def submit(session: DbSession, scope: Scope, run: DiagnosticRun, diagnostic: Diagnostic) -> scoring.Result:
+def submit(
+    session: DbSession, scope: Scope, run: DiagnosticRun, diagnostic: Diagnostic, version: int
+) -> scoring.Result:
+    """Score and route the run with the content of ``version``, which the run then carries (a run started
+    under an earlier version is scored, and shown, with today's rules)."""
     _editable(run)
     try:
         result = scoring.score(
@@ -164,6 +168,7 @@ def submit(session: DbSession, scope: Scope, run: DiagnosticRun, diagnostic: Dia
             f"Some questions are unanswered: {', '.join(error.missing)}.",
         ) from error
     now = utcnow()
+    run.content_version = version
     run.status = "submitted"
     run.submitted_at = now
     run.updated_at = now

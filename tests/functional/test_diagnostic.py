@@ -11,6 +11,12 @@ from sqlalchemy import select
 from lti_tool.db import db
 from lti_tool.diagnostic.models import DiagnosticRun
 from tests.functional.test_player import Learner, events
+
+
+def content_version(app: Flask) -> int:
+    return int(app.extensions["socle_content"].version)
+
+
 from tests.helpers import LtiBrowser, error_code
 
 PROFILE = {"P1": "fundraiser", "P2": "association-employeuse", "P3": "2-6h", "P4": "webinaires"}
@@ -152,6 +158,34 @@ def test_a_result_stored_under_an_earlier_version_still_displays(app: Flask, bro
     assert 'data-rule="R2"' in page.text and 'data-format="webinaires"' in page.text
     assert "octobre 2021 (terminé)" in page.text  # the format's own description, now in the past
     assert "Votre pratique" not in page.text
+
+
+def test_a_run_left_open_under_an_earlier_version_resumes_at_the_practice_and_is_scored_today(
+    app: Flask, browser: LtiBrowser
+) -> None:
+    learner = Learner(browser)
+    run = start(learner)
+    learner.post(f"/diagnostic/runs/{run}/profile", PROFILE)
+    for letter in "ABCDE":
+        learner.post(f"/diagnostic/runs/{run}/{letter}", axis(letter, 2))
+    with app.app_context():
+        row = db.session.get(DiagnosticRun, run)
+        assert row is not None
+        row.content_version = 3  # started before the practice questions existed
+        db.session.commit()
+        db.session.remove()
+    resumed = learner.post("/diagnostic/runs")
+    assert resumed.headers["Location"].split("?")[0].endswith(f"/diagnostic/runs/{run}/pratique")
+    early = learner.post(f"/diagnostic/runs/{run}/review")
+    assert early.status_code == 400 and error_code(early) == "incomplete"
+    learner.post(f"/diagnostic/runs/{run}/pratique", practice(2))
+    assert learner.post(f"/diagnostic/runs/{run}/review").status_code == 303
+    page = learner.get(f"/diagnostic/runs/{run}/result")
+    assert "version antérieure" not in page.text and 'data-practice="N2"' in page.text
+    with app.app_context():
+        row = db.session.get(DiagnosticRun, run)
+        assert row is not None and row.content_version == content_version(app)
+        db.session.remove()
 
 
 def test_researchers_and_consultants_answer_their_variant(browser: LtiBrowser) -> None:
