@@ -229,6 +229,13 @@ def test_no_route_recommends_the_ended_webinar_cycle(diagnostic: Diagnostic) -> 
                 assert 1 <= len(r.modules) <= 3
 
 
+def test_with_little_time_no_live_format_comes_first(diagnostic: Diagnostic) -> None:
+    busy = result(diagnostic, same(11), practice=11, planned=frozenset({"M8"}), time="moins-2h")
+    assert (busy.rule, busy.primary_format, busy.secondary_format) == ("peu-de-temps", "parcours", "mooc")
+    free = result(diagnostic, same(11), practice=11, planned=frozenset({"M8"}), time="plus-6h")
+    assert free.primary_format == "co-developpement"
+
+
 def test_the_profile_adds_modules(diagnostic: Diagnostic) -> None:
     assert "M6" in result(diagnostic, same(7), practice=7, role="grantmaker").modules
     assert "M6" in result(diagnostic, same(7), practice=7, structure="fondation").modules
