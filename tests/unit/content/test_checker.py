@@ -157,6 +157,20 @@ def test_routing_must_cover_every_level(copy: Path) -> None:
     assert found.endswith("end the rules with one rule per level")
 
 
+def test_routing_conditions_on_practice_and_priority_are_checked(copy: Path) -> None:
+    def break_rule(data: dict) -> None:  # type: ignore[type-arg]
+        data["routing"]["rules"][2]["when"] = {"all": [{"practice": ["N9"]}, {"priority": ["Z"]}]}
+
+    edit_yaml(copy / "autodiagnostic.yaml", break_rule)
+    found = problems(copy)
+    where = "modules/autodiagnostic.yaml: routing.rules[debutant-structure-avancee]: "
+    assert (
+        f"{where}when.all[0].practice: unknown practice level 'N9'; use one of ['N1', 'N2', 'N3', 'N4']"
+        in found
+    )
+    assert f"{where}when.all[1].priority: unknown axis 'Z'; use one of ['A', 'B', 'C', 'D', 'E']" in found
+
+
 def test_routing_refuses_a_format_that_is_not_offered_today(copy: Path) -> None:
     # the monthly webinar cycle ended in October 2021: it has no offer, so no rule may recommend it
     edit_yaml(
