@@ -13,11 +13,12 @@ from lti_tool.diagnostic.models import DiagnosticRun
 from tests.functional.test_player import Learner, events
 
 
+from tests.helpers import LtiBrowser, error_code
+
+
 def content_version(app: Flask) -> int:
     return int(app.extensions["socle_content"].version)
 
-
-from tests.helpers import LtiBrowser, error_code
 
 PROFILE = {"P1": "fundraiser", "P2": "association-employeuse", "P3": "2-6h", "P4": "webinaires"}
 
