@@ -11,8 +11,6 @@ from sqlalchemy import select
 from lti_tool.db import db
 from lti_tool.diagnostic.models import DiagnosticRun
 from tests.functional.test_player import Learner, events
-
-
 from tests.helpers import LtiBrowser, error_code
 
 
