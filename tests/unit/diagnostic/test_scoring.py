@@ -258,3 +258,7 @@ def test_no_scale_ranks_a_form_of_partnership_or_a_resource_mix(diagnostic: Diag
     assert "mécénat" not in d1 and "innovation" not in d1.lower()
     c1 = " ".join(questions["C1"].levels.values())
     assert "%" not in c1 and "source" not in c1
+    forms = ("mécénat", "innovation", "compétences", "particuliers", "donateurs", "fondation", "subvention")
+    for question in ("B3", "C1", "C2", "C3", "D1"):  # a resource or a form is named in no level
+        levels = " ".join(questions[question].levels.values()).lower()
+        assert not [form for form in forms if form in levels], question
