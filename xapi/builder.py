@@ -376,6 +376,12 @@ class Builder:
                     self.vocabulary.extension("axis-scores"): p["axis_scores"],
                     self.vocabulary.extension("level"): p["level"],
                     self.vocabulary.extension("priority-axis"): p["priority_axis"],
+                    # the person's practice, apart from the organisation's level (absent before version 4)
+                    **(
+                        {self.vocabulary.extension("practice-level"): p["practice_level"]}
+                        if "practice_level" in p
+                        else {}
+                    ),
                     self.vocabulary.extension("strength-axis"): p["strength_axis"],
                     self.vocabulary.extension("recommendation"): {
                         "rule": p["rule"],

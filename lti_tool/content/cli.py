@@ -12,6 +12,7 @@ import click
 
 from lti_tool.config import DEFAULTS
 from lti_tool.content.loader import ContentError, load_content
+from lti_tool.diagnostic.scoring import all_question_ids
 
 
 @click.group()
@@ -38,5 +39,5 @@ def check(path: str | None) -> None:
     click.echo(
         f"{root}: content version {loaded.version} is valid: {len(loaded.modules)} modules, {pages} pages, "
         f"{questions} quiz questions, "
-        f"{sum(len(a.questions) for a in loaded.diagnostic.axes)} diagnostic questions."
+        f"{len(all_question_ids(loaded.diagnostic))} diagnostic questions."
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -26,6 +26,7 @@ from lti_tool.content.schemas import (
 )
 from lti_tool.content.typography import apply_to_data, check_text, render_markdown
 from lti_tool.diagnostic import rules
+from lti_tool.diagnostic.scoring import formats_offered
 
 MIN_QUESTIONS = 10
 M = TypeVar("M", bound=BaseModel)
@@ -421,34 +422,48 @@ def _check_diagnostic(
     formats = {f.code for f in programme.formats}
     axes = [a.id for a in diagnostic.axes]
     question_ids: list[str] = []
+    groups = [("practice", diagnostic.practice.questions)] + [
+        (f"axes[{a.id}]", a.questions) for a in diagnostic.axes
+    ]
     for axis in diagnostic.axes:
         problems += [
             Problem(file, f"axes[{axis.id}].modules", f"unknown module {m}; use one of {sorted(module_ids)}")
             for m in axis.modules
             if m not in module_ids
         ]
-        for q in axis.questions:
+    for where, group in groups:
+        for q in group:
             question_ids.append(q.id)
             if sorted(q.levels) != [1, 2, 3, 4]:
                 problems.append(
                     Problem(
-                        file,
-                        f"axes[{axis.id}].questions[{q.id}].levels",
-                        "describe each of the levels 1, 2, 3 and 4",
+                        file, f"{where}.questions[{q.id}].levels", "describe each of the levels 1, 2, 3 and 4"
                     )
                 )
     for dup in sorted({q for q in question_ids if question_ids.count(q) > 1}):
         problems.append(Problem(file, "axes", f"question id {dup} is used twice; make it unique"))
     profile = {p.id: {o.id for o in p.options} for p in diagnostic.profiling}
     levels = {level.code for level in diagnostic.scoring.levels}
+    practice = {level.code for level in diagnostic.practice.levels}
+    if levels & practice:
+        problems.append(
+            Problem(
+                file, "practice.levels", f"use codes apart from the organisation's levels {sorted(levels)}"
+            )
+        )
+
+    def condition_problems(condition: Any, where: str) -> list[str]:
+        return rules.check(condition, levels, profile, where, practice, set(axes))
+
     for variant in diagnostic.variants:
         problems += [
-            Problem(file, f"variants[{variant.id}]", p)
-            for p in rules.check(variant.when, levels, profile, "when")
+            Problem(file, f"variants[{variant.id}]", p) for p in condition_problems(variant.when, "when")
         ]
         problems += [
             Problem(
-                file, f"variants[{variant.id}].replace.{q}", "no such question; use a question id of the axes"
+                file,
+                f"variants[{variant.id}].replace.{q}",
+                "no such question; use a question id of the practice or the axes",
             )
             for q in variant.replace
             if q not in question_ids
@@ -467,24 +482,89 @@ def _check_diagnostic(
         problems.append(Problem(file, "scoring.weights", f"give one weight per axis: {axes}"))
     if any(w <= 0 for w in scoring.weights.values()):
         problems.append(Problem(file, "scoring.weights", "weights must be above 0"))
-    starts = [level.from_ for level in scoring.levels]
-    if starts != sorted(starts) or len(set(starts)) != len(starts) or starts[0] != 0:
-        problems.append(
-            Problem(file, "scoring.levels", "levels must start at 0 and go up strictly (from: 0, 25, …)")
-        )
+    for where, level_rules in (
+        ("scoring.levels", scoring.levels),
+        ("practice.levels", diagnostic.practice.levels),
+    ):
+        starts = [level.from_ for level in level_rules]
+        if starts != sorted(starts) or len(set(starts)) != len(starts) or starts[0] != 0:
+            problems.append(
+                Problem(file, where, "levels must start at 0 and go up strictly (from: 0, 25, …)")
+            )
     if sorted(scoring.priority_tie_order) != sorted(axes):
         problems.append(Problem(file, "scoring.priority_tie_order", f"list every axis once: {axes}"))
-    _check_routing_covers_everyone(diagnostic, levels, profile, problems, file)
-    for rule in diagnostic.routing.rules:
-        where = f"routing.rules[{rule.id}]"
-        problems += [Problem(file, where, p) for p in rules.check(rule.when, levels, profile, "when")]
-        for name in ("primary", "secondary"):
-            if getattr(rule, name) not in formats:
+    live = {a.code for a in programme.activity_formats if a.live}
+    module_format = {m.id: m.meta.format for m in modules}
+    offered = set()
+    for offer in diagnostic.offers:
+        where = f"offers[{offer.format}]"
+        offered.add(offer.format)
+        if offer.format not in formats:
+            problems.append(Problem(file, where, f"unknown format; use one of {sorted(formats)}"))
+        if offer.module is not None and offer.module not in module_ids:
+            problems.append(
+                Problem(
+                    file, f"{where}.module", f"unknown module {offer.module}; use one of {sorted(module_ids)}"
+                )
+            )
+        if offer.needs_session and module_format.get(offer.module or "") not in live:
+            problems.append(
+                Problem(
+                    file,
+                    f"{where}.needs_session",
+                    "a live format needs `module:` naming a module whose format is live (atelier, "
+                    "co-developpement); its sessions decide when it is offered",
+                )
+            )
+    routing = diagnostic.routing
+    for name, table in (
+        ("already_followed", routing.already_followed),
+        ("modules_by_profile", routing.modules_by_profile),
+    ):
+        for question, by_option in table.items():
+            if question not in profile:
                 problems.append(
                     Problem(
                         file,
-                        f"{where}.{name}",
-                        f"unknown format {getattr(rule, name)!r}; use one of {sorted(formats)}",
+                        f"routing.{name}.{question}",
+                        f"unknown profiling question; use one of {sorted(profile)}",
+                    )
+                )
+                continue
+            for option, values in by_option.items():
+                known = formats if name == "already_followed" else module_ids
+                if option not in profile[question]:
+                    problems.append(
+                        Problem(
+                            file,
+                            f"routing.{name}.{question}.{option}",
+                            f"unknown option; use one of {sorted(profile[question])}",
+                        )
+                    )
+                problems += [
+                    Problem(
+                        file,
+                        f"routing.{name}.{question}.{option}",
+                        f"unknown {v!r}; use one of {sorted(known)}",
+                    )
+                    for v in values
+                    if v not in known
+                ]
+    for rule in routing.rules:
+        where = f"routing.rules[{rule.id}]"
+        problems += [Problem(file, where, p) for p in condition_problems(rule.when, "when")]
+        for f in rule.formats:
+            if f not in formats:
+                problems.append(
+                    Problem(file, f"{where}.formats", f"unknown format {f!r}; use one of {sorted(formats)}")
+                )
+            elif f not in offered:
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where}.formats",
+                        f"format {f!r} is not offered today (no entry in offers): recommend only what a "
+                        "learner can join, or add its offer with how to join",
                     )
                 )
         wanted = [*rule.modules, *(m for ms in rule.modules_by_role.values() for m in ms)]
@@ -499,33 +579,98 @@ def _check_diagnostic(
             for r in rule.modules_by_role
             if r not in roles
         ]
+    problems += _unreachable_rules(diagnostic, levels, practice, profile, axes, file)
+    if not any(p.file == file for p in problems):  # a malformed condition is reported on its own
+        _check_routing_covers_everyone(diagnostic, levels, practice, profile, axes, problems, file)
+
+
+def _named_questions(condition: Any) -> set[str]:
+    (key, value), *_ = condition.items()
+    if key == "profile":
+        return set(value)
+    if key in ("all", "any"):
+        return {q for part in value for q in _named_questions(part)}
+    return set()
+
+
+def _cases(
+    diagnostic: Diagnostic,
+    levels: set[str],
+    practice: set[str],
+    profile: dict[str, set[str]],
+    axes: list[str],
+) -> Iterator[rules.Facts]:
+    """Every combination routing can tell apart (spread: none or full; profiling questions that no
+    condition and no `already_followed` names take their first option)."""
+    named = {q for r in diagnostic.routing.rules for q in _named_questions(r.when)}
+    named |= set(diagnostic.routing.already_followed)
+    answers = [sorted(options) if q in named else sorted(options)[:1] for q, options in profile.items()]
+    for level, person, axis, spread in product(sorted(levels), sorted(practice), axes, (0.0, 100.0)):
+        for combination in product(*answers):
+            yield rules.Facts(level, dict(zip(profile, combination, strict=True)), spread, person, axis)
+
+
+def _unreachable_rules(
+    diagnostic: Diagnostic,
+    levels: set[str],
+    practice: set[str],
+    profile: dict[str, set[str]],
+    axes: list[str],
+    file: str,
+) -> list[Problem]:
+    """A rule that no case reaches, because the rules above it catch every case it names, is dead."""
+    conditions = [(r.id, r.when) for r in diagnostic.routing.rules]
+    if any(rules.check(when, levels, profile, "", practice, set(axes)) for _, when in conditions):
+        return []
+    reached = set()
+    for facts in _cases(diagnostic, levels, practice, profile, axes):
+        first = next((rid for rid, when in conditions if rules.matches(when, facts)), None)
+        if first:
+            reached.add(first)
+    return [
+        Problem(
+            file,
+            f"routing.rules[{rid}]",
+            "never applies: the rules above it catch every case it names; move it up or narrow them",
+        )
+        for rid, _ in conditions
+        if rid not in reached
+    ]
 
 
 def _check_routing_covers_everyone(
     diagnostic: Diagnostic,
     levels: set[str],
+    practice: set[str],
     profile: dict[str, set[str]],
+    axes: list[str],
     problems: list[Problem],
     file: str,
 ) -> None:
-    """Every level, profile and spread must reach some rule, or a learner would get no recommendation."""
-    if any(p for r in diagnostic.routing.rules for p in rules.check(r.when, levels, profile, "")):
-        return  # the malformed condition is reported on its own
-    answers = [sorted(options) for options in profile.values()]
-    for level in sorted(levels):
-        for spread in (0.0, 100.0):
-            for combination in product(*answers):
-                facts = rules.Facts(level, dict(zip(profile, combination, strict=True)), spread)
-                if not any(rules.matches(r.when, facts) for r in diagnostic.routing.rules):
-                    problems.append(
-                        Problem(
-                            file,
-                            "routing.rules",
-                            f"no rule matches level {level} with profile "
-                            f"{dict(facts.profile)}; end the rules with one rule per level",
-                        )
-                    )
-                    return
+    """Every case reaches a rule that keeps two formats the person can follow, whatever they have already
+    followed and with no live session planned, or a learner would get no recommendation."""
+    for facts in _cases(diagnostic, levels, practice, profile, axes):
+        rule = next((r for r in diagnostic.routing.rules if rules.matches(r.when, facts)), None)
+        if rule is None:
+            problems.append(
+                Problem(
+                    file,
+                    "routing.rules",
+                    f"no rule matches level {facts.level}, practice {facts.practice} with profile "
+                    f"{dict(facts.profile)}; end the rules with one rule per level",
+                )
+            )
+            return
+        if len(formats_offered(diagnostic, rule.formats, facts.profile, frozenset())) < 2:
+            problems.append(
+                Problem(
+                    file,
+                    f"routing.rules[{rule.id}].formats",
+                    f"fewer than two formats remain for profile {dict(facts.profile)} when no live session "
+                    "is planned; list more formats, in order of preference",
+                )
+            )
+            return
 
 
 def _check_thresholds(

@@ -211,6 +211,7 @@ class Axis(Strict):
 class Variant(Strict):
     id: str
     when: dict[str, Any]
+    note: Text | None = None  # shown above the organisation's axes: which organisation to answer for
     replace: dict[str, QuestionText]
 
 
@@ -219,6 +220,26 @@ class LevelRule(Strict):
     from_: float = Field(alias="from", ge=0, le=100)
     label: Text
     explanation: Text
+
+
+class Practice(Strict):
+    """The questions on the person's own practice, scored apart from the organisation's five axes."""
+
+    name: Text
+    intro: Text
+    questions: list[AxisQuestion] = Field(min_length=1)
+    levels: list[LevelRule] = Field(min_length=1)
+
+
+class Offer(Strict):
+    """A format as it can be followed today: how to join it, and where."""
+
+    format: str
+    how_to_join: Text
+    url: str | None = Field(default=None, pattern=r"^https://")  # an outside page
+    module: str | None = None  # the Socle module that delivers it (its page is linked)
+    # Offered only while a live session of `module` is planned in the course (ateliers, co-développement).
+    needs_session: bool = False
 
 
 class Scoring(Strict):
@@ -230,8 +251,9 @@ class Scoring(Strict):
 class RoutingRule(Strict):
     id: str
     when: dict[str, Any]
-    primary: str
-    secondary: str
+    # Formats in order of preference; the first two the person can follow are recommended (one already
+    # followed, or a live format with no session planned, is passed over).
+    formats: list[str] = Field(min_length=2)
     modules: list[str] = []
     modules_by_role: dict[str, list[str]] = {}
     explanation: Text
@@ -239,6 +261,10 @@ class RoutingRule(Strict):
 
 class Routing(Strict):
     max_suggested_modules: int = Field(ge=1, le=3)
+    # profiling question -> option -> formats already followed (P4: mooc -> [mooc])
+    already_followed: dict[str, dict[str, list[str]]] = {}
+    # profiling question -> option -> modules suggested whatever the rule (P2: fondation -> [M6])
+    modules_by_profile: dict[str, dict[str, list[str]]] = {}
     rules: list[RoutingRule] = Field(min_length=1)
 
 
@@ -246,9 +272,11 @@ class Diagnostic(Strict):
     scale: list[ScaleLevel] = Field(min_length=4, max_length=4)
     dont_know: DontKnow
     profiling: list[ProfilingQuestion] = Field(min_length=1)
+    practice: Practice
     axes: list[Axis] = Field(min_length=1)
     variants: list[Variant] = []
     scoring: Scoring
+    offers: list[Offer] = Field(min_length=1)
     routing: Routing
 
 

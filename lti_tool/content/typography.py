@@ -115,6 +115,9 @@ TEXT_KEYS = frozenset(
         "date_label",
         "assessment",
         "replace",
+        "intro",
+        "note",
+        "how_to_join",
     }
 )
 # Never touched, even under a text key: the English side, identifiers, conditions.

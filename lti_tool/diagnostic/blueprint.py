@@ -44,7 +44,7 @@ def step(run_id: int, step: str) -> str | Response:
     run = services.run_of(db.session, Scope.of_launch(current_launch()), run_id)
     if run.status == "submitted" and request.method == "GET":
         return redirect(here("diagnostic.result", run_id=run.id), code=303)
-    steps = ["profile", *(a.id for a in diagnostic.axes), "review"]
+    steps = [*services.steps(diagnostic), "review"]
     if step not in steps:
         raise not_found("Cette étape", "This step")
     form = request.form.to_dict()
@@ -54,7 +54,7 @@ def step(run_id: int, step: str) -> str | Response:
         elif step != "review":
             services.save_axis(db.session, run, diagnostic, step, form)
         if step == "review":
-            services.submit(db.session, Scope.of_launch(current_launch()), run, diagnostic)
+            services.submit(db.session, Scope.of_launch(current_launch()), run, diagnostic, content().version)
             db.session.commit()
             return redirect(here("diagnostic.result", run_id=run.id), code=303)
         db.session.commit()
@@ -69,7 +69,9 @@ def step(run_id: int, step: str) -> str | Response:
         steps=steps,
         diagnostic=diagnostic,
         axis=axis,
-        questions=[q for q in asked if axis and q.axis == axis.id],
+        practice=diagnostic.practice if step == scoring.PRACTICE else None,
+        note=scoring.organisation_note(diagnostic, run.profile) if axis else None,
+        questions=[q for q in asked if q.axis == step],
         missing=services.next_step(run, diagnostic),
         here=here,
     )
@@ -97,6 +99,9 @@ def result(run_id: int) -> str | Response:
     series = [run.result["axis_scores"]] + (
         [previous.result["axis_scores"]] if previous and previous.result else []
     )
+    # A result keeps the rules of the content version it was computed with: an older one shows its scores
+    # and formats, but not today's explanations, offers or practice level, which it never had.
+    is_current = run.content_version == content().version
     return render_template(
         "diagnostic/result.html",
         run=run,
@@ -104,10 +109,22 @@ def result(run_id: int) -> str | Response:
         diagnostic=diagnostic,
         axes=axes,
         radar=charts.radar([name for _, name in axes], [[s[a] for a, _ in axes] for s in series]),
-        level={lvl.code: lvl for lvl in diagnostic.scoring.levels}[run.result["level"]],
+        level={lvl.code: lvl for lvl in diagnostic.scoring.levels}.get(run.result["level"]),
+        practice_level=(
+            {lvl.code: lvl for lvl in diagnostic.practice.levels}.get(run.result.get("practice_level", ""))
+            if is_current
+            else None
+        ),
+        is_current=is_current,
         formats={f.code: f for f in content().programme.formats},
-        rule=next(r for r in diagnostic.routing.rules if r.id == run.result["rule"]),
+        offers={o.format: o for o in diagnostic.offers} if is_current else {},
+        rule=(
+            next((r for r in diagnostic.routing.rules if r.id == run.result["rule"]), None)
+            if is_current
+            else None
+        ),
         modules=[content().module(m) for m in run.result["modules"]],
+        module_by_id=content().module,
         here=here,
         url_for=url_for,
     )

@@ -9,14 +9,13 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from lti_tool import events
-from lti_tool.content.schemas import Diagnostic
+from lti_tool.content.schemas import AxisQuestion, Diagnostic
 from lti_tool.db import DbSession, utcnow
 from lti_tool.diagnostic import scoring
 from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
 from lti_tool.events import Scope
-
-STEPS = ("profile", "A", "B", "C", "D", "E")
+from lti_tool.training import services as training
 
 
 def runs(session: DbSession, scope: Scope) -> list[DiagnosticRun]:
@@ -103,11 +102,11 @@ def save_axis(
             "Répondez d'abord aux questions de profil.",
             "Answer the profile questions first.",
         )
-    axis = next((a for a in diagnostic.axes if a.id == axis_id), None)
-    if axis is None:
+    questions = _questions_of_step(diagnostic, axis_id)
+    if questions is None:
         raise not_found("Cet axe", "This axis")
     answers = dict(run.answers)
-    for question in axis.questions:
+    for question in questions:
         raw = form.get(question.id, "")
         if raw not in ("0", "1", "2", "3", "4"):
             raise refused(
@@ -120,20 +119,48 @@ def save_axis(
     run.updated_at = utcnow()
 
 
+def steps(diagnostic: Diagnostic) -> list[str]:
+    """The profile, the person's practice, then the organisation's axes."""
+    return ["profile", scoring.PRACTICE, *(a.id for a in diagnostic.axes)]
+
+
+def _questions_of_step(diagnostic: Diagnostic, step: str) -> list[AxisQuestion] | None:
+    if step == scoring.PRACTICE:
+        return diagnostic.practice.questions
+    return next((a.questions for a in diagnostic.axes if a.id == step), None)
+
+
 def next_step(run: DiagnosticRun, diagnostic: Diagnostic) -> str | None:
-    """The first step not yet answered (to resume where the learner left), or None when all are."""
+    """The first step not yet answered (to resume where the learner left), or None when all are.
+    A run started before the practice questions existed resumes at them."""
     if not run.profile:
         return "profile"
-    for axis in diagnostic.axes:
-        if any(q.id not in run.answers for q in axis.questions):
-            return axis.id
+    for step in steps(diagnostic)[1:]:
+        if any(q.id not in run.answers for q in _questions_of_step(diagnostic, step) or []):
+            return step
     return None
 
 
-def submit(session: DbSession, scope: Scope, run: DiagnosticRun, diagnostic: Diagnostic) -> scoring.Result:
+def planned_modules(session: DbSession, context_pk: int) -> set[str]:
+    """The modules with a live session still to come in this course."""
+    now = utcnow()
+    return {
+        live.module_id
+        for live in training.sessions_of_context(session, context_pk)
+        if live.module_id and live.starts_at >= now
+    }
+
+
+def submit(
+    session: DbSession, scope: Scope, run: DiagnosticRun, diagnostic: Diagnostic, version: int
+) -> scoring.Result:
+    """Score and route the run with the content of ``version``, which the run then carries (a run started
+    under an earlier version is scored, and shown, with today's rules)."""
     _editable(run)
     try:
-        result = scoring.score(diagnostic, run.profile, run.answers)
+        result = scoring.score(
+            diagnostic, run.profile, run.answers, planned_modules(session, scope.context_pk)
+        )
     except scoring.IncompleteAnswers as error:
         raise refused(
             "incomplete",
@@ -141,6 +168,7 @@ def submit(session: DbSession, scope: Scope, run: DiagnosticRun, diagnostic: Dia
             f"Some questions are unanswered: {', '.join(error.missing)}.",
         ) from error
     now = utcnow()
+    run.content_version = version
     run.status = "submitted"
     run.submitted_at = now
     run.updated_at = now
@@ -166,6 +194,7 @@ def submit(session: DbSession, scope: Scope, run: DiagnosticRun, diagnostic: Dia
 
 def _as_json(result: scoring.Result) -> dict[str, Any]:
     data = asdict(result)
+    data["practice_score"] = round(result.practice_score, 2)
     data["axis_scores"] = {k: round(v, 2) for k, v in result.axis_scores.items()}
     data["global_score"] = round(result.global_score, 2)
     data["spread"] = round(result.spread, 2)

@@ -43,6 +43,7 @@ PROFILE_LABELS = {
     "P4": "Rien encore",
 }
 AXIS_LEVELS = {"A": 3, "B": 4, "C": 2, "D": 3, "E": 3}
+PRACTICE_LEVEL = 2  # on every question of the person's practice
 
 
 # -- helpers
@@ -205,6 +206,7 @@ def diagnostic_expected(live_server: LiveServer) -> tuple[dict[str, str], scorin
         option = next(o for o in question.options if o.label.fr == PROFILE_LABELS[question.id])
         profile[question.id] = option.id
     answers = {q.id: AXIS_LEVELS[axis.id] for axis in diagnostic.axes for q in axis.questions}
+    answers |= {q.id: PRACTICE_LEVEL for q in diagnostic.practice.questions}
     return profile, scoring.score(diagnostic, profile, answers)
 
 
@@ -217,7 +219,9 @@ def open_diagnostic_at_profile(frame: FrameLocator, live_server: LiveServer) -> 
     label = start.inner_text().strip()
     start.click()
     heading = frame.get_by_role("heading", level=1)
-    expect(heading).to_have_text(re.compile(r"^(Votre profil|Axe [A-E] : .+|Envoyer mes réponses)$"))
+    expect(heading).to_have_text(
+        re.compile(r"^(Votre profil|Votre pratique|Axe [A-E] : .+|Envoyer mes réponses)$")
+    )
     if heading.inner_text().strip() != "Votre profil":  # a run left open resumes further on
         frame.get_by_role("navigation", name="Étapes").get_by_role("link", name="profile", exact=True).click()
     expect(heading).to_have_text("Votre profil")
@@ -254,6 +258,16 @@ def answer_axis(
     frame.get_by_role("button", name="Enregistrer et continuer").click()
 
 
+def answer_practice(frame: FrameLocator, live_server: LiveServer, profile: Mapping[str, str]) -> None:
+    diagnostic = content_of(live_server).diagnostic
+    expect(frame.get_by_role("heading", level=1)).to_have_text(diagnostic.practice.name.fr)
+    asked = [q for q in scoring.questions(diagnostic, profile) if q.axis == scoring.PRACTICE]
+    assert len(asked) == len(diagnostic.practice.questions)
+    for question in asked:
+        level_radio(frame, live_server, question, PRACTICE_LEVEL).check()
+    frame.get_by_role("button", name="Enregistrer et continuer").click()
+
+
 def rounded(value: float) -> str:
     """As the results page shows a score: stored to 2 decimals, then rounded to a whole number."""
     return str(int(round(round(value, 2))))
@@ -268,17 +282,25 @@ def test_learner_takes_the_autodiagnostic_then_completes_module_m1(
     profile, result = diagnostic_expected(live_server)
     frame = open_learner_home(page, live_server)
 
-    # The autodiagnostic: profile, five axes, then the results.
+    # The autodiagnostic: profile, the person's practice, the organisation's five axes, then the results.
     open_diagnostic_at_profile(frame, live_server)
     answer_profile(frame, live_server)
+    answer_practice(frame, live_server, profile)
     for axis in diagnostic.axes:
         answer_axis(frame, live_server, profile, axis.id)
     expect(frame.get_by_role("heading", level=1)).to_have_text("Envoyer mes réponses")
     frame.get_by_role("button", name="Voir mes résultats").click()
 
     expect(frame.get_by_role("heading", level=1, name="Vos résultats")).to_be_visible()
+    practice = next(lvl for lvl in diagnostic.practice.levels if lvl.code == result.practice_level)
+    expect(frame.get_by_role("heading", level=2, name="Votre pratique")).to_be_visible()
+    expect(frame.locator("p.level[data-practice]")).to_contain_text(
+        f"Niveau {practice.code} : {practice.label.fr}"
+    )
+    expect(frame.get_by_text(practice.explanation.fr, exact=True)).to_be_visible()
+    expect(frame.get_by_role("heading", level=2, name="La maturité de votre structure")).to_be_visible()
     level = next(lvl for lvl in diagnostic.scoring.levels if lvl.code == result.level)
-    summary = frame.locator("p.level")
+    summary = frame.locator("p.level[data-level]")
     expect(summary).to_contain_text(f"Niveau {level.code} : {level.label.fr}")
     expect(summary).to_contain_text(f"score global {rounded(result.global_score)}/100")
     expect(frame.get_by_text(level.explanation.fr, exact=True)).to_be_visible()
@@ -303,6 +325,7 @@ def test_learner_takes_the_autodiagnostic_then_completes_module_m1(
     recommendation = frame.locator("dl.recommendation")
     expect(recommendation).to_have_attribute("data-rule", result.rule)
     formats = {f.code: f for f in content.programme.formats}
+    offers = {o.format: o for o in diagnostic.offers}
     definitions = recommendation.get_by_role("definition")
     for definition, code in zip(
         (definitions.nth(0), definitions.nth(1)),
@@ -310,7 +333,7 @@ def test_learner_takes_the_autodiagnostic_then_completes_module_m1(
         strict=True,
     ):
         expect(definition).to_contain_text(formats[code].name.fr)
-        expect(definition).to_contain_text(formats[code].description.fr)
+        expect(definition).to_contain_text(offers[code].how_to_join.fr)  # how to join what exists today
     rule = next(r for r in diagnostic.routing.rules if r.id == result.rule)
     expect(frame.get_by_text(rule.explanation.fr, exact=True)).to_be_visible()
     for module_id in result.modules:
@@ -323,7 +346,8 @@ def test_learner_takes_the_autodiagnostic_then_completes_module_m1(
     expect(frame.get_by_role("heading", level=1, name="Mon parcours")).to_be_visible()
     expect(
         frame.get_by_text(
-            f"Votre dernier résultat : niveau {result.level}, score global {rounded(result.global_score)}/100."
+            f"Votre dernier résultat : votre pratique au niveau {result.practice_level}, votre structure au "
+            f"niveau {result.level} (score global {rounded(result.global_score)}/100)."
         )
     ).to_be_visible()
     m1 = module_of(live_server, "M1")
@@ -472,6 +496,7 @@ def test_diagnostic_progress_is_saved_and_resumed(page: Page, live_server: LiveS
     frame = open_learner_home(page, live_server)
     open_diagnostic_at_profile(frame, live_server)
     answer_profile(frame, live_server)
+    answer_practice(frame, live_server, profile)
     answer_axis(frame, live_server, profile, "A")
     axis_b = next(a for a in diagnostic.axes if a.id == "B")
     expect(frame.get_by_role("heading", level=1)).to_have_text(f"Axe B : {axis_b.name.fr}")

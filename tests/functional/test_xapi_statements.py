@@ -15,7 +15,7 @@ from lti_tool.content.loader import Content
 from lti_tool.db import db
 from lti_tool.learners.models import Learner as LearnerRow
 from tests.conftest import LiveServer
-from tests.functional.test_diagnostic import PROFILE, axis
+from tests.functional.test_diagnostic import PROFILE, axis, practice
 from tests.functional.test_player import Learner, right_answer, start_attempt
 from tests.functional.test_xapi_api import Lrs, make_client
 from tests.helpers import LtiBrowser
@@ -65,6 +65,7 @@ def test_a_learner_walk_produces_valid_profile_statements(
     )
     run = int(re.findall(r"/diagnostic/runs/(\d+)/", learner.post("/diagnostic/runs").headers["Location"])[0])
     learner.post(f"/diagnostic/runs/{run}/profile", PROFILE)
+    learner.post(f"/diagnostic/runs/{run}/pratique", practice(3))
     for letter in "ABCDE":
         learner.post(f"/diagnostic/runs/{run}/{letter}", axis(letter, 3))
     learner.post(f"/diagnostic/runs/{run}/review")
@@ -134,6 +135,7 @@ def test_a_learner_walk_produces_valid_profile_statements(
 
     completions = [s for s in statements if s["verb"]["id"] == ADL + "completed"]
     diagnostic = next(s for s in completions if s["object"]["id"].endswith("/autodiagnostic"))
+    assert diagnostic["result"]["extensions"][base + "/xapi/extensions/practice-level"] == "N3"
     scores = diagnostic["result"]["extensions"][base + "/xapi/extensions/axis-scores"]
     assert scores == {
         "A": pytest.approx(66.67),
