@@ -157,7 +157,8 @@ def add_data_integrity_proof(
     *,
     loader: DocumentLoader = document_loader,
 ) -> dict[str, Any]:
-    """A copy of ``document`` with an ``eddsa-rdfc-2022`` ``DataIntegrityProof`` for assertionMethod.
+    """A copy of ``document`` with an ``eddsa-rdfc-2022`` ``DataIntegrityProof`` for assertionMethod, as a
+    one-element ``proof`` array (the Open Badges 3.0 JSON schema requires an array).
 
     Follows the W3C vc-di-eddsa algorithms: RDFC-1.0 of the proof options (with the document's
     ``@context``) and of the document, SHA-256 of each, Ed25519 over proofConfigHash + documentHash.
@@ -174,7 +175,7 @@ def add_data_integrity_proof(
         "proofPurpose": "assertionMethod",
     }
     signature = private_key.sign(_hash_data(document, {**options, "@context": document["@context"]}, loader))
-    return {**document, "proof": {**options, "proofValue": "z" + base58btc_encode(signature)}}
+    return {**document, "proof": [{**options, "proofValue": "z" + base58btc_encode(signature)}]}
 
 
 def verify_data_integrity(
@@ -188,6 +189,9 @@ def verify_data_integrity(
     """
     try:
         proof = document["proof"]
+        # One proof, as a one-element array (what we issue) or an object (credentials issued before).
+        if isinstance(proof, list) and len(proof) == 1:
+            proof = proof[0]
         if not isinstance(proof, Mapping):
             return False
         if (

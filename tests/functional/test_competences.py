@@ -152,7 +152,7 @@ def test_the_thresholds_earn_every_bloc_and_the_certificate(graduate: Graduate) 
     }
     assert results["C3"] == "100" and len(results) == 9
     assert certificate["credentialStatus"]["type"] == "BitstringStatusListEntry"
-    assert certificate["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert certificate["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
 
 
 def test_each_competence_and_bloc_is_satisfied_once_and_each_credential_earned_once(

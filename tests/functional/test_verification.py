@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -36,6 +37,7 @@ from lti_tool.training.models import Deliverable
 from tests.conftest import LiveServer
 from tests.functional.test_player import Learner, take_quiz
 from tests.helpers import LtiBrowser, Platform, error_code
+from tests.verifiers.schema import ob3_schema_errors
 
 SESSION_TITLE = "Atelier alliances"
 PRIOR_REASON = "Diplôme de fundraising et cinq ans de collecte de fonds."
@@ -198,7 +200,7 @@ def test_a_revoked_credential_says_so_with_the_reason_and_its_status_bit_is_set(
     document = listed.json()
     bits = ob.decode_list(document["credentialSubject"]["encodedList"])
     assert ob.is_set(bits, index) and not ob.is_set(bits, other)
-    assert document["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert document["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
     gone = get(issued, f"/ob2/assertions/{revoked}")
     assert gone.status_code == 410
     assert gone.json()["revoked"] is True and gone.json()["revocationReason"] == REVOCATION_REASON
@@ -338,6 +340,15 @@ def test_downloads_have_the_right_content_types(issued: Issued) -> None:
         assert get(issued, f"{base}/credential.jwt").text == stored.jwt
         db.session.remove()
     assert get(issued, f"{base}/certificate.pdf").content.startswith(b"%PDF-")
+
+
+def test_every_issued_credential_conforms_to_the_official_ob3_schema(issued: Issued) -> None:
+    for achievement, credential_id in issued.ids.items():
+        document = get(issued, f"/verify/{credential_id}/credential.json").json()
+        assert ob3_schema_errors(document) == [], achievement
+        token = get(issued, f"/verify/{credential_id}/credential.jwt").text
+        payload = jwt.decode(token, options={"verify_signature": False})
+        assert ob3_schema_errors(payload) == [], achievement
 
 
 def test_the_evidence_file_traces_each_competence_to_its_statements(issued: Issued) -> None:

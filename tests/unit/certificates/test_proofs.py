@@ -84,15 +84,17 @@ def rsa_key() -> samples.RsaKey:
 
 def test_eddsa_rdfc_2022_reproduces_the_w3c_test_vector_byte_for_byte() -> None:
     signed = vector_signed()
-    assert signed["proof"] == {
-        "type": "DataIntegrityProof",
-        "cryptosuite": "eddsa-rdfc-2022",
-        "created": VECTOR_CREATED,
-        "verificationMethod": VECTOR_METHOD,
-        "proofPurpose": "assertionMethod",
-        "proofValue": VECTOR_PROOF_VALUE,
-    }
-    options = {key: value for key, value in signed["proof"].items() if key != "proofValue"}
+    assert signed["proof"] == [
+        {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": VECTOR_CREATED,
+            "verificationMethod": VECTOR_METHOD,
+            "proofPurpose": "assertionMethod",
+            "proofValue": VECTOR_PROOF_VALUE,
+        }
+    ]
+    options = {key: value for key, value in signed["proof"][0].items() if key != "proofValue"}
     options["@context"] = VECTOR_DOCUMENT["@context"]
     assert canonize(options, VECTOR_LOADER) == VECTOR_PROOF_CANONICAL
     combined = (
@@ -164,7 +166,7 @@ def test_base58btc_round_trips_leading_zero_bytes() -> None:
 
 def test_data_integrity_proof_verifies_with_the_issuer_did_key(issuer_key: Ed25519PrivateKey) -> None:
     signed = samples.sign(samples.credential(issuer_key), issuer_key)
-    assert signed["proof"]["verificationMethod"].startswith(signed["issuer"]["id"] + "#")
+    assert signed["proof"][0]["verificationMethod"].startswith(signed["issuer"]["id"] + "#")
     assert proofs.verify_data_integrity(signed, proofs.resolve_did_key)
 
 
@@ -180,7 +182,7 @@ def test_data_integrity_fails_when_an_unsigned_key_is_added(issuer_key: Ed25519P
     signed = samples.sign(samples.credential(issuer_key), issuer_key)
     # pyld would drop these keys before hashing, so the signature alone would still match.
     assert not proofs.verify_data_integrity({**signed, "note": "valid"}, proofs.resolve_did_key)
-    with_proof_extra = {**signed, "proof": {**signed["proof"], "note": "valid"}}
+    with_proof_extra = {**signed, "proof": [{**signed["proof"][0], "note": "valid"}]}
     assert not proofs.verify_data_integrity(with_proof_extra, proofs.resolve_did_key)
 
 
@@ -197,14 +199,14 @@ def test_data_integrity_fails_on_a_garbled_or_missing_proof(issuer_key: Ed25519P
     assert not proofs.verify_data_integrity(samples.credential(issuer_key), proofs.resolve_did_key)
     for change in (
         {"proofValue": "znotbase58!"},
-        {"proofValue": "u" + signed["proof"]["proofValue"][1:]},
+        {"proofValue": "u" + signed["proof"][0]["proofValue"][1:]},
         {"cryptosuite": "eddsa-jcs-2022"},
         {"proofPurpose": "authentication"},
         {"verificationMethod": 5},
         {"created": "2026-03-02T09:30:01Z"},
     ):
         assert not proofs.verify_data_integrity(
-            {**signed, "proof": {**signed["proof"], **change}}, proofs.resolve_did_key
+            {**signed, "proof": [{**signed["proof"][0], **change}]}, proofs.resolve_did_key
         )
 
 
