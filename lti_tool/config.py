@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     # The programme's content (modules, quizzes, autodiagnostic), validated at start.
     "CONTENT_PATH": str(PROJECT_ROOT / "modules"),
     "KEYS_DIR": None,  # None: instance/keys
+    # The credentials' own Ed25519 key (the issuer's did:key), apart from the LTI keys: `keys rotate` and
+    # `keys retire` never touch it. None: instance/credential_keys.
+    "CREDENTIAL_KEYS_DIR": None,
     "LANGUAGES": ["fr", "en"],
     # Base of the IRIs of Socle's xAPI activities and extensions (default: BASE_URL). Keep it stable.
     "XAPI_IRI_BASE": None,
@@ -110,6 +113,8 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
         app.config[name] = app.config.get(name) or DEFAULTS[name]
     if not app.config.get("KEYS_DIR"):
         app.config["KEYS_DIR"] = str(Path(app.instance_path) / "keys")
+    if not app.config.get("CREDENTIAL_KEYS_DIR"):
+        app.config["CREDENTIAL_KEYS_DIR"] = str(Path(app.instance_path) / "credential_keys")
     secure = app.config["BASE_URL"].startswith("https://")
     # Inside an LMS iframe the tool is a third party: its cookies need SameSite=None, which needs Secure.
     app.config["SESSION_COOKIE_SECURE"] = secure

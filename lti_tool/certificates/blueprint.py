@@ -2,8 +2,9 @@
 competence framework and criteria pages (``/achievements…``), and hosted Open Badges 2.0 (``/ob2…``) for
 Moodle backpacks.
 
-Verification is done our way: the stored credential's Data Integrity proof against the issuer's did:key,
-its VC-JWT against the tool's JWKS, and its status-list bit. A pasted credential is checked the same way,
+Verification is done our way: the stored credential's Data Integrity proof and its VC-JWT against the
+issuer's did:key (a VC-JWT issued before credentials had their own key: the tool's RSA keys, retired ones
+included), and its status-list bit. A pasted credential is checked the same way,
 after cheap checks (issuer, register, same shape as what was issued) that keep canonicalisation away from
 documents that could not be ours.
 """
@@ -94,12 +95,26 @@ def _proof_ok(document: dict[str, Any]) -> bool:
         return False
 
 
-def _jwt_ok(token: str, document: dict[str, Any]) -> bool:
-    unsecured = {key: value for key, value in document.items() if key != "proof"}
+def _jwt_credential(token: str) -> dict[str, Any]:
+    """The credential a VC-JWT carries, verified against the issuer's key; ``InvalidCredential`` otherwise."""
     try:
-        return proofs.verify_vc_jwt(token, runtime().keys.verification_jwks()) == unsecured
+        legacy = jwt.get_unverified_header(token).get("alg") == "RS256"
+    except jwt.InvalidTokenError as error:
+        raise proofs.InvalidCredential(f"not a JWT: {error}") from error
+    if legacy:  # issued before credentials had their own key; they carry no proof
+        return proofs.verify_legacy_rs256_jwt(token, runtime().keys.verification_jwks())
+    return proofs.verify_vc_jwt(token, _resolve_ours)
+
+
+def _jwt_ok(token: str, document: dict[str, Any]) -> bool:
+    """The VC-JWT carries this very credential: as issued, with its proof (without it, for the old ones)."""
+    try:
+        carried = _jwt_credential(token)
     except proofs.InvalidCredential:
         return False
+    if "proof" not in carried:
+        document = {key: value for key, value in document.items() if key != "proof"}
+    return carried == document
 
 
 def _list_bit(session: DbSession, number: int, index: int) -> bool | None:
@@ -228,7 +243,7 @@ def _verify_jwt(session: DbSession, token: str, payload: dict[str, Any]) -> Verd
     if payload.get("iss") != _our_issuer() or _issuer_id(payload) != _our_issuer():
         return Verdict("foreign", issuer_ok=False, form="jwt")
     try:
-        document = proofs.verify_vc_jwt(token, runtime().keys.verification_jwks())
+        document = _jwt_credential(token)
     except proofs.InvalidCredential:
         return Verdict("tampered", issuer_ok=True, jwt_ok=False, form="jwt")
     credential = _registered(session, document.get("id"))
@@ -431,7 +446,7 @@ def credential_json(credential_id: str) -> Response:
 
 @bp.get("/verify/<credential_id>/credential.jwt")
 def credential_jwt(credential_id: str) -> Response:
-    """The same credential as a VC-JWT (RS256, key in the tool's JWKS)."""
+    """The same credential as a VC-JWT (EdDSA, ``kid`` the DID URL of the issuer's key)."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
         raise ERASED

@@ -1,5 +1,6 @@
-"""Issuing and revoking credentials: once per learner, context and achievement, safe under concurrent
-requests, signed twice (Data Integrity eddsa-rdfc-2022 and VC-JWT RS256), recorded as xAPI statements."""
+"""Issuing and revoking credentials: one valid per learner, context and achievement, safe under concurrent
+requests, signed twice with the issuer's Ed25519 key (Data Integrity eddsa-rdfc-2022 and VC-JWT EdDSA),
+recorded as xAPI statements; a bloc's revocation revokes the certificate that counted it."""
 
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.learners.models import Context, Deployment, Learner
-from lti_tool.lti.runtime import runtime
 from xapi.builder import NAMESPACE, statement_id
 
 CERTIFICATE = "certificate-"  # the achievement code of a track's certificate: certificate-fundraiser
@@ -46,12 +46,15 @@ _signer_lock = threading.Lock()
 
 
 def signer() -> Signer:
-    """The issuer's Ed25519 key (created in the keys folder at first use) and its did:key identity."""
+    """The issuer's Ed25519 key (created in its own folder at first use, apart from the LTI keys) and its
+    did:key identity."""
     app = current_app
     cached: Signer | None = app.extensions.get("socle_signer")
     if cached is None:
         with _signer_lock:
-            key = proofs.load_or_create_ed25519(Path(app.config["KEYS_DIR"]))
+            key = proofs.load_or_create_ed25519(
+                Path(app.config["CREDENTIAL_KEYS_DIR"]), legacy=Path(app.config["KEYS_DIR"])
+            )
             public = key.public_key()
             cached = Signer(
                 key,
@@ -69,12 +72,11 @@ def urls() -> ob.Urls:
 
 
 def sign(document: dict[str, Any], moment: datetime) -> tuple[dict[str, Any], str]:
-    """The document with its Data Integrity proof, and the same document as a VC-JWT."""
+    """The document with its Data Integrity proof, and that signed document as a VC-JWT (EdDSA, the same
+    key: both proofs resolve from the issuer's did:key)."""
     own = signer()
     signed = proofs.add_data_integrity_proof(document, own.ed25519, own.verification_method, moment)
-    rsa = runtime().keys.active()
-    token = proofs.sign_vc_jwt(document, rsa.kid, rsa.private_key, rsa.public_jwk)
-    return signed, token
+    return signed, proofs.sign_vc_jwt(signed, own.ed25519, own.verification_method)
 
 
 # -- who and where -----------------------------------------------------------------------------------------
@@ -106,38 +108,71 @@ def subject_id(issuer: str, sub: str) -> str:
 
 
 # -- awarding ----------------------------------------------------------------------------------------------
-def met_codes(session: DbSession, learner_id: int, context_pk: int) -> set[str]:
-    return set(
-        session.scalars(
-            select(CompetenceState.code).where(
+def award(session: DbSession, scope: Scope, content: Content, rules: Rules) -> list[Credential]:
+    """Issue what the learner's met blocs earn and not yet issued: each bloc, then the track's certificate
+    once every bloc of the track holds a valid credential.
+
+    An achievement whose credential was revoked is issued again only when it was met again after the
+    revocation (a bloc: its state became met again; the certificate: one of its blocs did): a revocation
+    by a jury is not undone by the next unrelated event.
+    """
+    from lti_tool.competences.services import track_of
+
+    met_at = met_times(session, scope.learner_id, scope.context_pk)
+    issued = []
+    valid: set[str] = set()
+    for bloc in sorted(code for code in met_at if code in rules.blocs):
+        if _may_issue(session, scope, bloc, met_at[bloc]):
+            issued.append(issue(session, scope, content, rules, bloc, None))
+            valid.add(bloc)
+    track = track_of(session, scope.learner_id, scope.context_pk)
+    blocs = rules.tracks.get(track, [])
+    if rules.certificate_met(track, set(met_at)) and all(
+        bloc in valid or existing(session, scope.learner_id, scope.context_pk, bloc) is not None
+        for bloc in blocs
+    ):
+        latest = max((at for bloc in blocs if (at := met_at[bloc]) is not None), default=None)
+        if _may_issue(session, scope, CERTIFICATE + track, latest):
+            issued.append(issue(session, scope, content, rules, CERTIFICATE + track, track))
+    return issued
+
+
+def _may_issue(session: DbSession, scope: Scope, achievement: str, met_at: datetime | None) -> bool:
+    """Not revoked since it was (last) met: never issued, issued and valid, or met again after revocation."""
+    if existing(session, scope.learner_id, scope.context_pk, achievement) is not None:
+        return True  # issue() returns it
+    last_revoked = session.scalar(
+        select(func.max(Credential.revoked_at)).where(
+            Credential.learner_id == scope.learner_id,
+            Credential.context_pk == scope.context_pk,
+            Credential.achievement == achievement,
+        )
+    )
+    return last_revoked is None or (met_at is not None and met_at > last_revoked)
+
+
+def met_times(session: DbSession, learner_id: int, context_pk: int) -> dict[str, datetime | None]:
+    """The competences and blocs the learner meets, with when they became met."""
+    return {
+        code: at
+        for code, at in session.execute(
+            select(CompetenceState.code, CompetenceState.met_at).where(
                 CompetenceState.learner_id == learner_id,
                 CompetenceState.context_pk == context_pk,
                 CompetenceState.is_met.is_(True),
             )
         )
-    )
-
-
-def award(session: DbSession, scope: Scope, content: Content, rules: Rules) -> list[Credential]:
-    """Issue what the learner's met blocs earn and not yet issued: each bloc, then the track's certificate."""
-    from lti_tool.competences.services import track_of
-
-    met = met_codes(session, scope.learner_id, scope.context_pk)
-    issued = []
-    for bloc in sorted(code for code in met if code in rules.blocs):
-        issued.append(issue(session, scope, content, rules, bloc, None))
-    track = track_of(session, scope.learner_id, scope.context_pk)
-    if rules.certificate_met(track, met):
-        issued.append(issue(session, scope, content, rules, CERTIFICATE + track, track))
-    return issued
+    }
 
 
 def existing(session: DbSession, learner_id: int, context_pk: int, achievement: str) -> Credential | None:
+    """The valid (not revoked) credential of an achievement, if any."""
     return session.scalar(
         select(Credential).where(
             Credential.learner_id == learner_id,
             Credential.context_pk == context_pk,
             Credential.achievement == achievement,
+            Credential.revoked_at.is_(None),
         )
     )
 
@@ -186,7 +221,10 @@ def issue(
             status_list=status_list,
             status_index=status_index,
         )
-        .on_conflict_do_nothing(index_elements=["learner_id", "context_pk", "achievement"])
+        .on_conflict_do_nothing(
+            index_elements=["learner_id", "context_pk", "achievement"],
+            index_where=Credential.revoked_at.is_(None),
+        )
         .returning(Credential.id)
     ).scalar_one_or_none()
     if inserted is None:  # a concurrent request issued it first: theirs stands
@@ -307,7 +345,11 @@ def allocate_status(session: DbSession) -> tuple[int, int]:
 
 
 def revoke(session: DbSession, credential_id: str, reason: str, by: str, content: Content) -> Credential:
-    """Revoke a credential with a reason: the status list, the verification page and an xAPI statement."""
+    """Revoke a credential with a reason: the status list, the verification page and an xAPI statement.
+
+    A bloc's revocation revokes too the valid certificate that counts it, with a reason naming the bloc:
+    a credential that rests on others follows them.
+    """
     credential = get(session, credential_id)
     reason = reason.strip()
     if not 5 <= len(reason) <= 2000:
@@ -338,7 +380,27 @@ def revoke(session: DbSession, credential_id: str, reason: str, by: str, content
             },
         )
     session.flush()
+    for certificate in _certificates_counting(session, credential, content):
+        cascaded = f"Bloc {credential.achievement} révoqué : {reason}"[:2000]
+        revoke(session, certificate.id, cascaded, by, content)
     return credential
+
+
+def _certificates_counting(session: DbSession, bloc: Credential, content: Content) -> list[Credential]:
+    """The learner's valid certificates (in the bloc's course) whose track counts this bloc."""
+    if bloc.achievement.startswith(CERTIFICATE):
+        return []
+    tracks = [t.code for t in content.programme.tracks if bloc.achievement in t.blocs]
+    return list(
+        session.scalars(
+            select(Credential).where(
+                Credential.learner_id == bloc.learner_id,
+                Credential.context_pk == bloc.context_pk,
+                Credential.achievement.in_([CERTIFICATE + track for track in tracks]),
+                Credential.revoked_at.is_(None),
+            )
+        )
+    )
 
 
 def get(session: DbSession, credential_id: str) -> Credential:

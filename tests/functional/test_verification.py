@@ -13,6 +13,7 @@ import uuid
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
+from jwcrypto.jwk import JWK
 from openbadgeslib.ob2 import OB2VerificationError, OB2Verifier
 from sqlalchemy import event, select
 
@@ -37,6 +39,7 @@ from lti_tool.training.models import Deliverable
 from tests.conftest import LiveServer
 from tests.functional.test_player import Learner, take_quiz
 from tests.helpers import LtiBrowser, Platform, error_code
+from tests.verifiers.independent import jose_verify, openbadgeslib_verify
 from tests.verifiers.schema import ob3_schema_errors
 
 SESSION_TITLE = "Atelier alliances"
@@ -207,6 +210,29 @@ def test_a_revoked_credential_says_so_with_the_reason_and_its_status_bit_is_set(
     assert get(issued, f"/verify/{revoked}/certificate.pdf").status_code == 410
 
 
+def test_the_certificate_that_counted_a_revoked_bloc_is_revoked_with_the_blocs_reason(
+    issued: Issued, revoked: str
+) -> None:
+    certificate = issued.ids["certificate-fundraiser"]
+    with issued.app.app_context():
+        stored = issuing.get(db.session, certificate)
+        number, index, reason = stored.status_list, stored.status_index, stored.revoked_reason
+        db.session.remove()
+    assert reason == f"Bloc B2 révoqué : {REVOCATION_REASON}"
+    page = get(issued, f"/verify/{certificate}")
+    assert page.status_code == 200 and status_of(page) == "revoked"
+    assert reason.replace("'", "&#39;") in page.text
+    document = get(issued, f"/credentials/status/{number}").json()
+    assert ob.is_set(ob.decode_list(document["credentialSubject"]["encodedList"]), index)
+    assert get(issued, f"/verify/{certificate}/certificate.pdf").status_code == 410
+    assert get(issued, f"/ob2/assertions/{certificate}").status_code == 410
+    for suffix in ("credential.json", "credential.jwt"):
+        pasted = paste(issued, get(issued, f"/verify/{certificate}/{suffix}").text)
+        assert status_of(pasted) == "revoked", suffix
+    # the blocs not revoked stay valid
+    assert status_of(get(issued, f"/verify/{issued.ids['B1']}")) == "valid"
+
+
 def test_a_stored_credential_altered_in_the_database_shows_invalid(issued: Issued) -> None:
     with issued.app.app_context():
         credential = issuing.get(db.session, issued.ids["B3"])
@@ -321,7 +347,7 @@ def test_the_verification_form_is_public(issued: Issued) -> None:
 
 # -- downloads
 def test_downloads_have_the_right_content_types(issued: Issued) -> None:
-    base = f"/verify/{issued.ids['certificate-fundraiser']}"
+    base = f"/verify/{issued.ids['B1']}"  # the certificate follows B2, revoked by the tests above
     expected = {
         "credential.json": "application/json",
         "credential.jwt": "application/jwt",
@@ -335,11 +361,49 @@ def test_downloads_have_the_right_content_types(issued: Issued) -> None:
         assert response.headers["Content-Type"].split(";")[0] == media_type, suffix
         assert response.headers["Content-Disposition"].startswith("attachment; filename="), suffix
     with issued.app.app_context():
-        stored = issuing.get(db.session, issued.ids["certificate-fundraiser"])
+        stored = issuing.get(db.session, issued.ids["B1"])
         assert get(issued, f"{base}/credential.json").content == stored.document.encode("utf-8")
         assert get(issued, f"{base}/credential.jwt").text == stored.jwt
         db.session.remove()
     assert get(issued, f"{base}/certificate.pdf").content.startswith(b"%PDF-")
+
+
+def test_the_vc_jwt_still_verifies_after_the_lti_keys_are_rotated_and_retired(issued: Issued) -> None:
+    """The credentials have their own key: rotating and retiring the LTI keys changes nothing for them."""
+    runner = issued.app.test_cli_runner()
+    assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
+    retired = runner.invoke(args=["keys", "retire"])
+    assert retired.exit_code == 0 and "Retired 1" in retired.output, retired.output
+    config = issued.app.config
+    assert (Path(config["CREDENTIAL_KEYS_DIR"]) / "ed25519.pem").exists()
+    assert not (Path(config["KEYS_DIR"]) / "ed25519.pem").exists()
+    token = get(issued, f"/verify/{issued.ids['B1']}/credential.jwt").text
+    header = jwt.get_unverified_header(token)
+    document = get(issued, f"/verify/{issued.ids['B1']}/credential.json").json()
+    assert header == {"alg": "EdDSA", "typ": "JWT", "kid": document["proof"][0]["verificationMethod"]}
+    assert header["kid"].startswith(document["issuer"]["id"] + "#z6Mk")
+    verdict = jose_verify(token)
+    assert verdict.ok, verdict.details
+    # OB 3.0 section 8.2: the payload is the credential as issued, with its Data Integrity proof.
+    assert {
+        k: v for k, v in verdict.details["payload"].items() if k not in ("iss", "jti", "sub", "nbf")
+    } == document
+    assert openbadgeslib_verify(token).ok
+    assert status_of(get(issued, f"/verify/{issued.ids['B1']}")) == "valid"
+    assert status_of(paste(issued, token)) == "valid"
+
+
+def test_a_pasted_look_alike_jwt_with_its_own_jwk_header_is_refused(issued: Issued) -> None:
+    token = get(issued, f"/verify/{issued.ids['B1']}/credential.jwt").text
+    header = jwt.get_unverified_header(token)
+    payload = jwt.decode(token, options={"verify_signature": False})
+    impostor = Ed25519PrivateKey.generate()
+    own_jwk = json.loads(JWK.from_pyca(impostor.public_key()).export_public())
+    look_alike = jwt.encode(payload, impostor, algorithm="EdDSA", headers={**header, "jwk": own_jwk})
+    assert jose_verify(look_alike, embedded_jwk=True).ok  # a verifier trusting the header would accept it
+    assert not jose_verify(look_alike).ok
+    page = paste(issued, look_alike)
+    assert page.status_code == 200 and status_of(page) == "tampered"
 
 
 def test_every_issued_credential_conforms_to_the_official_ob3_schema(issued: Issued) -> None:
