@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -29,15 +30,16 @@ from werkzeug.wrappers import Response
 
 from lti_tool.certificates import credentials as ob
 from lti_tool.certificates import issuing, proofs
-from lti_tool.certificates.documents import certificate_pdf, evidence_json, evidence_pdf
+from lti_tool.certificates.documents import certificate_pdf, evidence_from_json, evidence_json, evidence_pdf
 from lti_tool.certificates.evidence import certificate_document, evidence_document
 from lti_tool.certificates.models import Credential
 from lti_tool.competences.rules import empty_facts
 from lti_tool.competences.services import rules_of
 from lti_tool.content.runtime import content
 from lti_tool.db import DbSession, db
-from lti_tool.errors import Message, NotFound, SocleError, not_found
+from lti_tool.errors import AccessDenied, Message, NotFound, SocleError, not_found
 from lti_tool.learners.models import Learner
+from lti_tool.lti.launches import LAUNCH_PARAM, current_launch, launch_id_from_request
 from lti_tool.lti.runtime import runtime
 
 bp = Blueprint("certificates", __name__)
@@ -166,6 +168,39 @@ ERASED = SocleError(
     code="erased",
     status=410,
 )
+
+
+EVIDENCE_PRIVATE = AccessDenied(
+    Message(
+        "Le dossier de preuves de ce certificat n'est pas public.",
+        "The evidence file of this credential is not public.",
+    ),
+    Message(
+        "La personne titulaire et l'équipe pédagogique du cours le consultent depuis Socle ; la personne "
+        "peut choisir de le partager, dans « Mes compétences », avec qui a le lien de vérification.",
+        "The holder and the course's staff see it from Socle; the holder may choose, in « Mes compétences », "
+        "to share it with anyone who has the verification link.",
+    ),
+    code="evidence_private",
+)
+
+
+def evidence_reader(credential: Credential) -> str | None:
+    """Who may read the credential's evidence file in this request: ``shared`` (the holder chose to share
+    it), ``holder`` or ``staff`` (a launch in the credential's course), None (anyone else)."""
+    if credential.evidence_shared_at is not None:
+        return "shared"
+    if not launch_id_from_request():
+        return None
+    try:
+        launch = current_launch()
+    except SocleError:
+        return None
+    if launch.context_pk != credential.context_pk:
+        return None
+    if launch.learner_id == credential.learner_id:
+        return "holder"
+    return "staff" if launch.is_staff else None
 
 
 def verify_stored(session: DbSession, credential: Credential) -> Verdict:
@@ -409,18 +444,27 @@ def verify(credential_id: str) -> Response:
     verdict = verify_stored(db.session, credential)
     assert verdict.document is not None
     return _page(
-        "certificates/verify.html", verdict=verdict, shown=summary(verdict.document), links=_links(credential)
+        "certificates/verify.html",
+        verdict=verdict,
+        shown=summary(verdict.document),
+        links=_links(credential),
+        evidence_reader=evidence_reader(credential),
     )
 
 
 def _links(credential: Credential) -> dict[str, str]:
     base = issuing.urls().verify(credential.id)
+    # The holder's and the staff's launch travels with the evidence links (the file is not public).
+    launch = launch_id_from_request()
+    private = (
+        f"?{urlencode({LAUNCH_PARAM: launch})}" if launch and credential.evidence_shared_at is None else ""
+    )
     return {
         "json": base + "/credential.json",
         "jwt": base + "/credential.jwt",
         "certificate": base + "/certificate.pdf",
-        "evidence_pdf": base + "/evidence.pdf",
-        "evidence_json": base + "/evidence.json",
+        "evidence_pdf": base + "/evidence.pdf" + private,
+        "evidence_json": base + "/evidence.json" + private,
         "ob2": _ob2_url("assertions", credential.id),
         "status_list": issuing.urls().status_list(credential.status_list),
     }
@@ -477,23 +521,34 @@ def certificate(credential_id: str) -> Response:
 
 @bp.get("/verify/<credential_id>/evidence.pdf")
 def evidence_file_pdf(credential_id: str) -> Response:
-    """The learner's evidence file in the credential's course, as a PDF report."""
+    """The evidence file frozen when the credential was issued, as a PDF report (the holder, the course's
+    staff, or anyone once the holder shared it)."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
         raise ERASED
-    document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
+    if evidence_reader(credential) is None:
+        raise EVIDENCE_PRIVATE
+    if credential.evidence is not None:  # frozen at issue
+        document = evidence_from_json(json.loads(credential.evidence))
+    else:  # issued before evidence files were frozen
+        document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
     return _download(evidence_pdf(document), "application/pdf", f"dossier-de-preuves-{credential.id}.pdf")
 
 
 @bp.get("/verify/<credential_id>/evidence.json")
 def evidence_file_json(credential_id: str) -> Response:
-    """The same evidence file as JSON (what a jury's tooling reads)."""
+    """The same evidence file as JSON (what a jury's tooling reads), byte for byte as frozen."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
         raise ERASED
-    document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
-    body = json.dumps(evidence_json(document), ensure_ascii=False, indent=2)
-    return _download(body, "application/json", f"dossier-de-preuves-{credential.id}.json")
+    if evidence_reader(credential) is None:
+        raise EVIDENCE_PRIVATE
+    if credential.evidence is not None:  # frozen at issue: byte for byte what the credential's digest names
+        body = credential.evidence
+    else:  # issued before evidence files were frozen
+        document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
+        body = json.dumps(evidence_json(document), ensure_ascii=False, indent=2)
+    return _download(body.encode("utf-8"), "application/json", f"dossier-de-preuves-{credential.id}.json")
 
 
 @bp.get("/credentials/status/<int:number>")

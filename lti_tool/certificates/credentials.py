@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,9 +76,15 @@ class Urls:
 
 
 def open_badge(
-    award: Award, issuer: Issuer, urls: Urls, status_list: int, status_index: int
+    award: Award,
+    issuer: Issuer,
+    urls: Urls,
+    status_list: int,
+    status_index: int,
+    evidence_digest: str | None = None,
 ) -> dict[str, Any]:
-    """The OpenBadgeCredential of an award (to be signed)."""
+    """The OpenBadgeCredential of an award (to be signed). ``evidence_digest``: the Subresource Integrity
+    digest (``sha256-…``) of the evidence file frozen at issue, so that anyone can tell it has not changed."""
     uuid_part = award.credential_id.removeprefix("urn:uuid:")
     achievement_url = urls.achievement(award.achievement_code)
     descriptions = [
@@ -150,14 +157,7 @@ def open_badge(
         "issuer": {"id": issuer.id, "type": ["Profile"], "name": issuer.name, "url": issuer.url},
         "validFrom": iso(award.issued_at),
         "credentialSubject": subject,
-        "evidence": [
-            {
-                "id": urls.evidence(uuid_part),
-                "type": ["Evidence"],
-                "name": "Dossier de preuves",
-                "description": "Chaque compétence reliée aux traces xAPI qui la fondent.",
-            }
-        ],
+        "evidence": [_evidence(urls.evidence(uuid_part), evidence_digest)],
         "credentialStatus": {
             "id": f"{status_url}#{status_index}",
             "type": "BitstringStatusListEntry",
@@ -166,6 +166,27 @@ def open_badge(
             "statusListCredential": status_url,
         },
     }
+
+
+def _evidence(url: str, digest: str | None) -> dict[str, Any]:
+    evidence: dict[str, Any] = {
+        "id": url,
+        "type": ["Evidence"],
+        "name": "Dossier de preuves",
+        "description": "Chaque compétence reliée aux traces xAPI qui la fondent.",
+    }
+    if digest is not None:
+        evidence["description"] += (
+            " Dossier figé à la délivrance : son empreinte SHA-256 (digestSRI) permet de vérifier qu'il n'a"
+            " pas changé."
+        )
+        evidence["digestSRI"] = digest  # VC Data Model 2.0, section 5.3 (integrity of related resources)
+    return evidence
+
+
+def sri_digest(body: bytes) -> str:
+    """The Subresource Integrity digest of a file: ``sha256-`` and the base64 of its SHA-256."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
 
 
 def encoded_list(size: int, revoked: Iterable[int]) -> str:

@@ -715,3 +715,38 @@ def evidence_json(doc: EvidenceDocument) -> dict[str, Any]:
             for achievement, credential_id, verify_url in doc.credentials
         ],
     }
+
+
+def evidence_from_json(data: dict[str, Any]) -> EvidenceDocument:
+    """The evidence file read back from its JSON (``evidence_json``'s inverse): the file frozen when a
+    credential was issued is rendered as a PDF from exactly what it says."""
+    when = datetime.fromisoformat
+    return EvidenceDocument(
+        learner_name=data["learner"]["name"] or "",
+        learner_ref=data["learner"]["ref"],
+        programme=data["programme"],
+        track=data["track"],
+        context_title=data["context_title"],
+        platform=data["platform"],
+        generated_at=when(data["generated_at"]),
+        rules_version=data["rules_version"],
+        content_version=data["content_version"],
+        hours=data["hours"],
+        sessions_attended=[(s["title"], when(s["start"]), s["minutes"]) for s in data["sessions_attended"]],
+        competences=[
+            CompetenceEvidence(
+                code=c["code"],
+                name=c["name"],
+                status=c["status"],
+                score=c["score"],
+                required=c["required"],
+                rule=c["rule"],
+                items=[
+                    EvidenceItem(when(i["when"]), i["what"], i["weight"], i["statement_id"])
+                    for i in c["evidence"]
+                ],
+            )
+            for c in data["competences"]
+        ],
+        credentials=[(c["achievement"], c["id"], c["verify_url"]) for c in data["credentials"]],
+    )

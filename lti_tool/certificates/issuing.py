@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -200,7 +200,16 @@ def issue(
         **award_,
     )
     status_list, status_index = allocate_status(session)
-    document = ob.open_badge(details, signer().issuer, urls(), status_list, status_index)
+    this = (details.name, credential_uuid, urls().verify(credential_uuid))
+    evidence = frozen_evidence(session, learner.id, scope.context_pk, content, now, this)
+    document = ob.open_badge(
+        details,
+        signer().issuer,
+        urls(),
+        status_list,
+        status_index,
+        ob.sri_digest(evidence.encode("utf-8")),
+    )
     signed, token = sign(document, now)
     dialect = session.get_bind().dialect.name
     insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
@@ -218,6 +227,7 @@ def issue(
             issued_at=now,
             document=json.dumps(signed, ensure_ascii=False),
             jwt=token,
+            evidence=evidence,
             status_list=status_list,
             status_index=status_index,
         )
@@ -249,6 +259,24 @@ def issue(
     assert credential is not None
     credential.earned_statement_id = statement_id(event.id, 0)
     return credential
+
+
+def frozen_evidence(
+    session: DbSession,
+    learner_id: int,
+    context_pk: int,
+    content: Content,
+    at: datetime,
+    this: tuple[str, str, str],
+) -> str:
+    """The learner's evidence file (JSON) as it stands at issue, the exact text served from then on; it
+    lists the credentials issued until then, ``this`` one (name, id, verification URL) last."""
+    from lti_tool.certificates.documents import evidence_json
+    from lti_tool.certificates.evidence import evidence_document  # the evidence file reads credentials
+
+    document = evidence_document(session, learner_id, context_pk, content)
+    document = replace(document, generated_at=at, credentials=[*document.credentials, this])
+    return json.dumps(evidence_json(document), ensure_ascii=False, indent=2)
 
 
 def describe(
@@ -401,6 +429,21 @@ def _certificates_counting(session: DbSession, bloc: Credential, content: Conten
             )
         )
     )
+
+
+def share_evidence(session: DbSession, credential: Credential, shared: bool) -> None:
+    """Record the holder's choice: their evidence file shown to anyone with the verification link, or only
+    to them and the course's staff (the time of the choice is kept)."""
+    if erased(credential):
+        raise not_found("Ce certificat", "This credential")
+    if shared != (credential.evidence_shared_at is not None):
+        credential.evidence_shared_at = utcnow() if shared else None
+        session.flush()
+
+
+def erased(credential: Credential) -> bool:
+    """The holder was erased at their request: the signed documents are gone, the revocation stays."""
+    return not credential.jwt
 
 
 def get(session: DbSession, credential_id: str) -> Credential:

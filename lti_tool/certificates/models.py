@@ -47,6 +47,12 @@ class Credential(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_by: Mapped[str | None] = mapped_column(String(255))
+    # The evidence file (JSON) frozen at issue, served byte for byte; the credential's evidence names its
+    # SHA-256 (digestSRI). None for credentials issued before it was frozen.
+    evidence: Mapped[str | None] = mapped_column(Text)
+    # When the holder chose to share the evidence file with anyone who has the verification link (None: only
+    # the holder and the course's staff see it).
+    evidence_shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StatusList(db.Model):  # type: ignore[name-defined,misc]

@@ -429,7 +429,7 @@ def test_the_graduate_gets_a_pdf_certificate_and_an_evidence_file(app: Flask, gr
     assert "Certificat d'aptitude" in text and f"/verify/{credential}" in text
     for code in ("B1", "B4", "C9"):
         assert code in text
-    evidence = http.get(f"{base}/verify/{credential}/evidence.json").json()
+    evidence = graduate.learner.get(f"/verify/{credential}/evidence.json").json()  # the holder
     with app.app_context():
         trail = set(
             db.session.scalars(
@@ -439,7 +439,10 @@ def test_the_graduate_gets_a_pdf_certificate_and_an_evidence_file(app: Flask, gr
         db.session.remove()
     listed = {item["statement_id"] for c in evidence["competences"] for item in c["evidence"]}
     assert trail and trail <= listed
-    assert http.get(f"{base}/verify/{credential}/evidence.pdf").headers["Content-Type"] == "application/pdf"
+    assert (
+        graduate.learner.get(f"/verify/{credential}/evidence.pdf").headers["Content-Type"]
+        == "application/pdf"
+    )
 
 
 def test_a_forged_status_list_is_refused_by_the_verifier(app: Flask, graduate: Graduate) -> None:

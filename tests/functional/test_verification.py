@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import time
 import uuid
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from jwcrypto.jwk import JWK
 from openbadgeslib.ob2 import OB2VerificationError, OB2Verifier
+from pypdf import PdfReader
 from sqlalchemy import event, select
 
 from lti_tool.certificates import credentials as ob
@@ -60,6 +62,8 @@ class Issued:
     context_pk: int
     email: str
     ids: dict[str, str]  # achievement -> credential id
+    learner: Learner  # the holder, with their launch
+    facilitator: Learner  # staff of the holder's course
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +128,7 @@ def issued(server: LiveServer) -> Issued:
         db.session.commit()
         context_pk = scope.context_pk
         db.session.remove()
-    return Issued(server.url, app, pk, context_pk, email, ids)
+    return Issued(server.url, app, pk, context_pk, email, ids, learner, facilitator)
 
 
 REVOCATION_REASON = "Délivré par erreur : le jury n'a pas validé le bloc."
@@ -172,9 +176,11 @@ def test_the_verification_page_says_valid_and_shows_what_was_certified(issued: I
     assert '<html lang="fr">' in page.text and "<caption>" in page.text
     assert "Bloc B1 — Analyser et mettre en cohérence" in page.text
     assert "Apprenant·e Démonstration" in page.text  # the name in the credential
-    assert "Preuve Data Integrity (eddsa-rdfc-2022)" in page.text and "Signature VC-JWT (RS256)" in page.text
-    for suffix in ("credential.json", "credential.jwt", "certificate.pdf", "evidence.pdf", "evidence.json"):
+    assert "Preuve Data Integrity (eddsa-rdfc-2022)" in page.text and "Signature VC-JWT (EdDSA)" in page.text
+    for suffix in ("credential.json", "credential.jwt", "certificate.pdf"):
         assert f"/verify/{issued.ids['B1']}/{suffix}" in page.text
+    # The evidence file is the holder's: not offered to anyone with the link (see the evidence tests).
+    assert "/evidence." not in page.text and 'data-testid="evidence-private"' in page.text
     assert f"/ob2/assertions/{issued.ids['B1']}" in page.text and "sac à badges Moodle" in page.text
     assert page.headers["X-Robots-Tag"].startswith("noindex")
 
@@ -356,7 +362,7 @@ def test_downloads_have_the_right_content_types(issued: Issued) -> None:
         "evidence.json": "application/json",
     }
     for suffix, media_type in expected.items():
-        response = get(issued, f"{base}/{suffix}")
+        response = issued.learner.get(f"{base}/{suffix}")  # the holder
         assert response.status_code == 200, suffix
         assert response.headers["Content-Type"].split(";")[0] == media_type, suffix
         assert response.headers["Content-Disposition"].startswith("attachment; filename="), suffix
@@ -416,7 +422,7 @@ def test_every_issued_credential_conforms_to_the_official_ob3_schema(issued: Iss
 
 
 def test_the_evidence_file_traces_each_competence_to_its_statements(issued: Issued) -> None:
-    data = get(issued, f"/verify/{issued.ids['B1']}/evidence.json").json()
+    data = issued.learner.get(f"/verify/{issued.ids['B1']}/evidence.json").json()
     assert data["format"] == "socle-evidence" and data["learner"]["name"] == "Apprenant·e Démonstration"
     by_code = {c["code"]: c for c in data["competences"]}
     assert sorted(by_code) == [f"C{i}" for i in range(1, 10)]  # the fundraiser track
@@ -432,7 +438,72 @@ def test_the_evidence_file_traces_each_competence_to_its_statements(issued: Issu
     assert all(item["statement_id"] for c in data["competences"] for item in c["evidence"])
     assert data["hours"] == 4.0  # M1 (90 min) and M5 (150 min) completed
     assert [s["title"] for s in data["sessions_attended"]] == [SESSION_TITLE]
-    assert {c["id"] for c in data["credentials"]} == set(issued.ids.values())
+    # Frozen when B1 was issued (first): it lists B1; the certificate's (issued last) lists them all.
+    assert [c["id"] for c in data["credentials"]] == [issued.ids["B1"]]
+    last = issued.learner.get(f"/verify/{issued.ids['certificate-fundraiser']}/evidence.json").json()
+    assert {c["id"] for c in last["credentials"]} == set(issued.ids.values())
+
+
+def test_the_evidence_file_is_frozen_at_issue_and_the_credential_names_its_digest(issued: Issued) -> None:
+    credential_id = issued.ids["B1"]
+    document = get(issued, f"/verify/{credential_id}/credential.json").json()
+    (entry,) = document["evidence"]
+    assert entry["id"] == f"{issued.url}/verify/{credential_id}/evidence.json"
+    frozen = issued.learner.get(f"/verify/{credential_id}/evidence.json").content
+    digest = "sha256-" + base64.b64encode(hashlib.sha256(frozen).digest()).decode()
+    assert entry["digestSRI"] == digest  # inside the signed credential: a jury can check the file
+    data = json.loads(frozen)
+    assert data["generated_at"] == document["validFrom"]
+    # Later activity changes the learner's file, not the one frozen with the credential.
+    m2 = issued.app.extensions["socle_content"].module("M2")
+    assert issued.learner.get(f"/modules/{m2.slug}/pages/1").status_code == 200
+    assert issued.learner.get(f"/verify/{credential_id}/evidence.json").content == frozen
+    assert issued.facilitator.get(f"/verify/{credential_id}/evidence.json").content == frozen
+    with issued.app.app_context():
+        stored = issuing.get(db.session, credential_id)
+        assert stored.evidence is not None and stored.evidence.encode("utf-8") == frozen
+        db.session.remove()
+    # The PDF says the same: rendered from the frozen file.
+    pdf = issued.learner.get(f"/verify/{credential_id}/evidence.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert data["competences"][0]["evidence"][0]["what"].split()[0] in text
+
+
+def test_the_evidence_file_is_the_holders_and_the_courses_staffs_unless_the_holder_shares_it(
+    issued: Issued, server: LiveServer
+) -> None:
+    credential_id = issued.ids["B1"]
+    for suffix in ("evidence.json", "evidence.pdf"):
+        refused = get(issued, f"/verify/{credential_id}/{suffix}")
+        assert refused.status_code == 403 and error_code(refused) == "evidence_private", suffix
+        assert "non réussi" not in refused.text and "Quiz" not in refused.text
+        assert issued.learner.get(f"/verify/{credential_id}/{suffix}").status_code == 200, suffix
+        assert issued.facilitator.get(f"/verify/{credential_id}/{suffix}").status_code == 200, suffix
+    # Someone launched from another course is anyone else.
+    platform = Platform(server.app.extensions["socle_demo_platform"], server.url)
+    other_course = {"id": f"course-{time.time_ns()}", "title": "Une autre promotion"}
+    stranger = Learner(LtiBrowser(server.url, platform), user="instructor", context=other_course)
+    assert stranger.get(f"/verify/{credential_id}/evidence.json").status_code == 403
+    # The holder's page offers the links, with their launch; the public page does not.
+    mine = issued.learner.get(f"/verify/{credential_id}")
+    assert 'data-testid="evidence-json"' in mine.text and f"launch={issued.learner.launch}" in mine.text
+    # The holder shares it from « Mes compétences »: recorded, then anyone with the link sees it.
+    page = issued.learner.get("/competences/")
+    assert 'data-testid="share-B1"' in page.text
+    share = f"/competences/credentials/{credential_id}/share"
+    assert issued.facilitator.post(share, {"shared": "1"}).status_code == 404  # only the holder decides
+    assert issued.learner.post(share, {"shared": "maybe"}).status_code == 400
+    assert issued.learner.post(share, {"shared": "1"}).status_code == 303
+    with issued.app.app_context():
+        shared_at = issuing.get(db.session, credential_id).evidence_shared_at
+        db.session.remove()
+    assert shared_at is not None
+    assert get(issued, f"/verify/{credential_id}/evidence.json").status_code == 200
+    public = get(issued, f"/verify/{credential_id}")
+    assert 'data-testid="evidence-json"' in public.text and "launch=" not in public.text
+    # ... and can take it back.
+    assert issued.learner.post(share, {"shared": "0"}).status_code == 303
+    assert get(issued, f"/verify/{credential_id}/evidence.json").status_code == 403
 
 
 def test_the_evidence_file_takes_a_handful_of_queries(issued: Issued) -> None:

@@ -47,8 +47,11 @@ def _issuer(key: Ed25519PrivateKey) -> ob.Issuer:
     return ob.Issuer(proofs.did_key(key.public_key()), "Socle (test)", "https://socle.example")
 
 
+DIGEST = ob.sri_digest(b'{"format": "socle-evidence"}')
+
+
 def signed_badge(key: Ed25519PrivateKey, award: ob.Award | None = None) -> dict[str, Any]:
-    document = ob.open_badge(award or _award(), _issuer(key), ob.Urls("https://socle.example"), 1, 7)
+    document = ob.open_badge(award or _award(), _issuer(key), ob.Urls("https://socle.example"), 1, 7, DIGEST)
     method = proofs.verification_method(key.public_key())
     return proofs.add_data_integrity_proof(document, key, method, ISSUED_AT)
 
@@ -56,6 +59,7 @@ def signed_badge(key: Ed25519PrivateKey, award: ob.Award | None = None) -> dict[
 def test_a_signed_bloc_credential_conforms_to_the_official_ob3_schema(issuer_key: Ed25519PrivateKey) -> None:
     signed = signed_badge(issuer_key)
     assert isinstance(signed["proof"], list) and len(signed["proof"]) == 1
+    assert signed["evidence"][0]["digestSRI"] == DIGEST  # signed, so a verifier can trust it
     assert ob3_schema_errors(signed) == []
 
 
@@ -83,7 +87,7 @@ def test_verifier_core_runs_the_official_schema_offline_and_fails_on_a_schema_er
     issuer_key: Ed25519PrivateKey,
 ) -> None:
     # Without a status entry: its list is not served here, and the schema is what this test is about.
-    document = ob.open_badge(_award(), _issuer(issuer_key), ob.Urls("https://socle.example"), 1, 7)
+    document = ob.open_badge(_award(), _issuer(issuer_key), ob.Urls("https://socle.example"), 1, 7, DIGEST)
     del document["credentialStatus"]
     method = proofs.verification_method(issuer_key.public_key())
     no_status = proofs.add_data_integrity_proof(document, issuer_key, method, ISSUED_AT)
