@@ -123,6 +123,18 @@ def test_issuer_key_is_created_once_private_and_reloaded(tmp_path: Path) -> None
     assert proofs.did_key(again.public_key()) == proofs.did_key(key.public_key())
 
 
+def test_the_issuer_key_moves_from_the_lti_keys_folder_and_keeps_its_did(tmp_path: Path) -> None:
+    """Before credentials had their own folder the key sat beside the LTI keys: it moves, the DID stays."""
+    legacy = tmp_path / "keys"
+    old = proofs.load_or_create_ed25519(legacy)
+    moved = proofs.load_or_create_ed25519(tmp_path / "credential_keys", legacy=legacy)
+    assert proofs.did_key(moved.public_key()) == proofs.did_key(old.public_key())
+    assert not (legacy / "ed25519.pem").exists()
+    assert (tmp_path / "credential_keys" / "ed25519.pem").stat().st_mode & 0o777 == 0o600
+    again = proofs.load_or_create_ed25519(tmp_path / "credential_keys", legacy=legacy)
+    assert proofs.did_key(again.public_key()) == proofs.did_key(old.public_key())
+
+
 def test_a_key_file_that_is_not_ed25519_is_refused(tmp_path: Path) -> None:
     rsa_pem = generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
