@@ -186,7 +186,10 @@ def issue(
         return found
     from lti_tool.competences.services import facts_of
 
-    now = utcnow().replace(microsecond=0)
+    # The credential says the second (validFrom); the row keeps the instant, so that "until it was issued"
+    # counts the module completed by the request that issued it (earlier in that same second).
+    issued_at = utcnow()
+    now = issued_at.replace(microsecond=0)
     learner = session.get(Learner, scope.learner_id)
     assert learner is not None
     award_ = describe(achievement, track, content, rules, facts_of(session, learner.id, scope.context_pk))
@@ -224,7 +227,7 @@ def issue(
             track=track,
             rules_version=rules.version,
             content_version=content.version,
-            issued_at=now,
+            issued_at=issued_at,
             document=json.dumps(signed, ensure_ascii=False),
             jwt=token,
             evidence=evidence,

@@ -445,6 +445,47 @@ def test_the_graduate_gets_a_pdf_certificate_and_an_evidence_file(app: Flask, gr
     )
 
 
+def test_the_hours_agree_between_certificates_evidence_files_and_the_jury_summary(
+    app: Flask, graduate: Graduate
+) -> None:
+    """B1 and B2 were issued by the request that completed their last module: that module's hours count."""
+    import csv
+    import io
+
+    from lti_tool.certificates import issuing
+    from lti_tool.certificates.evidence import activity, certificate_document
+
+    content = app.extensions["socle_content"]
+    with app.test_request_context():
+        for achievement, earned in graduate.credentials.items():
+            credential = issuing.get(db.session, earned["id"])
+            assert credential.evidence is not None
+            frozen = json.loads(credential.evidence)["hours"]
+            assert certificate_document(db.session, credential, content).hours == frozen, achievement
+            until = activity(db.session, graduate.pk, credential.context_pk, content, credential.issued_at)
+            assert until.hours == frozen, achievement
+        certificate = issuing.get(db.session, graduate.credentials["certificate-fundraiser"]["id"])
+        hours = json.loads(certificate.evidence or "{}")["hours"]
+        db.session.remove()
+    assert (
+        hours
+        == sum(content.module(m).meta.duration_minutes for m in content.programme.tracks[0].modules) / 60
+    )
+    summary = graduate.facilitator.get("/staff/exports/jury-summary.csv")
+    assert summary.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(summary.content.decode("utf-8-sig")), delimiter=";"))
+    (row,) = [r for r in rows if graduate.learner.sub in r.values()]
+    assert row["Heures suivies (modules terminés)"] == f"{hours:.2f}".replace(".", ",")
+    pdf = graduate.learner.get(f"/verify/{certificate.id}/certificate.pdf").content
+    from pypdf import PdfReader
+
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    from lti_tool.certificates.documents import NBSP, french_duration
+
+    flat = " ".join(text.replace("\xa0", " ").split())  # pypdf reads no-break spaces as spaces
+    assert f"soit {french_duration(hours).replace(NBSP, ' ')} de formation" in flat, flat
+
+
 def test_a_forged_status_list_is_refused_by_the_verifier(app: Flask, graduate: Graduate) -> None:
     """Someone serves a status list that says a valid credential is revoked (or the reverse), without our
     signature: the verifier refuses the list rather than trust its bits."""
