@@ -30,7 +30,13 @@ from werkzeug.wrappers import Response
 
 from lti_tool.certificates import credentials as ob
 from lti_tool.certificates import issuing, proofs
-from lti_tool.certificates.documents import certificate_pdf, evidence_from_json, evidence_json, evidence_pdf
+from lti_tool.certificates.documents import (
+    badge_png,
+    certificate_pdf,
+    evidence_from_json,
+    evidence_json,
+    evidence_pdf,
+)
 from lti_tool.certificates.evidence import certificate_document, evidence_document
 from lti_tool.certificates.models import Credential
 from lti_tool.competences.rules import empty_facts
@@ -515,7 +521,12 @@ def certificate(credential_id: str) -> Response:
         )
         gone.title = Message("Certificat révoqué", "Credential revoked")
         raise gone
-    pdf = certificate_pdf(certificate_document(db.session, credential, content()))
+    document = replace(
+        certificate_document(db.session, credential, content()),
+        signatory_name=current_app.config.get("CERTIFICATE_SIGNATORY_NAME"),
+        signatory_title=current_app.config.get("CERTIFICATE_SIGNATORY_TITLE"),
+    )
+    pdf = certificate_pdf(document)
     return _download(pdf, "application/pdf", f"certificat-{credential.id}.pdf")
 
 
@@ -620,7 +631,7 @@ def achievement(code: str) -> Response | str:
             return _ob2_json({"error": "not_found", "message": "This badge does not exist."}, 404)
         raise
     if _wants_json():
-        return _ob2_json(_badge_class(ref))
+        return _ob2_json(_achievement_document(ref))
     loaded = content()
     programme = loaded.programme
     described = _described(ref)
@@ -641,6 +652,42 @@ def achievement(code: str) -> Response | str:
         narrative=Markup(_markdown.render(described["criteria"])),  # noqa: S704  # markdown-it escapes HTML
         badge_class_url=_ob2_url("badges", ref.code),
     )
+
+
+def _achievement_document(ref: AchievementRef) -> dict[str, Any]:
+    """The Open Badges 3.0 Achievement at its own ``id`` (what a wallet fetches), with its contexts."""
+    described = _described(ref)
+    document = ob.achievement_json(
+        described["achievement_code"],
+        described["achievement_type"],
+        described["name"],
+        described["description"],
+        described["criteria"],
+        described["targets"],
+        rules_of(content()).version,
+        issuing.urls(),
+    )
+    return {"@context": [ob.VC_V2, ob.OB_V3], **document}
+
+
+@bp.get("/achievements/<code>/image.png")
+def achievement_image(code: str) -> Response:
+    """The badge of a bloc or a certificate as a PNG (what wallets and Moodle backpacks show)."""
+    ref = achievement_of(code)
+    return _png(badge_png(ref.code, _described(ref)["name"]))
+
+
+@bp.get("/ob2/issuer/image.png")
+def issuer_image() -> Response:
+    """The issuer's image, a PNG with its name."""
+    return _png(badge_png("", current_app.config["CERTIFICATE_ISSUER_NAME"]))
+
+
+def _png(body: bytes) -> Response:
+    response = Response(body, mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def _wants_json() -> bool:
@@ -669,7 +716,8 @@ def _issuer_profile() -> dict[str, Any]:
         "type": "Issuer",
         "name": config["CERTIFICATE_ISSUER_NAME"],
         "url": issuing.urls().base,
-        "description": "Les badges du certificat d'aptitude : blocs de compétences et certificats.",
+        "description": config["CERTIFICATE_ISSUER_DESCRIPTION"],
+        "image": issuing.urls().issuer_image(),
     }
     email = config.get("CERTIFICATE_ISSUER_EMAIL")
     if email:
@@ -689,7 +737,7 @@ def _badge_class(ref: AchievementRef) -> dict[str, Any]:
         "type": "BadgeClass",
         "name": described["name"],
         "description": described["description"],
-        "image": _ob2_url("badges", ref.code, "image.svg"),
+        "image": urls.achievement_image(ref.code),
         "criteria": {"id": urls.achievement(ref.code), "narrative": described["criteria"]},
         "issuer": _ob2_url("issuer"),
         "alignment": [

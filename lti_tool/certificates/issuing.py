@@ -56,13 +56,16 @@ def signer() -> Signer:
                 Path(app.config["CREDENTIAL_KEYS_DIR"]), legacy=Path(app.config["KEYS_DIR"])
             )
             public = key.public_key()
-            cached = Signer(
-                key,
-                ob.Issuer(
-                    proofs.did_key(public), app.config["CERTIFICATE_ISSUER_NAME"], app.config["BASE_URL"]
-                ),
-                proofs.verification_method(public),
+            config = app.config
+            issuer = ob.Issuer(
+                proofs.did_key(public),
+                config["CERTIFICATE_ISSUER_NAME"],
+                config["BASE_URL"],
+                email=config.get("CERTIFICATE_ISSUER_EMAIL"),
+                description=config.get("CERTIFICATE_ISSUER_DESCRIPTION"),
+                image=ob.Urls(config["BASE_URL"].rstrip("/")).issuer_image(),
             )
+            cached = Signer(key, issuer, proofs.verification_method(public))
             app.extensions["socle_signer"] = cached
     return cached
 

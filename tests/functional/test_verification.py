@@ -541,9 +541,39 @@ def test_criteria_pages_for_blocs_and_certificates_and_404_otherwise(issued: Iss
     assert "B2" not in get(issued, "/achievements/certificate-grantmaker").text.split("<h2")[1]
     for code in ("B9", "certificate-nobody", "framework2"):
         assert get(issued, f"/achievements/{code}").status_code == 404
-    badge = get(issued, "/achievements/B1", Accept="application/json")
-    assert badge.status_code == 200 and badge.headers["Content-Type"].startswith("application/json")
-    assert badge.json()["type"] == "BadgeClass" and badge.json()["id"].endswith("/ob2/badges/B1")
+    for code in ("B1", "certificate-fundraiser"):
+        url = f"{issued.url}/achievements/{code}"
+        achievement = get(issued, f"/achievements/{code}", Accept="application/json")
+        assert achievement.status_code == 200
+        assert achievement.headers["Content-Type"].startswith("application/json")
+        assert achievement.json()["id"] == url and achievement.json()["type"] == ["Achievement"]
+
+
+def test_issuer_and_achievements_carry_what_wallets_and_backpacks_show(issued: Issued) -> None:
+    from PIL import Image
+
+    document = get(issued, f"/verify/{issued.ids['certificate-fundraiser']}/credential.json").json()
+    issuer = document["issuer"]
+    config = issued.app.config
+    assert issuer["name"] == config["CERTIFICATE_ISSUER_NAME"] and issuer["url"] == issued.url
+    assert issuer["email"] == config["CERTIFICATE_ISSUER_EMAIL"] and "@" in issuer["email"]
+    assert issuer["description"] == config["CERTIFICATE_ISSUER_DESCRIPTION"]
+    achievement = document["credentialSubject"]["achievement"]
+    for image, title in (
+        (issuer["image"], issuer["name"]),
+        (achievement["image"], achievement["name"]),
+    ):
+        assert image["type"] == "Image"
+        png = get(issued, urlsplit(image["id"]).path)
+        assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
+        picture = Image.open(io.BytesIO(png.content))
+        assert picture.format == "PNG" and picture.size[0] == picture.size[1]
+        assert picture.text["Title"] == title  # type: ignore[attr-defined]
+    # Fetching the achievement's id as JSON gives that achievement, under the same id.
+    fetched = get(issued, urlsplit(achievement["id"]).path, Accept="application/json").json()
+    assert fetched["id"] == achievement["id"] and fetched["name"] == achievement["name"]
+    assert fetched["@context"] == document["@context"] and fetched["image"] == achievement["image"]
+    assert ob3_schema_errors(document) == []
 
 
 # -- Open Badges 2.0
@@ -566,10 +596,14 @@ def test_ob2_issuer_and_badge_classes_have_the_required_fields(issued: Issued) -
         assert data["criteria"]["id"] == f"{issued.url}/achievements/{code}" and data["criteria"]["narrative"]
         assert data["alignment"] and all(a["targetName"] and a["targetUrl"] for a in data["alignment"])
         assert get(issued, urlsplit(data["criteria"]["id"]).path).status_code == 200
-        image = get(issued, urlsplit(data["image"]).path)
-        assert image.status_code == 200 and image.headers["Content-Type"].startswith("image/svg+xml")
-        root = ElementTree.fromstring(image.content)  # noqa: S314  # our own image, just served
+        image = get(issued, urlsplit(data["image"]).path)  # Moodle's backpack takes PNG badges
+        assert image.status_code == 200 and image.headers["Content-Type"] == "image/png"
+        assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
+        svg = get(issued, f"/ob2/badges/{code}/image.svg")
+        root = ElementTree.fromstring(svg.content)  # noqa: S314  # our own image, just served
         assert root.tag == "{http://www.w3.org/2000/svg}svg" and root.get("width") == root.get("height")
+    assert profile["email"] == issued.app.config["CERTIFICATE_ISSUER_EMAIL"] and profile["description"]
+    assert get(issued, urlsplit(profile["image"]).path).headers["Content-Type"] == "image/png"
     assert get(issued, "/ob2/badges/B9").status_code == 404
 
 
