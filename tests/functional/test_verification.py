@@ -189,6 +189,7 @@ def test_the_verification_page_speaks_english_through_the_language_switch(issued
     page = get(issued, f"/verify/{issued.ids['B1']}?lang=en")
     assert page.status_code == 200 and '<html lang="en">' in page.text
     assert "Credential verification" in page.text and status_of(page) == "valid"
+    assert "The evidence file is shown only to the holder and to the course" in page.text
 
 
 def test_a_revoked_credential_says_so_with_the_reason_and_its_status_bit_is_set(
