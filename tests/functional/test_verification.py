@@ -400,6 +400,39 @@ def test_the_vc_jwt_still_verifies_after_the_lti_keys_are_rotated_and_retired(is
     assert status_of(paste(issued, token)) == "valid"
 
 
+def test_a_credential_issued_before_still_verifies_proof_object_and_rs256_jwt(issued: Issued) -> None:
+    """Credentials issued by the previous version: a proof object, a VC-JWT RS256 with the tool's key."""
+    from lti_tool.lti.runtime import runtime
+
+    app = issued.app
+    with app.test_request_context():
+        scope = issuing.learner_scope(db.session, issued.learner_pk, issued.context_pk)
+        loaded = app.extensions["socle_content"]
+        credential = issuing.issue(db.session, scope, loaded, rules_of(loaded), "B4", None)
+        signed = json.loads(credential.document)
+        legacy = {**signed, "proof": signed["proof"][0]}
+        unsecured = {k: v for k, v in signed.items() if k != "proof"}
+        rsa = runtime().keys.active()
+        claims = {
+            "iss": signed["issuer"]["id"],
+            "jti": signed["id"],
+            "sub": signed["credentialSubject"]["id"],
+        }
+        payload = {**unsecured, **claims, "nbf": int(datetime.fromisoformat(signed["validFrom"]).timestamp())}
+        headers = {"typ": "JWT", "kid": rsa.kid, "jwk": rsa.public_jwk}
+        token = jwt.encode(payload, rsa.private_key, algorithm="RS256", headers=headers)
+        credential.document, credential.jwt = json.dumps(legacy, ensure_ascii=False), token
+        credential_id = credential.id
+        db.session.commit()
+        db.session.remove()
+    page = get(issued, f"/verify/{credential_id}")
+    assert status_of(page) == "valid", page.text
+    for text in (json.dumps(legacy), token):
+        assert status_of(paste(issued, text)) == "valid"
+    forged = jwt.encode(payload, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": rsa.kid})
+    assert status_of(paste(issued, forged)) == "tampered"
+
+
 def test_a_pasted_look_alike_jwt_with_its_own_jwk_header_is_refused(issued: Issued) -> None:
     token = get(issued, f"/verify/{issued.ids['B1']}/credential.jwt").text
     header = jwt.get_unverified_header(token)
