@@ -176,19 +176,21 @@ ERASED = SocleError(
 )
 
 
-EVIDENCE_PRIVATE = AccessDenied(
-    Message(
-        "Le dossier de preuves de ce certificat n'est pas public.",
-        "The evidence file of this credential is not public.",
-    ),
-    Message(
-        "La personne titulaire et l'équipe pédagogique du cours le consultent depuis Socle ; la personne "
-        "peut choisir de le partager, dans « Mes compétences », avec qui a le lien de vérification.",
-        "The holder and the course's staff see it from Socle; the holder may choose, in « Mes compétences », "
-        "to share it with anyone who has the verification link.",
-    ),
-    code="evidence_private",
-)
+def evidence_private() -> AccessDenied:
+    """A fresh refusal each time (a module-level instance raised again would chain its tracebacks)."""
+    return AccessDenied(
+        Message(
+            "Le dossier de preuves de ce certificat n'est pas public.",
+            "The evidence file of this credential is not public.",
+        ),
+        Message(
+            "La personne titulaire et l'équipe pédagogique du cours le consultent depuis Socle ; la personne "
+            "peut choisir de le partager, dans « Mes compétences », avec qui a le lien de vérification.",
+            "The holder and the course's staff see it from Socle; the holder may choose, in « Mes "
+            "compétences », to share it with anyone who has the verification link.",
+        ),
+        code="evidence_private",
+    )
 
 
 def evidence_reader(credential: Credential) -> str | None:
@@ -538,7 +540,7 @@ def evidence_file_pdf(credential_id: str) -> Response:
     if erased(credential):
         raise ERASED
     if evidence_reader(credential) is None:
-        raise EVIDENCE_PRIVATE
+        raise evidence_private()
     if credential.evidence is not None:  # frozen at issue
         document = evidence_from_json(json.loads(credential.evidence))
     else:  # issued before evidence files were frozen
@@ -553,7 +555,7 @@ def evidence_file_json(credential_id: str) -> Response:
     if erased(credential):
         raise ERASED
     if evidence_reader(credential) is None:
-        raise EVIDENCE_PRIVATE
+        raise evidence_private()
     if credential.evidence is not None:  # frozen at issue: byte for byte what the credential's digest names
         body = credential.evidence
     else:  # issued before evidence files were frozen
