@@ -10,7 +10,8 @@ from sqlalchemy import select
 from lti_tool.certificates import issuing
 from lti_tool.competences.services import rules_of
 from lti_tool.db import db
-from lti_tool.learners.models import Enrolment, Learner
+from lti_tool.learners.models import Context, Enrolment, Learner
+from lti_tool.lti.demo_platform.platform import COURSE_ID, USERS
 from tests.browser.test_learner_journey import open_learner_home
 from tests.conftest import LiveServer
 
@@ -37,7 +38,13 @@ def _issue_b1_to_the_demo_learner(live_server: LiveServer) -> str:
         learner_pk, context_pk = db.session.execute(
             select(Learner.id, Enrolment.context_pk)
             .join(Enrolment, Enrolment.learner_id == Learner.id)
-            .where(Enrolment.is_staff.is_(False))
+            .join(Context, Context.id == Enrolment.context_pk)
+            # The demo platform's learner in its course (other suites' learners may have launched later).
+            .where(
+                Enrolment.is_staff.is_(False),
+                Learner.sub == USERS["learner"].sub,
+                Context.lti_context_id == COURSE_ID,
+            )
             .order_by(Enrolment.last_launch_at.desc())
             .limit(1)
         ).one()
