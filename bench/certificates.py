@@ -38,7 +38,7 @@ What it does, for each database
        the facts, module progress and competence states of a complete fundraiser track, get that track's
        certificate (4 blocs and 9 competences: the largest credential Socle issues), one after the other:
          issue            ``issuing.issue`` (status-list entry, Open Badges document, Data Integrity
-                          eddsa-rdfc-2022 proof, VC-JWT RS256, insert, "earned" event and its statement),
+                          eddsa-rdfc-2022 proof, VC-JWT EdDSA, insert, "earned" event and its statement),
                           then COMMIT
          PDF inputs       ``evidence.certificate_document`` of the stored credential (its document, the
                           dates the competences were met, the hours followed: what the verification page
@@ -57,7 +57,7 @@ Reference (right-hand column)
     dependencies), which has a signing API, signing the same documents with the same keys:
     ``ob3.ldp.add_data_integrity_proof`` (eddsa-rdfc-2022; unlike Socle's, it does not check the document for
     undefined terms, so it canonicalises twice where Socle does three times and also expands and compacts)
-    and ``OB3Signer.sign_payload`` (RS256, the same claims). Its samples from every database run are pooled.
+    and ``OB3Signer.sign_payload`` (EdDSA, the same claims). Its samples from every database run are pooled.
     Both libraries must produce the same proofValue (Ed25519 is deterministic): the run checks it.
 
 How to read the figures
@@ -113,7 +113,6 @@ from lti_tool.db import db  # noqa: E402
 from lti_tool.events import Scope  # noqa: E402
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform  # noqa: E402
 from lti_tool.lti.demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID  # noqa: E402
-from lti_tool.lti.runtime import runtime  # noqa: E402
 from lti_tool.training.models import ModuleProgress  # noqa: E402
 from xapi.models import Statement, StatementAgent  # noqa: E402
 
@@ -740,9 +739,8 @@ def measure_issuing(
 
     # Each part alone, on the same unsigned documents, with the same keys; then openbadgeslib.
     own = issuing.signer()
-    rsa = runtime().keys.active()
     ed25519_pem = own.ed25519.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    obl_jwt = OB3Signer(rsa.private_pem, algorithm="RS256")
+    obl_jwt = OB3Signer(ed25519_pem, algorithm="EdDSA")
     di_t, wd_t, canon_t, jwt_t = Timing("di"), Timing("well_defined"), Timing("canonize"), Timing("jwt")
     same = True
     document, moment = unsigned[0]  # warm-up of the reference (its key parsed once, its context cache)
@@ -758,7 +756,7 @@ def measure_issuing(
         wd_t.samples_ms.append(timed(lambda d=document: jsonld.check_well_defined(d))[1])
         canon_t.samples_ms.append(timed(lambda d=document: jsonld.canonize(d))[1])
         jwt_t.samples_ms.append(
-            timed(lambda d=document: proofs.sign_vc_jwt(d, rsa.kid, rsa.private_key, rsa.public_jwk))[1]
+            timed(lambda d=signed: proofs.sign_vc_jwt(d, own.ed25519, own.verification_method))[1]
         )
         reference, ms = timed(
             lambda d=document, m=moment: obl_add_data_integrity_proof(
@@ -766,8 +764,8 @@ def measure_issuing(
             )
         )
         references["di"].samples_ms.append(ms)
-        same = same and reference["proof"]["proofValue"] == signed["proof"]["proofValue"]
-        payload = {**document, **proofs._registered_claims(document)}
+        same = same and reference["proof"]["proofValue"] == signed["proof"][0]["proofValue"]
+        payload = {**signed, **proofs._registered_claims(signed)}
         references["jwt"].samples_ms.append(timed(lambda p=payload: obl_jwt.sign_payload(p))[1])
     return IssuingFigures(
         issue_t,
@@ -970,7 +968,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
         "",
     )
     row(
-        "  VC-JWT alone (RS256)",
+        "  VC-JWT alone (EdDSA)",
         "",
         {c: cell(by[c]["issuing"].jwt, digits=2) for c in columns},
         f"openbadgeslib {cell(first.ref_jwt, digits=2)}",

@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     # The programme's content (modules, quizzes, autodiagnostic), validated at start.
     "CONTENT_PATH": str(PROJECT_ROOT / "modules"),
     "KEYS_DIR": None,  # None: instance/keys
+    # The credentials' own Ed25519 key (the issuer's did:key), apart from the LTI keys: `keys rotate` and
+    # `keys retire` never touch it. None: instance/credential_keys.
+    "CREDENTIAL_KEYS_DIR": None,
     "LANGUAGES": ["fr", "en"],
     # Base of the IRIs of Socle's xAPI activities and extensions (default: BASE_URL). Keep it stable.
     "XAPI_IRI_BASE": None,
@@ -69,8 +72,16 @@ DEFAULTS: dict[str, Any] = {
     # Who issues the certificates (the organisation running the programme) and the revocation list size
     # (131,072 entries at least, the Bitstring Status List minimum).
     "CERTIFICATE_ISSUER_NAME": "Socle — programme (Re)connaissance des modèles socio-économiques",
-    # The issuer's contact address in the Open Badges 2.0 issuer profile (the spec asks for one).
-    "CERTIFICATE_ISSUER_EMAIL": None,
+    # The issuer's contact address, in the credentials and the Open Badges 2.0 issuer profile (Open Badges 2.0
+    # requires one). This placeholder is refused in production: set the real address.
+    "CERTIFICATE_ISSUER_EMAIL": "certificats@socle.example",
+    "CERTIFICATE_ISSUER_DESCRIPTION": (
+        "Organisme qui porte le programme (Re)connaissance des modèles socio-économiques et délivre ses "
+        "certificats d'aptitude et ses blocs de compétences."
+    ),
+    # Who signs the PDF certificates for the issuer (name and title); not shown when unset.
+    "CERTIFICATE_SIGNATORY_NAME": None,
+    "CERTIFICATE_SIGNATORY_TITLE": None,
     "STATUS_LIST_SIZE": 131_072,
     # `privacy purge` deletes launch rows (with the platform's claims) once expired, and in any case this
     # many days after the launch.
@@ -120,10 +131,12 @@ def load_config(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["DATABASE_URL"])
     # An empty variable (copied from .env.example) means the default, as for the other paths.
     app.config["CONTENT_PATH"] = app.config.get("CONTENT_PATH") or DEFAULTS["CONTENT_PATH"]
-    for name in ("CERTIFICATE_ISSUER_NAME", "CERTIFICATE_ISSUER_EMAIL"):
+    for name in ("CERTIFICATE_ISSUER_NAME", "CERTIFICATE_ISSUER_EMAIL", "CERTIFICATE_ISSUER_DESCRIPTION"):
         app.config[name] = app.config.get(name) or DEFAULTS[name]
     if not app.config.get("KEYS_DIR"):
         app.config["KEYS_DIR"] = str(Path(app.instance_path) / "keys")
+    if not app.config.get("CREDENTIAL_KEYS_DIR"):
+        app.config["CREDENTIAL_KEYS_DIR"] = str(Path(app.instance_path) / "credential_keys")
     secure = app.config["BASE_URL"].startswith("https://")
     # Inside an LMS iframe the tool is a third party: its cookies need SameSite=None, which needs Secure.
     app.config["SESSION_COOKIE_SECURE"] = secure
@@ -192,6 +205,12 @@ def check_config(config: dict[str, Any]) -> None:
             problems.append(
                 "In production BASE_URL must be https:// (LMS iframes need Secure; SameSite=None "
                 "cookies): set LTI_TOOL_BASE_URL, and LTI_TOOL_PROXY_HOPS behind a reverse proxy."
+            )
+        email = str(config.get("CERTIFICATE_ISSUER_EMAIL") or "")
+        if "@" not in email or email.endswith(".example"):
+            problems.append(
+                "The certificates need the issuer's contact address (Open Badges 2.0 requires it): set "
+                "LTI_TOOL_CERTIFICATE_ISSUER_EMAIL (for example certificats@your-organisation.fr)."
             )
     for key in (
         "PROXY_HOPS",

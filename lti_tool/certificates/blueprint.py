@@ -2,8 +2,9 @@
 competence framework and criteria pages (``/achievements…``), and hosted Open Badges 2.0 (``/ob2…``) for
 Moodle backpacks.
 
-Verification is done our way: the stored credential's Data Integrity proof against the issuer's did:key,
-its VC-JWT against the tool's JWKS, and its status-list bit. A pasted credential is checked the same way,
+Verification is done our way: the stored credential's Data Integrity proof and its VC-JWT against the
+issuer's did:key (a VC-JWT issued before credentials had their own key: the tool's RSA keys, retired ones
+included), and its status-list bit. A pasted credential is checked the same way,
 after cheap checks (issuer, register, same shape as what was issued) that keep canonicalisation away from
 documents that could not be ours.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -28,15 +30,22 @@ from werkzeug.wrappers import Response
 
 from lti_tool.certificates import credentials as ob
 from lti_tool.certificates import issuing, proofs
-from lti_tool.certificates.documents import certificate_pdf, evidence_json, evidence_pdf
+from lti_tool.certificates.documents import (
+    badge_png,
+    certificate_pdf,
+    evidence_from_json,
+    evidence_json,
+    evidence_pdf,
+)
 from lti_tool.certificates.evidence import certificate_document, evidence_document
 from lti_tool.certificates.models import Credential
 from lti_tool.competences.rules import empty_facts
 from lti_tool.competences.services import rules_of
 from lti_tool.content.runtime import content
 from lti_tool.db import DbSession, db
-from lti_tool.errors import Message, NotFound, SocleError, not_found
+from lti_tool.errors import AccessDenied, Message, NotFound, SocleError, not_found
 from lti_tool.learners.models import Learner
+from lti_tool.lti.launches import LAUNCH_PARAM, current_launch, launch_id_from_request
 from lti_tool.lti.runtime import runtime
 
 bp = Blueprint("certificates", __name__)
@@ -94,12 +103,26 @@ def _proof_ok(document: dict[str, Any]) -> bool:
         return False
 
 
-def _jwt_ok(token: str, document: dict[str, Any]) -> bool:
-    unsecured = {key: value for key, value in document.items() if key != "proof"}
+def _jwt_credential(token: str) -> dict[str, Any]:
+    """The credential a VC-JWT carries, verified against the issuer's key; ``InvalidCredential`` otherwise."""
     try:
-        return proofs.verify_vc_jwt(token, runtime().keys.verification_jwks()) == unsecured
+        legacy = jwt.get_unverified_header(token).get("alg") == "RS256"
+    except jwt.InvalidTokenError as error:
+        raise proofs.InvalidCredential(f"not a JWT: {error}") from error
+    if legacy:  # issued before credentials had their own key; they carry no proof
+        return proofs.verify_legacy_rs256_jwt(token, runtime().keys.verification_jwks())
+    return proofs.verify_vc_jwt(token, _resolve_ours)
+
+
+def _jwt_ok(token: str, document: dict[str, Any]) -> bool:
+    """The VC-JWT carries this very credential: as issued, with its proof (without it, for the old ones)."""
+    try:
+        carried = _jwt_credential(token)
     except proofs.InvalidCredential:
         return False
+    if "proof" not in carried:
+        document = {key: value for key, value in document.items() if key != "proof"}
+    return carried == document
 
 
 def _list_bit(session: DbSession, number: int, index: int) -> bool | None:
@@ -150,6 +173,41 @@ class Erased(SocleError):
         "Sa page de vérification indique qu'il est révoqué ; il n'y a plus rien à télécharger.",
         "Its verification page says it is revoked; there is nothing left to download.",
     )
+
+
+def evidence_private() -> AccessDenied:
+    """A fresh refusal each time (a module-level instance raised again would chain its tracebacks)."""
+    return AccessDenied(
+        Message(
+            "Le dossier de preuves de ce certificat n'est pas public.",
+            "The evidence file of this credential is not public.",
+        ),
+        Message(
+            "La personne titulaire et l'équipe pédagogique du cours le consultent depuis Socle ; la personne "
+            "peut choisir de le partager, dans « Mes compétences », avec qui a le lien de vérification.",
+            "The holder and the course's staff see it from Socle; the holder may choose, in « Mes "
+            "compétences », to share it with anyone who has the verification link.",
+        ),
+        code="evidence_private",
+    )
+
+
+def evidence_reader(credential: Credential) -> str | None:
+    """Who may read the credential's evidence file in this request: ``shared`` (the holder chose to share
+    it), ``holder`` or ``staff`` (a launch in the credential's course), None (anyone else)."""
+    if credential.evidence_shared_at is not None:
+        return "shared"
+    if not launch_id_from_request():
+        return None
+    try:
+        launch = current_launch()
+    except SocleError:
+        return None
+    if launch.context_pk != credential.context_pk:
+        return None
+    if launch.learner_id == credential.learner_id:
+        return "holder"
+    return "staff" if launch.is_staff else None
 
 
 def verify_stored(session: DbSession, credential: Credential) -> Verdict:
@@ -227,7 +285,7 @@ def _verify_jwt(session: DbSession, token: str, payload: dict[str, Any]) -> Verd
     if payload.get("iss") != _our_issuer() or _issuer_id(payload) != _our_issuer():
         return Verdict("foreign", issuer_ok=False, form="jwt")
     try:
-        document = proofs.verify_vc_jwt(token, runtime().keys.verification_jwks())
+        document = _jwt_credential(token)
     except proofs.InvalidCredential:
         return Verdict("tampered", issuer_ok=True, jwt_ok=False, form="jwt")
     credential = _registered(session, document.get("id"))
@@ -393,18 +451,27 @@ def verify(credential_id: str) -> Response:
     verdict = verify_stored(db.session, credential)
     assert verdict.document is not None
     return _page(
-        "certificates/verify.html", verdict=verdict, shown=summary(verdict.document), links=_links(credential)
+        "certificates/verify.html",
+        verdict=verdict,
+        shown=summary(verdict.document),
+        links=_links(credential),
+        evidence_reader=evidence_reader(credential),
     )
 
 
 def _links(credential: Credential) -> dict[str, str]:
     base = issuing.urls().verify(credential.id)
+    # The holder's and the staff's launch travels with the evidence links (the file is not public).
+    launch = launch_id_from_request()
+    private = (
+        f"?{urlencode({LAUNCH_PARAM: launch})}" if launch and credential.evidence_shared_at is None else ""
+    )
     return {
         "json": base + "/credential.json",
         "jwt": base + "/credential.jwt",
         "certificate": base + "/certificate.pdf",
-        "evidence_pdf": base + "/evidence.pdf",
-        "evidence_json": base + "/evidence.json",
+        "evidence_pdf": base + "/evidence.pdf" + private,
+        "evidence_json": base + "/evidence.json" + private,
         "ob2": _ob2_url("assertions", credential.id),
         "status_list": issuing.urls().status_list(credential.status_list),
     }
@@ -430,7 +497,7 @@ def credential_json(credential_id: str) -> Response:
 
 @bp.get("/verify/<credential_id>/credential.jwt")
 def credential_jwt(credential_id: str) -> Response:
-    """The same credential as a VC-JWT (RS256, key in the tool's JWKS)."""
+    """The same credential as a VC-JWT (EdDSA, ``kid`` the DID URL of the issuer's key)."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
         raise Erased()
@@ -455,29 +522,45 @@ def certificate(credential_id: str) -> Response:
         )
         gone.title = Message("Certificat révoqué", "Credential revoked")
         raise gone
-    pdf = certificate_pdf(certificate_document(db.session, credential, content()))
+    document = replace(
+        certificate_document(db.session, credential, content()),
+        signatory_name=current_app.config.get("CERTIFICATE_SIGNATORY_NAME"),
+        signatory_title=current_app.config.get("CERTIFICATE_SIGNATORY_TITLE"),
+    )
+    pdf = certificate_pdf(document)
     return _download(pdf, "application/pdf", f"certificat-{credential.id}.pdf")
 
 
 @bp.get("/verify/<credential_id>/evidence.pdf")
 def evidence_file_pdf(credential_id: str) -> Response:
-    """The learner's evidence file in the credential's course, as a PDF report."""
+    """The evidence file frozen when the credential was issued, as a PDF report (the holder, the course's
+    staff, or anyone once the holder shared it)."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
         raise Erased()
-    document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
+    if evidence_reader(credential) is None:
+        raise evidence_private()
+    if credential.evidence is not None:  # frozen at issue
+        document = evidence_from_json(json.loads(credential.evidence))
+    else:  # issued before evidence files were frozen
+        document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
     return _download(evidence_pdf(document), "application/pdf", f"dossier-de-preuves-{credential.id}.pdf")
 
 
 @bp.get("/verify/<credential_id>/evidence.json")
 def evidence_file_json(credential_id: str) -> Response:
-    """The same evidence file as JSON (what a jury's tooling reads)."""
+    """The same evidence file as JSON (what a jury's tooling reads), byte for byte as frozen."""
     credential = issuing.get(db.session, credential_id)
     if erased(credential):
         raise Erased()
-    document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
-    body = json.dumps(evidence_json(document), ensure_ascii=False, indent=2)
-    return _download(body, "application/json", f"dossier-de-preuves-{credential.id}.json")
+    if evidence_reader(credential) is None:
+        raise evidence_private()
+    if credential.evidence is not None:  # frozen at issue: byte for byte what the credential's digest names
+        body = credential.evidence
+    else:  # issued before evidence files were frozen
+        document = evidence_document(db.session, credential.learner_id, credential.context_pk, content())
+        body = json.dumps(evidence_json(document), ensure_ascii=False, indent=2)
+    return _download(body.encode("utf-8"), "application/json", f"dossier-de-preuves-{credential.id}.json")
 
 
 @bp.get("/credentials/status/<int:number>")
@@ -549,7 +632,7 @@ def achievement(code: str) -> Response | str:
             return _ob2_json({"error": "not_found", "message": "This badge does not exist."}, 404)
         raise
     if _wants_json():
-        return _ob2_json(_badge_class(ref))
+        return _ob2_json(_achievement_document(ref))
     loaded = content()
     programme = loaded.programme
     described = _described(ref)
@@ -570,6 +653,42 @@ def achievement(code: str) -> Response | str:
         narrative=Markup(_markdown.render(described["criteria"])),  # noqa: S704  # markdown-it escapes HTML
         badge_class_url=_ob2_url("badges", ref.code),
     )
+
+
+def _achievement_document(ref: AchievementRef) -> dict[str, Any]:
+    """The Open Badges 3.0 Achievement at its own ``id`` (what a wallet fetches), with its contexts."""
+    described = _described(ref)
+    document = ob.achievement_json(
+        described["achievement_code"],
+        described["achievement_type"],
+        described["name"],
+        described["description"],
+        described["criteria"],
+        described["targets"],
+        rules_of(content()).version,
+        issuing.urls(),
+    )
+    return {"@context": [ob.VC_V2, ob.OB_V3], **document}
+
+
+@bp.get("/achievements/<code>/image.png")
+def achievement_image(code: str) -> Response:
+    """The badge of a bloc or a certificate as a PNG (what wallets and Moodle backpacks show)."""
+    ref = achievement_of(code)
+    return _png(badge_png(ref.code, _described(ref)["name"]))
+
+
+@bp.get("/ob2/issuer/image.png")
+def issuer_image() -> Response:
+    """The issuer's image, a PNG with its name."""
+    return _png(badge_png("", current_app.config["CERTIFICATE_ISSUER_NAME"]))
+
+
+def _png(body: bytes) -> Response:
+    response = Response(body, mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def _wants_json() -> bool:
@@ -598,7 +717,8 @@ def _issuer_profile() -> dict[str, Any]:
         "type": "Issuer",
         "name": config["CERTIFICATE_ISSUER_NAME"],
         "url": issuing.urls().base,
-        "description": "Les badges du certificat d'aptitude : blocs de compétences et certificats.",
+        "description": config["CERTIFICATE_ISSUER_DESCRIPTION"],
+        "image": issuing.urls().issuer_image(),
     }
     email = config.get("CERTIFICATE_ISSUER_EMAIL")
     if email:
@@ -618,7 +738,7 @@ def _badge_class(ref: AchievementRef) -> dict[str, Any]:
         "type": "BadgeClass",
         "name": described["name"],
         "description": described["description"],
-        "image": _ob2_url("badges", ref.code, "image.svg"),
+        "image": urls.achievement_image(ref.code),
         "criteria": {"id": urls.achievement(ref.code), "narrative": described["criteria"]},
         "issuer": _ob2_url("issuer"),
         "alignment": [

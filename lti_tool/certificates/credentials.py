@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,20 @@ class Issuer:
     id: str  # the did:key of the Ed25519 key that signs
     name: str
     url: str
+    email: str | None = None
+    description: str | None = None
+    image: str | None = None  # URL of a PNG
+
+    def profile(self) -> dict[str, Any]:
+        """The issuer as a Profile, what a wallet or a backpack shows."""
+        profile: dict[str, Any] = {"id": self.id, "type": ["Profile"], "name": self.name, "url": self.url}
+        if self.email:
+            profile["email"] = self.email
+        if self.description:
+            profile["description"] = self.description
+        if self.image:
+            profile["image"] = {"id": self.image, "type": "Image", "caption": self.name}
+        return profile
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,12 @@ class Urls:
     def achievement(self, code: str) -> str:
         return f"{self.base}/achievements/{code}"
 
+    def achievement_image(self, code: str) -> str:
+        return f"{self.base}/achievements/{code}/image.png"
+
+    def issuer_image(self) -> str:
+        return f"{self.base}/ob2/issuer/image.png"
+
     def framework(self, code: str) -> str:
         return f"{self.base}/achievements/framework#{code}"
 
@@ -75,24 +96,27 @@ class Urls:
 
 
 def open_badge(
-    award: Award, issuer: Issuer, urls: Urls, status_list: int, status_index: int
+    award: Award,
+    issuer: Issuer,
+    urls: Urls,
+    status_list: int,
+    status_index: int,
+    evidence_digest: str | None = None,
 ) -> dict[str, Any]:
-    """The OpenBadgeCredential of an award (to be signed)."""
+    """The OpenBadgeCredential of an award (to be signed). ``evidence_digest``: the Subresource Integrity
+    digest (``sha256-…``) of the evidence file frozen at issue, so that anyone can tell it has not changed."""
     uuid_part = award.credential_id.removeprefix("urn:uuid:")
     achievement_url = urls.achievement(award.achievement_code)
-    descriptions = [
-        {
-            "id": f"{achievement_url}#result-{t.code}",
-            "type": ["ResultDescription"],
-            "name": f"{t.code} · {t.name}",
-            "resultType": "Percent",
-            "requiredValue": str(t.required),
-            "valueMin": "0",
-            "valueMax": "100",
-        }
-        for t in award.targets
-        if t.required is not None
-    ]
+    achievement = achievement_json(
+        award.achievement_code,
+        award.achievement_type,
+        award.name,
+        award.description,
+        award.criteria,
+        award.targets,
+        award.rules_version,
+        urls,
+    )
     results: list[dict[str, Any]] = [
         {
             "type": ["Result"],
@@ -103,28 +127,6 @@ def open_badge(
         for t in award.targets
         if t.required is not None and t.value is not None
     ]
-    achievement: dict[str, Any] = {
-        "id": achievement_url,
-        "type": ["Achievement"],
-        "achievementType": award.achievement_type,
-        "name": award.name,
-        "description": award.description,
-        "criteria": {"id": achievement_url, "narrative": award.criteria},
-        "inLanguage": "fr",
-        "version": str(award.rules_version),
-        "alignment": [
-            {
-                "type": ["Alignment"],
-                "targetName": f"{t.code} · {t.name}",
-                "targetUrl": urls.framework(t.code),
-                "targetCode": t.code,
-                "targetType": "ext:Competence" if t.kind == "competence" else "ext:BlocDeCompetences",
-            }
-            for t in award.targets
-        ],
-    }
-    if descriptions:
-        achievement["resultDescription"] = descriptions
     subject: dict[str, Any] = {
         "id": award.subject_id,
         "type": ["AchievementSubject"],
@@ -147,17 +149,10 @@ def open_badge(
         "id": award.credential_id,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": award.name,
-        "issuer": {"id": issuer.id, "type": ["Profile"], "name": issuer.name, "url": issuer.url},
+        "issuer": issuer.profile(),
         "validFrom": iso(award.issued_at),
         "credentialSubject": subject,
-        "evidence": [
-            {
-                "id": urls.evidence(uuid_part),
-                "type": ["Evidence"],
-                "name": "Dossier de preuves",
-                "description": "Chaque compétence reliée aux traces xAPI qui la fondent.",
-            }
-        ],
+        "evidence": [_evidence(urls.evidence(uuid_part), evidence_digest)],
         "credentialStatus": {
             "id": f"{status_url}#{status_index}",
             "type": "BitstringStatusListEntry",
@@ -166,6 +161,78 @@ def open_badge(
             "statusListCredential": status_url,
         },
     }
+
+
+def achievement_json(
+    code: str,
+    achievement_type: str,
+    name: str,
+    description: str,
+    criteria: str,
+    targets: tuple[Target, ...],
+    rules_version: int,
+    urls: Urls,
+) -> dict[str, Any]:
+    """The Achievement a credential certifies (also served, with its contexts, at its own ``id``)."""
+    achievement_url = urls.achievement(code)
+    descriptions = [
+        {
+            "id": f"{achievement_url}#result-{t.code}",
+            "type": ["ResultDescription"],
+            "name": f"{t.code} · {t.name}",
+            "resultType": "Percent",
+            "requiredValue": str(t.required),
+            "valueMin": "0",
+            "valueMax": "100",
+        }
+        for t in targets
+        if t.required is not None
+    ]
+    achievement: dict[str, Any] = {
+        "id": achievement_url,
+        "type": ["Achievement"],
+        "achievementType": achievement_type,
+        "name": name,
+        "description": description,
+        "criteria": {"id": achievement_url, "narrative": criteria},
+        "image": {"id": urls.achievement_image(code), "type": "Image", "caption": name},
+        "inLanguage": "fr",
+        "version": str(rules_version),
+        "alignment": [
+            {
+                "type": ["Alignment"],
+                "targetName": f"{t.code} · {t.name}",
+                "targetUrl": urls.framework(t.code),
+                "targetCode": t.code,
+                "targetType": "ext:Competence" if t.kind == "competence" else "ext:BlocDeCompetences",
+            }
+            for t in targets
+        ],
+    }
+    if descriptions:
+        achievement["resultDescription"] = descriptions
+    return achievement
+
+
+def _evidence(url: str, digest: str | None) -> dict[str, Any]:
+    evidence: dict[str, Any] = {
+        "id": url,
+        "type": ["Evidence"],
+        "name": "Dossier de preuves",
+        "description": "Chaque compétence reliée aux traces xAPI qui la fondent.",
+    }
+    if digest is not None:
+        evidence["description"] += (
+            " Dossier figé à la délivrance : son empreinte SHA-256 (digestSRI) permet de vérifier qu'il n'a"
+            " pas changé."
+        )
+        evidence["digestSRI"] = digest  # VC Data Model 2.0, section 5.3 (integrity of related resources)
+    return evidence
+
+
+def sri_digest(body: bytes) -> str:
+    """The Subresource Integrity digest of a file: ``sha256-`` and the base64 of its SHA-256."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
 
 
 def encoded_list(size: int, revoked: Iterable[int]) -> str:

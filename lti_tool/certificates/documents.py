@@ -97,6 +97,9 @@ class CertificateDocument:
     issuer_url: str
     verify_url: str  # also encoded in the QR code
     rules_version: int
+    # Who signs for the issuing body (configuration): a name and a title, e.g. the programme's head.
+    signatory_name: str | None = None
+    signatory_title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -321,6 +324,24 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     return f"{text.rstrip()}…"
 
 
+def _size_to_fit(text: str, font: str, size: float, smallest: float, width: float) -> float:
+    """The largest size from ``size`` down to ``smallest`` (half points) at which the text fits on a line."""
+    while size > smallest and pdfmetrics.stringWidth(text, font, size) > width:
+        size -= 0.5
+    return size
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """The text in lines no wider than ``width``, broken between words."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and pdfmetrics.stringWidth(f"{lines[-1]} {word}", font, size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def _metadata(title: str, author: str, subject: str) -> dict[str, Any]:
     return {
         "title": title,
@@ -367,17 +388,20 @@ def certificate_pdf(doc: CertificateDocument) -> bytes:
         canvas.rect(24, 24, PAGE_WIDTH - 48, PAGE_HEIGHT - 48)
         canvas.setLineWidth(0.5)
         canvas.rect(29, 29, PAGE_WIDTH - 58, PAGE_HEIGHT - 58)
-        url_width = pdfmetrics.stringWidth(doc.issuer_url, SANS, 8)
+        # The issuing body's name whole, on its own line (smaller when long; on two lines at worst), and
+        # its address beneath: a jury reads who issues, never « socio-écono… ».
         canvas.setFillColor(INK)
-        canvas.setFont(SANS_BOLD, 10.5)
-        canvas.drawString(
-            MARGIN, PAGE_HEIGHT - 68, _fit(doc.issuer_name, SANS_BOLD, 10.5, width - url_width - 16)
-        )
+        size = _size_to_fit(doc.issuer_name, SANS_BOLD, 10.5, 8.5, width)
+        lines = _wrap(doc.issuer_name, SANS_BOLD, size, width)[:2]
+        top = PAGE_HEIGHT - (58 if len(lines) > 1 else 64)
+        canvas.setFont(SANS_BOLD, size)
+        for number, line in enumerate(lines):
+            canvas.drawString(MARGIN, top - number * (size + 2), line)
         canvas.setFillColor(MUTED)
         canvas.setFont(SANS, 8)
-        canvas.drawRightString(PAGE_WIDTH - MARGIN, PAGE_HEIGHT - 68, doc.issuer_url)
+        canvas.drawString(MARGIN, top - len(lines) * (size + 2) - 1, _fit(doc.issuer_url, SANS, 8, width))
         canvas.setStrokeColor(RULE)
-        canvas.line(MARGIN, PAGE_HEIGHT - 78, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - 78)
+        canvas.line(MARGIN, PAGE_HEIGHT - 88, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - 88)
         canvas.restoreState()
 
     template.addPageTemplates([PageTemplate(id="certificate", frames=[body, footer], onPage=decorate)])
@@ -450,8 +474,13 @@ def _certificate_footer(
 ) -> list[Flowable]:
     qr_size = 112.0
     text_width = width - qr_size - 12
-    details = [
+    details: list[Flowable] = [
         Paragraph(_text(f"Délivré le {french_date(doc.issued_on)} par {doc.issuer_name}."), styles["base"]),
+    ]
+    if doc.signatory_name:
+        signed_by = ", ".join(part for part in (doc.signatory_name, doc.signatory_title) if part)
+        details.append(Paragraph(_text(f"Pour l'organisme, {signed_by}."), styles["base"]))
+    details += [
         Spacer(0, 4),
         Paragraph(_text(_label("Vérifier ce certificat")), styles["base"]),
         _url_line(doc.verify_url, text_width, styles),
@@ -715,3 +744,85 @@ def evidence_json(doc: EvidenceDocument) -> dict[str, Any]:
             for achievement, credential_id, verify_url in doc.credentials
         ],
     }
+
+
+def evidence_from_json(data: dict[str, Any]) -> EvidenceDocument:
+    """The evidence file read back from its JSON (``evidence_json``'s inverse): the file frozen when a
+    credential was issued is rendered as a PDF from exactly what it says."""
+    when = datetime.fromisoformat
+    return EvidenceDocument(
+        learner_name=data["learner"]["name"] or "",
+        learner_ref=data["learner"]["ref"],
+        programme=data["programme"],
+        track=data["track"],
+        context_title=data["context_title"],
+        platform=data["platform"],
+        generated_at=when(data["generated_at"]),
+        rules_version=data["rules_version"],
+        content_version=data["content_version"],
+        hours=data["hours"],
+        sessions_attended=[(s["title"], when(s["start"]), s["minutes"]) for s in data["sessions_attended"]],
+        competences=[
+            CompetenceEvidence(
+                code=c["code"],
+                name=c["name"],
+                status=c["status"],
+                score=c["score"],
+                required=c["required"],
+                rule=c["rule"],
+                items=[
+                    EvidenceItem(when(i["when"]), i["what"], i["weight"], i["statement_id"])
+                    for i in c["evidence"]
+                ],
+            )
+            for c in data["competences"]
+        ],
+        credentials=[(c["achievement"], c["id"], c["verify_url"]) for c in data["credentials"]],
+    )
+
+
+# --- Badge images ------------------------------------------------------------------------------------------
+
+BADGE_SIZE = 400
+
+
+def badge_png(code: str, name: str) -> bytes:
+    """A square PNG badge: a disc with the code (« CERTIFICAT » for a track's certificate, nothing for the
+    issuer) and the name beneath, in the shipped DejaVu fonts; the name is also the PNG's Title."""
+    from PIL import Image, ImageDraw, ImageFont
+    from PIL.PngImagePlugin import PngInfo
+
+    size = BADGE_SIZE
+    image = Image.new("RGBA", (size, size), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((4, 4, size - 4, size - 4), fill="#1f4e79")
+    draw.ellipse((22, 22, size - 22, size - 22), outline="#ffffff", width=5)
+    label = "CERTIFICAT" if code.startswith("certificate-") else code
+    title = name.split(" — ", 1)[-1]
+    bold = str(FONTS_DIR / "DejaVuSans-Bold.ttf")
+    regular = str(FONTS_DIR / "DejaVuSans.ttf")
+    top = 150.0
+    if label:
+        font = ImageFont.truetype(bold, 72 if len(label) <= 3 else 40)
+        draw.text((size / 2, top), label, font=font, fill="#ffffff", anchor="mm")
+        top += 70
+    else:
+        top = 120.0
+    text_font = ImageFont.truetype(regular, 22)
+    for number, line in enumerate(_wrap_pixels(draw, title, text_font, size - 110)[:4]):
+        draw.text((size / 2, top + number * 28), line, font=text_font, fill="#ffffff", anchor="mm")
+    info = PngInfo()
+    info.add_itxt("Title", name, lang="fr")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info, optimize=True)
+    return buffer.getvalue()
+
+
+def _wrap_pixels(draw: Any, text: str, font: Any, width: float) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines

@@ -156,6 +156,8 @@ def certificate_document(
             competences.append(CompetenceLine(code, name, result, met_on(code)))
     track = next((track_label(t.name.fr) for t in programme.tracks if t.code == credential.track), None)
     followed = activity(session, credential.learner_id, credential.context_pk, content, credential.issued_at)
+    # The hours of the evidence file frozen with the credential, so that both documents say the same.
+    hours = json.loads(credential.evidence)["hours"] if credential.evidence else followed.hours
     issuer = document.get("issuer", {})
     return CertificateDocument(
         credential_id=credential.id,
@@ -168,7 +170,7 @@ def certificate_document(
         competences=competences,
         first_activity=paris_day(min(followed.first_at or credential.issued_at, credential.issued_at)),
         issued_on=paris_day(credential.issued_at),
-        hours=followed.hours,
+        hours=hours,
         issuer_name=str(issuer.get("name", "")),
         issuer_url=str(issuer.get("url", urls.base)),
         verify_url=urls.verify(credential.id),

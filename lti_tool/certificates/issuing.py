@@ -1,12 +1,13 @@
-"""Issuing and revoking credentials: once per learner, context and achievement, safe under concurrent
-requests, signed twice (Data Integrity eddsa-rdfc-2022 and VC-JWT RS256), recorded as xAPI statements."""
+"""Issuing and revoking credentials: one valid per learner, context and achievement, safe under concurrent
+requests, signed twice with the issuer's Ed25519 key (Data Integrity eddsa-rdfc-2022 and VC-JWT EdDSA),
+recorded as xAPI statements; a bloc's revocation revokes the certificate that counted it."""
 
 from __future__ import annotations
 
 import json
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,6 @@ from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.learners.models import Context, Deployment, Learner
-from lti_tool.lti.runtime import runtime
 from xapi.builder import NAMESPACE, statement_id
 
 CERTIFICATE = "certificate-"  # the achievement code of a track's certificate: certificate-fundraiser
@@ -46,20 +46,26 @@ _signer_lock = threading.Lock()
 
 
 def signer() -> Signer:
-    """The issuer's Ed25519 key (created in the keys folder at first use) and its did:key identity."""
+    """The issuer's Ed25519 key (created in its own folder at first use, apart from the LTI keys) and its
+    did:key identity."""
     app = current_app
     cached: Signer | None = app.extensions.get("socle_signer")
     if cached is None:
         with _signer_lock:
-            key = proofs.load_or_create_ed25519(Path(app.config["KEYS_DIR"]))
-            public = key.public_key()
-            cached = Signer(
-                key,
-                ob.Issuer(
-                    proofs.did_key(public), app.config["CERTIFICATE_ISSUER_NAME"], app.config["BASE_URL"]
-                ),
-                proofs.verification_method(public),
+            key = proofs.load_or_create_ed25519(
+                Path(app.config["CREDENTIAL_KEYS_DIR"]), legacy=Path(app.config["KEYS_DIR"])
             )
+            public = key.public_key()
+            config = app.config
+            issuer = ob.Issuer(
+                proofs.did_key(public),
+                config["CERTIFICATE_ISSUER_NAME"],
+                config["BASE_URL"],
+                email=config.get("CERTIFICATE_ISSUER_EMAIL"),
+                description=config.get("CERTIFICATE_ISSUER_DESCRIPTION"),
+                image=ob.Urls(config["BASE_URL"].rstrip("/")).issuer_image(),
+            )
+            cached = Signer(key, issuer, proofs.verification_method(public))
             app.extensions["socle_signer"] = cached
     return cached
 
@@ -69,12 +75,11 @@ def urls() -> ob.Urls:
 
 
 def sign(document: dict[str, Any], moment: datetime) -> tuple[dict[str, Any], str]:
-    """The document with its Data Integrity proof, and the same document as a VC-JWT."""
+    """The document with its Data Integrity proof, and that signed document as a VC-JWT (EdDSA, the same
+    key: both proofs resolve from the issuer's did:key)."""
     own = signer()
     signed = proofs.add_data_integrity_proof(document, own.ed25519, own.verification_method, moment)
-    rsa = runtime().keys.active()
-    token = proofs.sign_vc_jwt(document, rsa.kid, rsa.private_key, rsa.public_jwk)
-    return signed, token
+    return signed, proofs.sign_vc_jwt(signed, own.ed25519, own.verification_method)
 
 
 # -- who and where -----------------------------------------------------------------------------------------
@@ -106,38 +111,71 @@ def subject_id(issuer: str, sub: str) -> str:
 
 
 # -- awarding ----------------------------------------------------------------------------------------------
-def met_codes(session: DbSession, learner_id: int, context_pk: int) -> set[str]:
-    return set(
-        session.scalars(
-            select(CompetenceState.code).where(
+def award(session: DbSession, scope: Scope, content: Content, rules: Rules) -> list[Credential]:
+    """Issue what the learner's met blocs earn and not yet issued: each bloc, then the track's certificate
+    once every bloc of the track holds a valid credential.
+
+    An achievement whose credential was revoked is issued again only when it was met again after the
+    revocation (a bloc: its state became met again; the certificate: one of its blocs did): a revocation
+    by a jury is not undone by the next unrelated event.
+    """
+    from lti_tool.competences.services import track_of
+
+    met_at = met_times(session, scope.learner_id, scope.context_pk)
+    issued = []
+    valid: set[str] = set()
+    for bloc in sorted(code for code in met_at if code in rules.blocs):
+        if _may_issue(session, scope, bloc, met_at[bloc]):
+            issued.append(issue(session, scope, content, rules, bloc, None))
+            valid.add(bloc)
+    track = track_of(session, scope.learner_id, scope.context_pk)
+    blocs = rules.tracks.get(track, [])
+    if rules.certificate_met(track, set(met_at)) and all(
+        bloc in valid or existing(session, scope.learner_id, scope.context_pk, bloc) is not None
+        for bloc in blocs
+    ):
+        latest = max((at for bloc in blocs if (at := met_at[bloc]) is not None), default=None)
+        if _may_issue(session, scope, CERTIFICATE + track, latest):
+            issued.append(issue(session, scope, content, rules, CERTIFICATE + track, track))
+    return issued
+
+
+def _may_issue(session: DbSession, scope: Scope, achievement: str, met_at: datetime | None) -> bool:
+    """Not revoked since it was (last) met: never issued, issued and valid, or met again after revocation."""
+    if existing(session, scope.learner_id, scope.context_pk, achievement) is not None:
+        return True  # issue() returns it
+    last_revoked = session.scalar(
+        select(func.max(Credential.revoked_at)).where(
+            Credential.learner_id == scope.learner_id,
+            Credential.context_pk == scope.context_pk,
+            Credential.achievement == achievement,
+        )
+    )
+    return last_revoked is None or (met_at is not None and met_at > last_revoked)
+
+
+def met_times(session: DbSession, learner_id: int, context_pk: int) -> dict[str, datetime | None]:
+    """The competences and blocs the learner meets, with when they became met."""
+    return {
+        code: at
+        for code, at in session.execute(
+            select(CompetenceState.code, CompetenceState.met_at).where(
                 CompetenceState.learner_id == learner_id,
                 CompetenceState.context_pk == context_pk,
                 CompetenceState.is_met.is_(True),
             )
         )
-    )
-
-
-def award(session: DbSession, scope: Scope, content: Content, rules: Rules) -> list[Credential]:
-    """Issue what the learner's met blocs earn and not yet issued: each bloc, then the track's certificate."""
-    from lti_tool.competences.services import track_of
-
-    met = met_codes(session, scope.learner_id, scope.context_pk)
-    issued = []
-    for bloc in sorted(code for code in met if code in rules.blocs):
-        issued.append(issue(session, scope, content, rules, bloc, None))
-    track = track_of(session, scope.learner_id, scope.context_pk)
-    if rules.certificate_met(track, met):
-        issued.append(issue(session, scope, content, rules, CERTIFICATE + track, track))
-    return issued
+    }
 
 
 def existing(session: DbSession, learner_id: int, context_pk: int, achievement: str) -> Credential | None:
+    """The valid (not revoked) credential of an achievement, if any."""
     return session.scalar(
         select(Credential).where(
             Credential.learner_id == learner_id,
             Credential.context_pk == context_pk,
             Credential.achievement == achievement,
+            Credential.revoked_at.is_(None),
         )
     )
 
@@ -151,7 +189,10 @@ def issue(
         return found
     from lti_tool.competences.services import facts_of
 
-    now = utcnow().replace(microsecond=0)
+    # The credential says the second (validFrom); the row keeps the instant, so that "until it was issued"
+    # counts the module completed by the request that issued it (earlier in that same second).
+    issued_at = utcnow()
+    now = issued_at.replace(microsecond=0)
     learner = session.get(Learner, scope.learner_id)
     assert learner is not None
     award_ = describe(achievement, track, content, rules, facts_of(session, learner.id, scope.context_pk))
@@ -165,7 +206,16 @@ def issue(
         **award_,
     )
     status_list, status_index = allocate_status(session)
-    document = ob.open_badge(details, signer().issuer, urls(), status_list, status_index)
+    this = (details.name, credential_uuid, urls().verify(credential_uuid))
+    evidence = frozen_evidence(session, learner.id, scope.context_pk, content, now, this)
+    document = ob.open_badge(
+        details,
+        signer().issuer,
+        urls(),
+        status_list,
+        status_index,
+        ob.sri_digest(evidence.encode("utf-8")),
+    )
     signed, token = sign(document, now)
     dialect = session.get_bind().dialect.name
     insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
@@ -180,13 +230,17 @@ def issue(
             track=track,
             rules_version=rules.version,
             content_version=content.version,
-            issued_at=now,
+            issued_at=issued_at,
             document=json.dumps(signed, ensure_ascii=False),
             jwt=token,
+            evidence=evidence,
             status_list=status_list,
             status_index=status_index,
         )
-        .on_conflict_do_nothing(index_elements=["learner_id", "context_pk", "achievement"])
+        .on_conflict_do_nothing(
+            index_elements=["learner_id", "context_pk", "achievement"],
+            index_where=Credential.revoked_at.is_(None),
+        )
         .returning(Credential.id)
     ).scalar_one_or_none()
     if inserted is None:  # a concurrent request issued it first: theirs stands
@@ -211,6 +265,24 @@ def issue(
     assert credential is not None
     credential.earned_statement_id = statement_id(event.id, 0)
     return credential
+
+
+def frozen_evidence(
+    session: DbSession,
+    learner_id: int,
+    context_pk: int,
+    content: Content,
+    at: datetime,
+    this: tuple[str, str, str],
+) -> str:
+    """The learner's evidence file (JSON) as it stands at issue, the exact text served from then on; it
+    lists the credentials issued until then, ``this`` one (name, id, verification URL) last."""
+    from lti_tool.certificates.documents import evidence_json
+    from lti_tool.certificates.evidence import evidence_document  # the evidence file reads credentials
+
+    document = evidence_document(session, learner_id, context_pk, content)
+    document = replace(document, generated_at=at, credentials=[*document.credentials, this])
+    return json.dumps(evidence_json(document), ensure_ascii=False, indent=2)
 
 
 def describe(
@@ -307,7 +379,11 @@ def allocate_status(session: DbSession) -> tuple[int, int]:
 
 
 def revoke(session: DbSession, credential_id: str, reason: str, by: str, content: Content) -> Credential:
-    """Revoke a credential with a reason: the status list, the verification page and an xAPI statement."""
+    """Revoke a credential with a reason: the status list, the verification page and an xAPI statement.
+
+    A bloc's revocation revokes too the valid certificate that counts it, with a reason naming the bloc:
+    a credential that rests on others follows them.
+    """
     credential = get(session, credential_id)
     reason = reason.strip()
     if not 5 <= len(reason) <= 2000:
@@ -338,7 +414,42 @@ def revoke(session: DbSession, credential_id: str, reason: str, by: str, content
             },
         )
     session.flush()
+    for certificate in _certificates_counting(session, credential, content):
+        cascaded = f"Bloc {credential.achievement} révoqué : {reason}"[:2000]
+        revoke(session, certificate.id, cascaded, by, content)
     return credential
+
+
+def _certificates_counting(session: DbSession, bloc: Credential, content: Content) -> list[Credential]:
+    """The learner's valid certificates (in the bloc's course) whose track counts this bloc."""
+    if bloc.achievement.startswith(CERTIFICATE):
+        return []
+    tracks = [t.code for t in content.programme.tracks if bloc.achievement in t.blocs]
+    return list(
+        session.scalars(
+            select(Credential).where(
+                Credential.learner_id == bloc.learner_id,
+                Credential.context_pk == bloc.context_pk,
+                Credential.achievement.in_([CERTIFICATE + track for track in tracks]),
+                Credential.revoked_at.is_(None),
+            )
+        )
+    )
+
+
+def share_evidence(session: DbSession, credential: Credential, shared: bool) -> None:
+    """Record the holder's choice: their evidence file shown to anyone with the verification link, or only
+    to them and the course's staff (the time of the choice is kept)."""
+    if erased(credential):
+        raise not_found("Ce certificat", "This credential")
+    if shared != (credential.evidence_shared_at is not None):
+        credential.evidence_shared_at = utcnow() if shared else None
+        session.flush()
+
+
+def erased(credential: Credential) -> bool:
+    """The holder was erased at their request: the signed documents are gone, the revocation stays."""
+    return not credential.jwt
 
 
 def get(session: DbSession, credential_id: str) -> Credential:

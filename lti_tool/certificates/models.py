@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.db import UTCDateTime, db, utcnow
@@ -12,11 +12,20 @@ from lti_tool.db import UTCDateTime, db, utcnow
 
 class Credential(db.Model):  # type: ignore[name-defined,misc]
     """One Open Badges 3.0 credential: a bloc (``B1``…) or the certificate of a track
-    (``certificate-fundraiser``), issued once per learner and course context."""
+    (``certificate-fundraiser``). At most one valid (not revoked) per learner, course context and
+    achievement; a revoked one stays (its status bit set) and the achievement can be earned again."""
 
     __tablename__ = "credentials"
     __table_args__ = (
-        UniqueConstraint("learner_id", "context_pk", "achievement"),
+        Index(
+            "uq_credentials_valid_achievement",
+            "learner_id",
+            "context_pk",
+            "achievement",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
         UniqueConstraint("status_list", "status_index"),
     )
 
@@ -38,6 +47,12 @@ class Credential(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_by: Mapped[str | None] = mapped_column(String(255))
+    # The evidence file (JSON) frozen at issue, served byte for byte; the credential's evidence names its
+    # SHA-256 (digestSRI). None for credentials issued before it was frozen.
+    evidence: Mapped[str | None] = mapped_column(Text)
+    # When the holder chose to share the evidence file with anyone who has the verification link (None: only
+    # the holder and the course's staff see it).
+    evidence_shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StatusList(db.Model):  # type: ignore[name-defined,misc]

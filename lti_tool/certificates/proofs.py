@@ -1,5 +1,5 @@
 """Proofs for Open Badges 3.0 credentials: Data Integrity ``eddsa-rdfc-2022`` with an Ed25519 did:key, and
-VC-JWT (RS256) as in Open Badges 3.0 section 8.2.
+VC-JWT (EdDSA, the same key, ``kid`` its DID URL) as in Open Badges 3.0 section 8.2.
 
 The issuer of a credential is the did:key of the Ed25519 key, because offline verifiers require the proof's
 verification method to be controlled by the credential's issuer.
@@ -18,7 +18,6 @@ from typing import Any
 import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -47,9 +46,20 @@ class InvalidCredential(ValueError):
 # -- keys and did:key --------------------------------------------------------------------------------------
 
 
-def load_or_create_ed25519(directory: Path) -> Ed25519PrivateKey:
-    """The issuer's Ed25519 key from ``directory/ed25519.pem``, created (mode 0600) at first use."""
+def load_or_create_ed25519(directory: Path, *, legacy: Path | None = None) -> Ed25519PrivateKey:
+    """The issuer's Ed25519 key from ``directory/ed25519.pem``, created (mode 0600) at first use; a key
+    found in the ``legacy`` folder instead (where it was kept before) is moved there, so that the issuer's
+    did:key, and every credential already issued, stays the same."""
     path = directory / ED25519_KEY_FILE
+    old = legacy / ED25519_KEY_FILE if legacy is not None else None
+    if not path.exists() and old is not None and old.exists():
+        if not directory.exists():
+            directory.mkdir(parents=True, mode=0o700)
+        try:
+            os.link(old, path)
+        except FileExistsError:
+            pass
+        old.unlink(missing_ok=True)
     if not path.exists():
         if not directory.exists():
             directory.mkdir(parents=True, mode=0o700)
@@ -157,7 +167,8 @@ def add_data_integrity_proof(
     *,
     loader: DocumentLoader = document_loader,
 ) -> dict[str, Any]:
-    """A copy of ``document`` with an ``eddsa-rdfc-2022`` ``DataIntegrityProof`` for assertionMethod.
+    """A copy of ``document`` with an ``eddsa-rdfc-2022`` ``DataIntegrityProof`` for assertionMethod, as a
+    one-element ``proof`` array (the Open Badges 3.0 JSON schema requires an array).
 
     Follows the W3C vc-di-eddsa algorithms: RDFC-1.0 of the proof options (with the document's
     ``@context``) and of the document, SHA-256 of each, Ed25519 over proofConfigHash + documentHash.
@@ -174,7 +185,7 @@ def add_data_integrity_proof(
         "proofPurpose": "assertionMethod",
     }
     signature = private_key.sign(_hash_data(document, {**options, "@context": document["@context"]}, loader))
-    return {**document, "proof": {**options, "proofValue": "z" + base58btc_encode(signature)}}
+    return {**document, "proof": [{**options, "proofValue": "z" + base58btc_encode(signature)}]}
 
 
 def verify_data_integrity(
@@ -188,6 +199,9 @@ def verify_data_integrity(
     """
     try:
         proof = document["proof"]
+        # One proof, as a one-element array (what we issue) or an object (credentials issued before).
+        if isinstance(proof, list) and len(proof) == 1:
+            proof = proof[0]
         if not isinstance(proof, Mapping):
             return False
         if (
@@ -232,27 +246,57 @@ def _hash_data(
 
 
 # -- VC-JWT ------------------------------------------------------------------------------------------------
+# Header members that would let a token carry its own key (or fetch one): a verifier that trusted them would
+# accept a look-alike signed by anyone. Ours are never issued with them, and are refused when present.
+_KEY_CARRYING_HEADERS = ("jwk", "jku", "x5c", "x5u")
 
 
-def sign_vc_jwt(
-    credential: Mapping[str, Any], kid: str, private_key: RSAPrivateKey, public_jwk: Mapping[str, Any]
-) -> str:
-    """The credential as a VC-JWT (Open Badges 3.0 section 8.2): RS256, header ``kid`` and public ``jwk``,
-    payload the credential plus ``iss``, ``jti``, ``nbf``, ``sub`` and ``exp`` when it has validUntil."""
-    if any(member in public_jwk for member in ("d", "p", "q", "dp", "dq", "qi")):
-        raise ValueError("public_jwk holds private key members")
-    clashing = [claim for claim in _JWT_CLAIMS if claim in credential]
+def sign_vc_jwt(signed_credential: Mapping[str, Any], private_key: Ed25519PrivateKey, kid: str) -> str:
+    """The credential as a VC-JWT (Open Badges 3.0 section 8.2): EdDSA with the issuer's Ed25519 key, header
+    ``kid`` the DID URL of its verification method (so the key resolves from the issuer's did:key, offline),
+    no ``jwk`` header; payload the credential as issued (with its Data Integrity proof) plus ``iss``,
+    ``jti``, ``nbf``, ``sub`` and ``exp`` when it has validUntil."""
+    if kid.partition("#")[0] != _issuer_id(signed_credential.get("issuer")):
+        raise ValueError("the kid must be a verification method of the credential's issuer")
+    clashing = [claim for claim in _JWT_CLAIMS if claim in signed_credential]
     if clashing:
         raise ValueError(f"the credential already has JWT claim names: {', '.join(clashing)}")
-    payload = {**credential, **_registered_claims(credential)}
-    headers = {"typ": "JWT", "kid": kid, "jwk": dict(public_jwk)}
-    return jwt.encode(payload, private_key, algorithm="RS256", headers=headers)
+    payload = {**signed_credential, **_registered_claims(signed_credential)}
+    return jwt.encode(payload, private_key, algorithm="EdDSA", headers={"typ": "JWT", "kid": kid})
 
 
-def verify_vc_jwt(token: str, jwks: Mapping[str, Any]) -> dict[str, Any]:
-    """The credential carried by a VC-JWT signed with a key of ``jwks`` (by ``kid``); raises
-    ``InvalidCredential`` on a bad signature, an expired or not-yet-valid token, or claims that disagree
-    with the credential."""
+def verify_vc_jwt(token: str, resolve_public_key: Callable[[str], Ed25519PublicKey]) -> dict[str, Any]:
+    """The credential carried by an EdDSA VC-JWT whose ``kid`` is a verification method of its issuer,
+    resolved by ``resolve_public_key`` (``resolve_did_key`` fits); raises ``InvalidCredential`` on a header
+    that carries a key, a ``kid`` not of the issuer, a bad signature, an expired or not-yet-valid token, or
+    claims that disagree with the credential."""
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError as error:
+        raise InvalidCredential(f"not a JWT: {error}") from error
+    if header.get("alg") != "EdDSA" or header.get("typ", "JWT") != "JWT":
+        raise InvalidCredential(f"unexpected JWT header: alg={header.get('alg')!r} typ={header.get('typ')!r}")
+    carried = [member for member in _KEY_CARRYING_HEADERS if member in header]
+    if carried:
+        raise InvalidCredential(f"the JWT header carries a key ({', '.join(carried)}), not trusted")
+    kid = header.get("kid")
+    issuer = _issuer_id(unverified.get("issuer"))
+    if not isinstance(kid, str) or issuer is None or kid.partition("#")[0] != issuer:
+        raise InvalidCredential(f"the kid {kid!r} is not a verification method of the issuer {issuer!r}")
+    try:
+        public_key = resolve_public_key(kid)
+        payload: dict[str, Any] = jwt.decode(
+            token, public_key, algorithms=["EdDSA"], options={"require": ["iss", "jti", "nbf"]}
+        )
+    except (jwt.InvalidTokenError, ValueError) as error:
+        raise InvalidCredential(f"VC-JWT rejected: {error}") from error
+    return _credential_in(payload)
+
+
+def verify_legacy_rs256_jwt(token: str, jwks: Mapping[str, Any]) -> dict[str, Any]:
+    """A VC-JWT issued before credentials had their own key: RS256 with a key of the tool's ``jwks`` (by
+    ``kid``; retired keys keep their public part). Only for credentials already issued."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as error:
@@ -275,6 +319,11 @@ def verify_vc_jwt(token: str, jwks: Mapping[str, Any]) -> dict[str, Any]:
         )
     except (jwt.InvalidTokenError, jwt.PyJWKError) as error:
         raise InvalidCredential(f"VC-JWT rejected: {error}") from error
+    return _credential_in(payload)
+
+
+def _credential_in(payload: dict[str, Any]) -> dict[str, Any]:
+    """The credential a verified JWT payload carries, once its registered claims agree with it."""
     credential = {key: value for key, value in payload.items() if key not in _JWT_CLAIMS}
     try:
         expected = _registered_claims(credential)

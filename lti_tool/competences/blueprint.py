@@ -79,6 +79,23 @@ def mine() -> str:
     )
 
 
+@bp.post("/competences/credentials/<credential_id>/share")
+@require_launch()
+def share_evidence(credential_id: str) -> Response:
+    """The holder's switch: share their evidence file with anyone who has the verification link, or not."""
+    launch = current_launch()
+    credential = issuing.get(db.session, credential_id)
+    if credential.learner_id != launch.learner_id or credential.context_pk != launch.context_pk:
+        raise not_found("Ce certificat", "This credential")
+    shared = request.form.get("shared")
+    if shared not in ("0", "1"):
+        raise refused("bad_choice", "Choisissez de partager ou non.", "Choose to share or not.")
+    issuing.share_evidence(db.session, credential, shared == "1")
+    db.session.commit()
+    done = "shared" if shared == "1" else "unshared"
+    return redirect(here("competences.mine", done=done, _anchor="credentials-title"), code=303)
+
+
 @bp.get("/staff/competences/")
 @require_launch(staff=True)
 def staff() -> str:

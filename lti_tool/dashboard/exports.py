@@ -645,7 +645,10 @@ def jury_lines(
             Credential.achievement,
             Credential.issued_at,
             Credential.revoked_at,
-        ).where(*chosen.where(scope, Credential.context_pk, Credential.learner_id))
+        )
+        .where(*chosen.where(scope, Credential.context_pk, Credential.learner_id))
+        # Earned again after a revocation: the latest credential is the one the row names.
+        .order_by(Credential.issued_at, Credential.revoked_at.is_(None))
     ):
         issued[(issued_row.learner_id, issued_row.context_pk, issued_row.achievement)] = issued_row
     hours = followed(session, scope, content, chosen)

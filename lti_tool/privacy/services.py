@@ -707,6 +707,7 @@ def _retire_credentials(
         credential.learner_id = stand_in.id
         credential.document = json.dumps(_without_holder(json.loads(credential.document)), ensure_ascii=False)
         credential.jwt = ""
+        credential.evidence = None  # the frozen evidence file names the person and their results
         credential.earned_statement_id = None
         # A reason typed earlier may name the person.
         credential.revoked_reason = reason

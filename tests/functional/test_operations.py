@@ -235,7 +235,14 @@ def test_home_page_offers_both_demo_launches(live_server: LiveServer) -> None:
 
 
 def test_production_app_has_no_demo_platform(tmp_path: Path) -> None:
-    app = create_app(standalone_config(tmp_path, ENV="production", BASE_URL="https://socle.example.org"))
+    app = create_app(
+        standalone_config(
+            tmp_path,
+            ENV="production",
+            BASE_URL="https://socle.example.org",
+            CERTIFICATE_ISSUER_EMAIL="certificats@socle.example.org",
+        )
+    )
     assert "socle_demo_platform" not in app.extensions
     assert app.test_client().get("/demo/").status_code == 404
 

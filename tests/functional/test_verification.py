@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import time
 import uuid
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
+from jwcrypto.jwk import JWK
 from openbadgeslib.ob2 import OB2VerificationError, OB2Verifier
+from pypdf import PdfReader
 from sqlalchemy import event, select
 
 from lti_tool.certificates import credentials as ob
@@ -36,6 +41,8 @@ from lti_tool.training.models import Deliverable
 from tests.conftest import LiveServer
 from tests.functional.test_player import Learner, take_quiz
 from tests.helpers import LtiBrowser, Platform, error_code
+from tests.verifiers.independent import jose_verify, openbadgeslib_verify
+from tests.verifiers.schema import ob3_schema_errors
 
 SESSION_TITLE = "Atelier alliances"
 PRIOR_REASON = "Diplôme de fundraising et cinq ans de collecte de fonds."
@@ -55,6 +62,8 @@ class Issued:
     context_pk: int
     email: str
     ids: dict[str, str]  # achievement -> credential id
+    learner: Learner  # the holder, with their launch
+    facilitator: Learner  # staff of the holder's course
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +128,7 @@ def issued(server: LiveServer) -> Issued:
         db.session.commit()
         context_pk = scope.context_pk
         db.session.remove()
-    return Issued(server.url, app, pk, context_pk, email, ids)
+    return Issued(server.url, app, pk, context_pk, email, ids, learner, facilitator)
 
 
 REVOCATION_REASON = "Délivré par erreur : le jury n'a pas validé le bloc."
@@ -167,9 +176,11 @@ def test_the_verification_page_says_valid_and_shows_what_was_certified(issued: I
     assert '<html lang="fr">' in page.text and "<caption>" in page.text
     assert "Bloc B1 — Analyser et mettre en cohérence" in page.text
     assert "Apprenant·e Démonstration" in page.text  # the name in the credential
-    assert "Preuve Data Integrity (eddsa-rdfc-2022)" in page.text and "Signature VC-JWT (RS256)" in page.text
-    for suffix in ("credential.json", "credential.jwt", "certificate.pdf", "evidence.pdf", "evidence.json"):
+    assert "Preuve Data Integrity (eddsa-rdfc-2022)" in page.text and "Signature VC-JWT (EdDSA)" in page.text
+    for suffix in ("credential.json", "credential.jwt", "certificate.pdf"):
         assert f"/verify/{issued.ids['B1']}/{suffix}" in page.text
+    # The evidence file is the holder's: not offered to anyone with the link (see the evidence tests).
+    assert "/evidence." not in page.text and 'data-testid="evidence-private"' in page.text
     assert f"/ob2/assertions/{issued.ids['B1']}" in page.text and "sac à badges Moodle" in page.text
     assert page.headers["X-Robots-Tag"].startswith("noindex")
 
@@ -178,6 +189,7 @@ def test_the_verification_page_speaks_english_through_the_language_switch(issued
     page = get(issued, f"/verify/{issued.ids['B1']}?lang=en")
     assert page.status_code == 200 and '<html lang="en">' in page.text
     assert "Credential verification" in page.text and status_of(page) == "valid"
+    assert "The evidence file is shown only to the holder and to the course" in page.text
 
 
 def test_a_revoked_credential_says_so_with_the_reason_and_its_status_bit_is_set(
@@ -198,11 +210,34 @@ def test_a_revoked_credential_says_so_with_the_reason_and_its_status_bit_is_set(
     document = listed.json()
     bits = ob.decode_list(document["credentialSubject"]["encodedList"])
     assert ob.is_set(bits, index) and not ob.is_set(bits, other)
-    assert document["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert document["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
     gone = get(issued, f"/ob2/assertions/{revoked}")
     assert gone.status_code == 410
     assert gone.json()["revoked"] is True and gone.json()["revocationReason"] == REVOCATION_REASON
     assert get(issued, f"/verify/{revoked}/certificate.pdf").status_code == 410
+
+
+def test_the_certificate_that_counted_a_revoked_bloc_is_revoked_with_the_blocs_reason(
+    issued: Issued, revoked: str
+) -> None:
+    certificate = issued.ids["certificate-fundraiser"]
+    with issued.app.app_context():
+        stored = issuing.get(db.session, certificate)
+        number, index, reason = stored.status_list, stored.status_index, stored.revoked_reason
+        db.session.remove()
+    assert reason == f"Bloc B2 révoqué : {REVOCATION_REASON}"
+    page = get(issued, f"/verify/{certificate}")
+    assert page.status_code == 200 and status_of(page) == "revoked"
+    assert reason.replace("'", "&#39;") in page.text
+    document = get(issued, f"/credentials/status/{number}").json()
+    assert ob.is_set(ob.decode_list(document["credentialSubject"]["encodedList"]), index)
+    assert get(issued, f"/verify/{certificate}/certificate.pdf").status_code == 410
+    assert get(issued, f"/ob2/assertions/{certificate}").status_code == 410
+    for suffix in ("credential.json", "credential.jwt"):
+        pasted = paste(issued, get(issued, f"/verify/{certificate}/{suffix}").text)
+        assert status_of(pasted) == "revoked", suffix
+    # the blocs not revoked stay valid
+    assert status_of(get(issued, f"/verify/{issued.ids['B1']}")) == "valid"
 
 
 def test_a_stored_credential_altered_in_the_database_shows_invalid(issued: Issued) -> None:
@@ -319,7 +354,7 @@ def test_the_verification_form_is_public(issued: Issued) -> None:
 
 # -- downloads
 def test_downloads_have_the_right_content_types(issued: Issued) -> None:
-    base = f"/verify/{issued.ids['certificate-fundraiser']}"
+    base = f"/verify/{issued.ids['B1']}"  # the certificate follows B2, revoked by the tests above
     expected = {
         "credential.json": "application/json",
         "credential.jwt": "application/jwt",
@@ -328,20 +363,100 @@ def test_downloads_have_the_right_content_types(issued: Issued) -> None:
         "evidence.json": "application/json",
     }
     for suffix, media_type in expected.items():
-        response = get(issued, f"{base}/{suffix}")
+        response = issued.learner.get(f"{base}/{suffix}")  # the holder
         assert response.status_code == 200, suffix
         assert response.headers["Content-Type"].split(";")[0] == media_type, suffix
         assert response.headers["Content-Disposition"].startswith("attachment; filename="), suffix
     with issued.app.app_context():
-        stored = issuing.get(db.session, issued.ids["certificate-fundraiser"])
+        stored = issuing.get(db.session, issued.ids["B1"])
         assert get(issued, f"{base}/credential.json").content == stored.document.encode("utf-8")
         assert get(issued, f"{base}/credential.jwt").text == stored.jwt
         db.session.remove()
     assert get(issued, f"{base}/certificate.pdf").content.startswith(b"%PDF-")
 
 
+def test_the_vc_jwt_still_verifies_after_the_lti_keys_are_rotated_and_retired(issued: Issued) -> None:
+    """The credentials have their own key: rotating and retiring the LTI keys changes nothing for them."""
+    runner = issued.app.test_cli_runner()
+    assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
+    retired = runner.invoke(args=["keys", "retire"])
+    assert retired.exit_code == 0 and "Retired 1" in retired.output, retired.output
+    config = issued.app.config
+    assert (Path(config["CREDENTIAL_KEYS_DIR"]) / "ed25519.pem").exists()
+    assert not (Path(config["KEYS_DIR"]) / "ed25519.pem").exists()
+    token = get(issued, f"/verify/{issued.ids['B1']}/credential.jwt").text
+    header = jwt.get_unverified_header(token)
+    document = get(issued, f"/verify/{issued.ids['B1']}/credential.json").json()
+    assert header == {"alg": "EdDSA", "typ": "JWT", "kid": document["proof"][0]["verificationMethod"]}
+    assert header["kid"].startswith(document["issuer"]["id"] + "#z6Mk")
+    verdict = jose_verify(token)
+    assert verdict.ok, verdict.details
+    # OB 3.0 section 8.2: the payload is the credential as issued, with its Data Integrity proof.
+    assert {
+        k: v for k, v in verdict.details["payload"].items() if k not in ("iss", "jti", "sub", "nbf")
+    } == document
+    assert openbadgeslib_verify(token).ok
+    assert status_of(get(issued, f"/verify/{issued.ids['B1']}")) == "valid"
+    assert status_of(paste(issued, token)) == "valid"
+
+
+def test_a_credential_issued_before_still_verifies_proof_object_and_rs256_jwt(issued: Issued) -> None:
+    """Credentials issued by the previous version: a proof object, a VC-JWT RS256 with the tool's key."""
+    from lti_tool.lti.runtime import runtime
+
+    app = issued.app
+    with app.test_request_context():
+        scope = issuing.learner_scope(db.session, issued.learner_pk, issued.context_pk)
+        loaded = app.extensions["socle_content"]
+        credential = issuing.issue(db.session, scope, loaded, rules_of(loaded), "B4", None)
+        signed = json.loads(credential.document)
+        legacy = {**signed, "proof": signed["proof"][0]}
+        unsecured = {k: v for k, v in signed.items() if k != "proof"}
+        rsa = runtime().keys.active()
+        claims = {
+            "iss": signed["issuer"]["id"],
+            "jti": signed["id"],
+            "sub": signed["credentialSubject"]["id"],
+        }
+        payload = {**unsecured, **claims, "nbf": int(datetime.fromisoformat(signed["validFrom"]).timestamp())}
+        headers = {"typ": "JWT", "kid": rsa.kid, "jwk": rsa.public_jwk}
+        token = jwt.encode(payload, rsa.private_key, algorithm="RS256", headers=headers)
+        credential.document, credential.jwt = json.dumps(legacy, ensure_ascii=False), token
+        credential_id = credential.id
+        db.session.commit()
+        db.session.remove()
+    page = get(issued, f"/verify/{credential_id}")
+    assert status_of(page) == "valid", page.text
+    for text in (json.dumps(legacy), token):
+        assert status_of(paste(issued, text)) == "valid"
+    forged = jwt.encode(payload, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": rsa.kid})
+    assert status_of(paste(issued, forged)) == "tampered"
+
+
+def test_a_pasted_look_alike_jwt_with_its_own_jwk_header_is_refused(issued: Issued) -> None:
+    token = get(issued, f"/verify/{issued.ids['B1']}/credential.jwt").text
+    header = jwt.get_unverified_header(token)
+    payload = jwt.decode(token, options={"verify_signature": False})
+    impostor = Ed25519PrivateKey.generate()
+    own_jwk = json.loads(JWK.from_pyca(impostor.public_key()).export_public())
+    look_alike = jwt.encode(payload, impostor, algorithm="EdDSA", headers={**header, "jwk": own_jwk})
+    assert jose_verify(look_alike, embedded_jwk=True).ok  # a verifier trusting the header would accept it
+    assert not jose_verify(look_alike).ok
+    page = paste(issued, look_alike)
+    assert page.status_code == 200 and status_of(page) == "tampered"
+
+
+def test_every_issued_credential_conforms_to_the_official_ob3_schema(issued: Issued) -> None:
+    for achievement, credential_id in issued.ids.items():
+        document = get(issued, f"/verify/{credential_id}/credential.json").json()
+        assert ob3_schema_errors(document) == [], achievement
+        token = get(issued, f"/verify/{credential_id}/credential.jwt").text
+        payload = jwt.decode(token, options={"verify_signature": False})
+        assert ob3_schema_errors(payload) == [], achievement
+
+
 def test_the_evidence_file_traces_each_competence_to_its_statements(issued: Issued) -> None:
-    data = get(issued, f"/verify/{issued.ids['B1']}/evidence.json").json()
+    data = issued.learner.get(f"/verify/{issued.ids['B1']}/evidence.json").json()
     assert data["format"] == "socle-evidence" and data["learner"]["name"] == "Apprenant·e Démonstration"
     by_code = {c["code"]: c for c in data["competences"]}
     assert sorted(by_code) == [f"C{i}" for i in range(1, 10)]  # the fundraiser track
@@ -357,7 +472,72 @@ def test_the_evidence_file_traces_each_competence_to_its_statements(issued: Issu
     assert all(item["statement_id"] for c in data["competences"] for item in c["evidence"])
     assert data["hours"] == 4.0  # M1 (90 min) and M5 (150 min) completed
     assert [s["title"] for s in data["sessions_attended"]] == [SESSION_TITLE]
-    assert {c["id"] for c in data["credentials"]} == set(issued.ids.values())
+    # Frozen when B1 was issued (first): it lists B1; the certificate's (issued last) lists them all.
+    assert [c["id"] for c in data["credentials"]] == [issued.ids["B1"]]
+    last = issued.learner.get(f"/verify/{issued.ids['certificate-fundraiser']}/evidence.json").json()
+    assert {c["id"] for c in last["credentials"]} == set(issued.ids.values())
+
+
+def test_the_evidence_file_is_frozen_at_issue_and_the_credential_names_its_digest(issued: Issued) -> None:
+    credential_id = issued.ids["B1"]
+    document = get(issued, f"/verify/{credential_id}/credential.json").json()
+    (entry,) = document["evidence"]
+    assert entry["id"] == f"{issued.url}/verify/{credential_id}/evidence.json"
+    frozen = issued.learner.get(f"/verify/{credential_id}/evidence.json").content
+    digest = "sha256-" + base64.b64encode(hashlib.sha256(frozen).digest()).decode()
+    assert entry["digestSRI"] == digest  # inside the signed credential: a jury can check the file
+    data = json.loads(frozen)
+    assert data["generated_at"] == document["validFrom"]
+    # Later activity changes the learner's file, not the one frozen with the credential.
+    m2 = issued.app.extensions["socle_content"].module("M2")
+    assert issued.learner.get(f"/modules/{m2.slug}/pages/1").status_code == 200
+    assert issued.learner.get(f"/verify/{credential_id}/evidence.json").content == frozen
+    assert issued.facilitator.get(f"/verify/{credential_id}/evidence.json").content == frozen
+    with issued.app.app_context():
+        stored = issuing.get(db.session, credential_id)
+        assert stored.evidence is not None and stored.evidence.encode("utf-8") == frozen
+        db.session.remove()
+    # The PDF says the same: rendered from the frozen file.
+    pdf = issued.learner.get(f"/verify/{credential_id}/evidence.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert data["competences"][0]["evidence"][0]["what"].split()[0] in text
+
+
+def test_the_evidence_file_is_the_holders_and_the_courses_staffs_unless_the_holder_shares_it(
+    issued: Issued, server: LiveServer
+) -> None:
+    credential_id = issued.ids["B1"]
+    for suffix in ("evidence.json", "evidence.pdf"):
+        refused = get(issued, f"/verify/{credential_id}/{suffix}")
+        assert refused.status_code == 403 and error_code(refused) == "evidence_private", suffix
+        assert "non réussi" not in refused.text and "Quiz" not in refused.text
+        assert issued.learner.get(f"/verify/{credential_id}/{suffix}").status_code == 200, suffix
+        assert issued.facilitator.get(f"/verify/{credential_id}/{suffix}").status_code == 200, suffix
+    # Someone launched from another course is anyone else.
+    platform = Platform(server.app.extensions["socle_demo_platform"], server.url)
+    other_course = {"id": f"course-{time.time_ns()}", "title": "Une autre promotion"}
+    stranger = Learner(LtiBrowser(server.url, platform), user="instructor", context=other_course)
+    assert stranger.get(f"/verify/{credential_id}/evidence.json").status_code == 403
+    # The holder's page offers the links, with their launch; the public page does not.
+    mine = issued.learner.get(f"/verify/{credential_id}")
+    assert 'data-testid="evidence-json"' in mine.text and f"launch={issued.learner.launch}" in mine.text
+    # The holder shares it from « Mes compétences »: recorded, then anyone with the link sees it.
+    page = issued.learner.get("/competences/")
+    assert 'data-testid="share-B1"' in page.text
+    share = f"/competences/credentials/{credential_id}/share"
+    assert issued.facilitator.post(share, {"shared": "1"}).status_code == 404  # only the holder decides
+    assert issued.learner.post(share, {"shared": "maybe"}).status_code == 400
+    assert issued.learner.post(share, {"shared": "1"}).status_code == 303
+    with issued.app.app_context():
+        shared_at = issuing.get(db.session, credential_id).evidence_shared_at
+        db.session.remove()
+    assert shared_at is not None
+    assert get(issued, f"/verify/{credential_id}/evidence.json").status_code == 200
+    public = get(issued, f"/verify/{credential_id}")
+    assert 'data-testid="evidence-json"' in public.text and "launch=" not in public.text
+    # ... and can take it back.
+    assert issued.learner.post(share, {"shared": "0"}).status_code == 303
+    assert get(issued, f"/verify/{credential_id}/evidence.json").status_code == 403
 
 
 def test_the_evidence_file_takes_a_handful_of_queries(issued: Issued) -> None:
@@ -395,9 +575,39 @@ def test_criteria_pages_for_blocs_and_certificates_and_404_otherwise(issued: Iss
     assert "B2" not in get(issued, "/achievements/certificate-grantmaker").text.split("<h2")[1]
     for code in ("B9", "certificate-nobody", "framework2"):
         assert get(issued, f"/achievements/{code}").status_code == 404
-    badge = get(issued, "/achievements/B1", Accept="application/json")
-    assert badge.status_code == 200 and badge.headers["Content-Type"].startswith("application/json")
-    assert badge.json()["type"] == "BadgeClass" and badge.json()["id"].endswith("/ob2/badges/B1")
+    for code in ("B1", "certificate-fundraiser"):
+        url = f"{issued.url}/achievements/{code}"
+        achievement = get(issued, f"/achievements/{code}", Accept="application/json")
+        assert achievement.status_code == 200
+        assert achievement.headers["Content-Type"].startswith("application/json")
+        assert achievement.json()["id"] == url and achievement.json()["type"] == ["Achievement"]
+
+
+def test_issuer_and_achievements_carry_what_wallets_and_backpacks_show(issued: Issued) -> None:
+    from PIL import Image
+
+    document = get(issued, f"/verify/{issued.ids['certificate-fundraiser']}/credential.json").json()
+    issuer = document["issuer"]
+    config = issued.app.config
+    assert issuer["name"] == config["CERTIFICATE_ISSUER_NAME"] and issuer["url"] == issued.url
+    assert issuer["email"] == config["CERTIFICATE_ISSUER_EMAIL"] and "@" in issuer["email"]
+    assert issuer["description"] == config["CERTIFICATE_ISSUER_DESCRIPTION"]
+    achievement = document["credentialSubject"]["achievement"]
+    for image, title in (
+        (issuer["image"], issuer["name"]),
+        (achievement["image"], achievement["name"]),
+    ):
+        assert image["type"] == "Image"
+        png = get(issued, urlsplit(image["id"]).path)
+        assert png.status_code == 200 and png.headers["Content-Type"] == "image/png"
+        picture = Image.open(io.BytesIO(png.content))
+        assert picture.format == "PNG" and picture.size[0] == picture.size[1]
+        assert picture.text["Title"] == title  # type: ignore[attr-defined]
+    # Fetching the achievement's id as JSON gives that achievement, under the same id.
+    fetched = get(issued, urlsplit(achievement["id"]).path, Accept="application/json").json()
+    assert fetched["id"] == achievement["id"] and fetched["name"] == achievement["name"]
+    assert fetched["@context"] == document["@context"] and fetched["image"] == achievement["image"]
+    assert ob3_schema_errors(document) == []
 
 
 # -- Open Badges 2.0
@@ -420,10 +630,14 @@ def test_ob2_issuer_and_badge_classes_have_the_required_fields(issued: Issued) -
         assert data["criteria"]["id"] == f"{issued.url}/achievements/{code}" and data["criteria"]["narrative"]
         assert data["alignment"] and all(a["targetName"] and a["targetUrl"] for a in data["alignment"])
         assert get(issued, urlsplit(data["criteria"]["id"]).path).status_code == 200
-        image = get(issued, urlsplit(data["image"]).path)
-        assert image.status_code == 200 and image.headers["Content-Type"].startswith("image/svg+xml")
-        root = ElementTree.fromstring(image.content)  # noqa: S314  # our own image, just served
+        image = get(issued, urlsplit(data["image"]).path)  # Moodle's backpack takes PNG badges
+        assert image.status_code == 200 and image.headers["Content-Type"] == "image/png"
+        assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
+        svg = get(issued, f"/ob2/badges/{code}/image.svg")
+        root = ElementTree.fromstring(svg.content)  # noqa: S314  # our own image, just served
         assert root.tag == "{http://www.w3.org/2000/svg}svg" and root.get("width") == root.get("height")
+    assert profile["email"] == issued.app.config["CERTIFICATE_ISSUER_EMAIL"] and profile["description"]
+    assert get(issued, urlsplit(profile["image"]).path).headers["Content-Type"] == "image/png"
     assert get(issued, "/ob2/badges/B9").status_code == 404
 
 

@@ -26,6 +26,15 @@ def test_production_needs_https(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.parametrize("email", [None, "", "certificats@socle.example", "not-an-address"])
+def test_production_needs_the_certificate_issuers_email(tmp_path: Path, email: str | None) -> None:
+    settings = config(tmp_path, ENV="production", BASE_URL="https://socle.example.org", DEMO_PLATFORM=False)
+    with pytest.raises(ConfigError, match="LTI_TOOL_CERTIFICATE_ISSUER_EMAIL"):
+        create_app({**settings, "CERTIFICATE_ISSUER_EMAIL": email})
+    settings["CERTIFICATE_ISSUER_EMAIL"] = "certificats@socle.example.org"
+    assert create_app(settings).config["CERTIFICATE_ISSUER_EMAIL"] == "certificats@socle.example.org"
+
+
 def test_production_without_a_secret_refuses_to_start_and_says_how(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,6 +1,7 @@
-"""Independent verifiers for Socle's credentials, both offline: the Digital Credentials Consortium's
-``@digitalcredentials/verifier-core`` (Node.js, Data Integrity proofs) and the PyPI package ``openbadgeslib``
-(VC-JWT and ``eddsa-rdfc-2022``).
+"""Independent verifiers for Socle's credentials, all offline: the Digital Credentials Consortium's
+``@digitalcredentials/verifier-core`` (Node.js, Data Integrity proofs and the official OB 3.0 JSON schema),
+``jose`` (Node.js, VC-JWT, key from the issuer's did:key) and the PyPI package ``openbadgeslib`` (VC-JWT and
+``eddsa-rdfc-2022``).
 
 A verdict says what the verifier concluded. A verifier that cannot run at all (no Node.js, an npm failure,
 a crash) raises instead, so that a test expecting a failure never passes because nothing ran.
@@ -99,6 +100,35 @@ def dcc_verify(credential: dict[str, Any], status_list: dict[str, Any] | None = 
     return Verdict(ok=bool(output["ok"]), revoked=output["revoked"], details=output, elapsed_s=elapsed)
 
 
+def jose_verify(token: str, *, embedded_jwk: bool = False) -> Verdict:
+    """Run ``verify-jwt.mjs`` (jose) on a VC-JWT: the key from the DID URL in ``kid``, bound to the issuer;
+    ``embedded_jwk`` trusts the header's ``jwk`` instead (a careless verifier, to show what it would
+    accept)."""
+    ensure_node_modules()
+    node = shutil.which("node")
+    if node is None:
+        raise VerifierUnavailable("Node.js is not installed (Debian: apt-get install nodejs)")
+    arguments = [node, str(VERIFIERS_DIR / "verify-jwt.mjs")] + (["--embedded-jwk"] if embedded_jwk else [])
+    started = time.perf_counter()
+    result = subprocess.run(  # noqa: S603 - fixed command, the token goes to stdin
+        arguments,
+        input=token,
+        cwd=VERIFIERS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise VerifierUnavailable(f"verify-jwt.mjs exited with {result.returncode}:\n{result.stderr}")
+    try:
+        output: dict[str, Any] = json.loads(result.stdout)
+    except json.JSONDecodeError as error:
+        raise VerifierUnavailable(f"verify-jwt.mjs printed no verdict:\n{result.stdout}") from error
+    return Verdict(ok=bool(output["ok"]), revoked=None, details=output, elapsed_s=elapsed)
+
+
 def openbadgeslib_verify(
     credential_or_jwt: dict[str, Any] | str,
     *,
@@ -107,7 +137,8 @@ def openbadgeslib_verify(
 ) -> Verdict:
     """Verify with openbadgeslib: a dict is a Data Integrity credential (key from its did:key
     verificationMethod, which must belong to the issuer), a str a VC-JWT (key from ``jwks`` by ``kid``, else
-    from the token's ``jwk`` header, as Open Badges 3.0 allows).
+    from the issuer's did:key named by a DID URL ``kid``, bound to the credential's issuer, else from the
+    token's ``jwk`` header).
 
     ``status_list`` (a JSON credential, or a VC-JWT) is what the status URL serves. openbadgeslib checks the
     list's own signature only for a VC-JWT list, so a JSON list is read unchecked (``details`` says so).
@@ -132,7 +163,11 @@ def openbadgeslib_verify(
     started = time.perf_counter()
     try:
         if isinstance(credential_or_jwt, str):
-            verifier = OB3Verifier(pubkey_pem=_jwt_public_key_pem(credential_or_jwt, jwks))
+            kid = jwt.get_unverified_header(credential_or_jwt).get("kid")
+            if jwks is None and isinstance(kid, str) and kid.startswith("did:key:"):
+                verifier = OB3Verifier.for_issuer_did(kid.partition("#")[0])
+            else:
+                verifier = OB3Verifier(pubkey_pem=_jwt_public_key_pem(credential_or_jwt, jwks))
             verifier.verify(
                 credential_or_jwt,
                 check_status=status_list is not None,

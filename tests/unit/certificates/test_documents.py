@@ -22,7 +22,9 @@ from lti_tool.certificates.documents import (
     CompetenceLine,
     EvidenceDocument,
     EvidenceItem,
+    badge_png,
     certificate_pdf,
+    evidence_from_json,
     evidence_json,
     evidence_pdf,
     french_date,
@@ -150,6 +152,53 @@ def test_certificate_shows_learner_achievement_every_line_dates_and_verification
     for line in [*doc.blocs, *doc.competences]:
         assert line.code in text
         assert line.name in text
+
+
+LONG_ISSUER = "Socle — programme (Re)connaissance des modèles socio-économiques"
+
+
+@pytest.mark.parametrize("issuer", [LONG_ISSUER, LONG_ISSUER + " et des fondations d'intérêt général"])
+def test_certificate_header_names_the_issuing_body_whole(issuer: str) -> None:
+    text = text_of(
+        read(certificate_pdf(certificate(issuer_name=issuer, issuer_url="https://socle.example.org")))
+    )
+
+    header = text.split("https://socle.example.org", 1)[0]
+    assert " ".join(issuer.split()) in " ".join(header.split()) and "…" not in header, header
+
+
+def test_certificate_names_the_signatory_for_the_issuing_body() -> None:
+    doc = certificate(signatory_name="Claire Martin", signatory_title="Responsable pédagogique")
+    text = text_of(read(certificate_pdf(doc)))
+
+    assert "Délivré le 26 novembre 2026 par Organisme de formation test." in text
+    assert "Pour l'organisme, Claire Martin, Responsable pédagogique." in text
+    assert "Pour l'organisme" not in text_of(read(certificate_pdf(certificate())))
+
+
+def test_badge_images_are_square_pngs_named_after_their_achievement() -> None:
+    from PIL import Image
+
+    images = {}
+    for code, name in (
+        ("B1", "Bloc B1 — Analyser et mettre en cohérence"),
+        ("certificate-fundraiser", "Certificat d'aptitude — Parcours fundraiser"),
+        ("", "Socle — programme (Re)connaissance des modèles socio-économiques"),
+    ):
+        png = badge_png(code, name)
+        image = Image.open(io.BytesIO(png))
+        assert image.format == "PNG" and image.size == (400, 400)
+        assert image.text["Title"] == name  # type: ignore[attr-defined]
+        assert badge_png(code, name) == png  # the same bytes every time (cacheable)
+        images[code] = png
+    assert len(set(images.values())) == 3
+
+
+def test_evidence_json_reads_back_into_the_same_document() -> None:
+    doc = evidence(7)
+    data = evidence_json(doc)
+
+    assert evidence_json(evidence_from_json(json.loads(json.dumps(data)))) == data
 
 
 def test_certificate_keeps_french_characters_intact() -> None:

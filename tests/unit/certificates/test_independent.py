@@ -3,24 +3,22 @@ verifier-core (Node.js; Data Integrity only) and openbadgeslib (Python; Data Int
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwcrypto import jwk
 
 from lti_tool.certificates import proofs
 from tests.unit.certificates import proof_samples as samples
-from tests.verifiers.independent import dcc_verify, openbadgeslib_verify
+from tests.verifiers.independent import dcc_verify, jose_verify, openbadgeslib_verify
 
 
 @pytest.fixture(scope="module")
 def issuer_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture(scope="module")
-def rsa_key() -> samples.RsaKey:
-    return samples.rsa_key()
 
 
 @pytest.fixture(scope="module")
@@ -97,21 +95,48 @@ def test_both_verifiers_reject_a_proof_by_a_key_the_issuer_does_not_control(
 # -- VC-JWT (verifier-core verifies Data Integrity only) ---------------------------------------------------
 
 
-def test_openbadgeslib_accepts_our_vc_jwt(issuer_key: Ed25519PrivateKey, rsa_key: samples.RsaKey) -> None:
-    document = samples.credential(issuer_key, with_status=False)
-    token = proofs.sign_vc_jwt(document, rsa_key.kid, rsa_key.private_key, rsa_key.public_jwk)
-    by_header = openbadgeslib_verify(token)
-    assert by_header.ok, by_header.details
-    by_key_set = openbadgeslib_verify(token, jwks=rsa_key.jwks)
-    assert by_key_set.ok, by_key_set.details
+def _vc_jwt(issuer_key: Ed25519PrivateKey) -> str:
+    signed = samples.sign(samples.credential(issuer_key, with_status=False), issuer_key)
+    return proofs.sign_vc_jwt(signed, issuer_key, proofs.verification_method(issuer_key.public_key()))
+
+
+def test_openbadgeslib_and_jose_accept_our_vc_jwt_with_the_key_of_the_issuers_did(
+    issuer_key: Ed25519PrivateKey,
+) -> None:
+    token = _vc_jwt(issuer_key)
+    by_did = openbadgeslib_verify(token)
+    assert by_did.ok, by_did.details
+    verdict = jose_verify(token)
+    assert verdict.ok, verdict.details
+    assert verdict.details["header"] == jwt.get_unverified_header(token)
 
 
 @pytest.mark.parametrize("field", samples.TAMPERED_FIELDS)
-def test_openbadgeslib_rejects_a_tampered_vc_jwt(
-    issuer_key: Ed25519PrivateKey, rsa_key: samples.RsaKey, field: str
-) -> None:
-    document = samples.credential(issuer_key, with_status=False)
-    token = proofs.sign_vc_jwt(document, rsa_key.kid, rsa_key.private_key, rsa_key.public_jwk)
-    verdict = openbadgeslib_verify(samples.tampered_jwt(token, field), jwks=rsa_key.jwks)
+def test_openbadgeslib_and_jose_reject_a_tampered_vc_jwt(issuer_key: Ed25519PrivateKey, field: str) -> None:
+    tampered = samples.tampered_jwt(_vc_jwt(issuer_key), field)
+    verdict = openbadgeslib_verify(tampered)
     assert not verdict.ok
     assert "signature" in verdict.details["error"].lower(), verdict.details
+    jose = jose_verify(tampered)
+    assert not jose.ok and "signature" in jose.details["error"].lower(), jose.details
+
+
+def test_a_look_alike_with_its_own_jwk_header_fools_only_a_header_trusting_verifier(
+    issuer_key: Ed25519PrivateKey,
+) -> None:
+    """Someone copies a credential of ours, signs it with their own key and puts that key in the header."""
+    impostor = Ed25519PrivateKey.generate()
+    signed = samples.sign(samples.credential(issuer_key, with_status=False), issuer_key)
+    claims = {"iss": signed["issuer"]["id"], "jti": signed["id"], "sub": signed["credentialSubject"]["id"]}
+    payload = {**signed, **claims, "nbf": 1772352000}
+    headers = {
+        "typ": "JWT",
+        "kid": proofs.verification_method(issuer_key.public_key()),
+        "jwk": json.loads(jwk.JWK.from_pyca(impostor.public_key()).export_public()),
+    }
+    look_alike = jwt.encode(payload, impostor, algorithm="EdDSA", headers=headers)
+    assert jose_verify(look_alike, embedded_jwk=True).ok  # the threat is real
+    assert not jose_verify(look_alike).ok
+    assert not openbadgeslib_verify(look_alike).ok
+    with pytest.raises(proofs.InvalidCredential):
+        proofs.verify_vc_jwt(look_alike, proofs.resolve_did_key)

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from jwcrypto import jwk
 
 from lti_tool.certificates import proofs
 from lti_tool.certificates.jsonld import UndefinedTerms, canonize, document_loader_with
@@ -84,15 +85,17 @@ def rsa_key() -> samples.RsaKey:
 
 def test_eddsa_rdfc_2022_reproduces_the_w3c_test_vector_byte_for_byte() -> None:
     signed = vector_signed()
-    assert signed["proof"] == {
-        "type": "DataIntegrityProof",
-        "cryptosuite": "eddsa-rdfc-2022",
-        "created": VECTOR_CREATED,
-        "verificationMethod": VECTOR_METHOD,
-        "proofPurpose": "assertionMethod",
-        "proofValue": VECTOR_PROOF_VALUE,
-    }
-    options = {key: value for key, value in signed["proof"].items() if key != "proofValue"}
+    assert signed["proof"] == [
+        {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": VECTOR_CREATED,
+            "verificationMethod": VECTOR_METHOD,
+            "proofPurpose": "assertionMethod",
+            "proofValue": VECTOR_PROOF_VALUE,
+        }
+    ]
+    options = {key: value for key, value in signed["proof"][0].items() if key != "proofValue"}
     options["@context"] = VECTOR_DOCUMENT["@context"]
     assert canonize(options, VECTOR_LOADER) == VECTOR_PROOF_CANONICAL
     combined = (
@@ -118,6 +121,18 @@ def test_issuer_key_is_created_once_private_and_reloaded(tmp_path: Path) -> None
     assert list((tmp_path / "keys").iterdir()) == [pem]  # no temporary file left behind
     again = proofs.load_or_create_ed25519(tmp_path / "keys")
     assert proofs.did_key(again.public_key()) == proofs.did_key(key.public_key())
+
+
+def test_the_issuer_key_moves_from_the_lti_keys_folder_and_keeps_its_did(tmp_path: Path) -> None:
+    """Before credentials had their own folder the key sat beside the LTI keys: it moves, the DID stays."""
+    legacy = tmp_path / "keys"
+    old = proofs.load_or_create_ed25519(legacy)
+    moved = proofs.load_or_create_ed25519(tmp_path / "credential_keys", legacy=legacy)
+    assert proofs.did_key(moved.public_key()) == proofs.did_key(old.public_key())
+    assert not (legacy / "ed25519.pem").exists()
+    assert (tmp_path / "credential_keys" / "ed25519.pem").stat().st_mode & 0o777 == 0o600
+    again = proofs.load_or_create_ed25519(tmp_path / "credential_keys", legacy=legacy)
+    assert proofs.did_key(again.public_key()) == proofs.did_key(old.public_key())
 
 
 def test_a_key_file_that_is_not_ed25519_is_refused(tmp_path: Path) -> None:
@@ -164,7 +179,7 @@ def test_base58btc_round_trips_leading_zero_bytes() -> None:
 
 def test_data_integrity_proof_verifies_with_the_issuer_did_key(issuer_key: Ed25519PrivateKey) -> None:
     signed = samples.sign(samples.credential(issuer_key), issuer_key)
-    assert signed["proof"]["verificationMethod"].startswith(signed["issuer"]["id"] + "#")
+    assert signed["proof"][0]["verificationMethod"].startswith(signed["issuer"]["id"] + "#")
     assert proofs.verify_data_integrity(signed, proofs.resolve_did_key)
 
 
@@ -180,7 +195,7 @@ def test_data_integrity_fails_when_an_unsigned_key_is_added(issuer_key: Ed25519P
     signed = samples.sign(samples.credential(issuer_key), issuer_key)
     # pyld would drop these keys before hashing, so the signature alone would still match.
     assert not proofs.verify_data_integrity({**signed, "note": "valid"}, proofs.resolve_did_key)
-    with_proof_extra = {**signed, "proof": {**signed["proof"], "note": "valid"}}
+    with_proof_extra = {**signed, "proof": [{**signed["proof"][0], "note": "valid"}]}
     assert not proofs.verify_data_integrity(with_proof_extra, proofs.resolve_did_key)
 
 
@@ -197,14 +212,14 @@ def test_data_integrity_fails_on_a_garbled_or_missing_proof(issuer_key: Ed25519P
     assert not proofs.verify_data_integrity(samples.credential(issuer_key), proofs.resolve_did_key)
     for change in (
         {"proofValue": "znotbase58!"},
-        {"proofValue": "u" + signed["proof"]["proofValue"][1:]},
+        {"proofValue": "u" + signed["proof"][0]["proofValue"][1:]},
         {"cryptosuite": "eddsa-jcs-2022"},
         {"proofPurpose": "authentication"},
         {"verificationMethod": 5},
         {"created": "2026-03-02T09:30:01Z"},
     ):
         assert not proofs.verify_data_integrity(
-            {**signed, "proof": {**signed["proof"], **change}}, proofs.resolve_did_key
+            {**signed, "proof": [{**signed["proof"][0], **change}]}, proofs.resolve_did_key
         )
 
 
@@ -229,69 +244,99 @@ def test_signing_refuses_a_naive_time(issuer_key: Ed25519PrivateKey) -> None:
 # -- VC-JWT ------------------------------------------------------------------------------------------------
 
 
-def test_vc_jwt_header_and_claims_follow_open_badges_8_2(
-    issuer_key: Ed25519PrivateKey, rsa_key: samples.RsaKey
+def _signed_jwt(document: dict[str, Any], key: Ed25519PrivateKey) -> tuple[dict[str, Any], str]:
+    signed = samples.sign(document, key)
+    return signed, proofs.sign_vc_jwt(signed, key, proofs.verification_method(key.public_key()))
+
+
+def test_vc_jwt_is_eddsa_with_the_issuers_did_url_as_kid_and_carries_the_credential_as_issued(
+    issuer_key: Ed25519PrivateKey,
 ) -> None:
     document = samples.credential(issuer_key)
     document["validUntil"] = "2036-03-01T08:00:00Z"
-    token = proofs.sign_vc_jwt(document, rsa_key.kid, rsa_key.private_key, rsa_key.public_jwk)
+    signed, token = _signed_jwt(document, issuer_key)
     header = jwt.get_unverified_header(token)
-    assert header["alg"] == "RS256" and header["typ"] == "JWT" and header["kid"] == rsa_key.kid
-    assert header["jwk"] == rsa_key.public_jwk and "d" not in header["jwk"]
+    method = proofs.verification_method(issuer_key.public_key())
+    assert header == {"alg": "EdDSA", "typ": "JWT", "kid": method}  # no jwk: the key comes from the DID
+    assert method.startswith(document["issuer"]["id"] + "#")
     payload = jwt.decode(token, options={"verify_signature": False})
     assert payload["iss"] == document["issuer"]["id"]
     assert payload["jti"] == document["id"]
     assert payload["sub"] == document["credentialSubject"]["id"]
     assert payload["nbf"] == datetime(2026, 3, 1, 8, tzinfo=UTC).timestamp()
     assert payload["exp"] == datetime(2036, 3, 1, 8, tzinfo=UTC).timestamp()
-    assert {k: v for k, v in payload.items() if k not in ("iss", "jti", "sub", "nbf", "exp")} == document
-    assert proofs.verify_vc_jwt(token, rsa_key.jwks) == document
+    # OB 3.0 section 8.2: the credential as issued, with its embedded proof.
+    assert {k: v for k, v in payload.items() if k not in ("iss", "jti", "sub", "nbf", "exp")} == signed
+    assert proofs.verify_vc_jwt(token, proofs.resolve_did_key) == signed
 
 
 @pytest.mark.parametrize("field", samples.TAMPERED_FIELDS)
-def test_vc_jwt_fails_when_a_certified_fact_is_changed(
-    issuer_key: Ed25519PrivateKey, rsa_key: samples.RsaKey, field: str
-) -> None:
-    token = proofs.sign_vc_jwt(
-        samples.credential(issuer_key), rsa_key.kid, rsa_key.private_key, rsa_key.public_jwk
-    )
+def test_vc_jwt_fails_when_a_certified_fact_is_changed(issuer_key: Ed25519PrivateKey, field: str) -> None:
+    _, token = _signed_jwt(samples.credential(issuer_key), issuer_key)
     with pytest.raises(proofs.InvalidCredential):
-        proofs.verify_vc_jwt(samples.tampered_jwt(token, field), rsa_key.jwks)
+        proofs.verify_vc_jwt(samples.tampered_jwt(token, field), proofs.resolve_did_key)
 
 
-def test_vc_jwt_fails_with_another_key_under_the_same_kid(
-    issuer_key: Ed25519PrivateKey, rsa_key: samples.RsaKey
+def _look_alike(issuer_key: Ed25519PrivateKey, *, jwk_header: bool, own_kid: bool) -> str:
+    """A token claiming our issuer, signed by someone else's key (given in a jwk header, or as kid)."""
+    impostor = Ed25519PrivateKey.generate()
+    signed = samples.sign(samples.credential(issuer_key), issuer_key)
+    payload = {**signed, "iss": signed["issuer"]["id"], "jti": signed["id"], "nbf": int(time.time()) - 60}
+    payload["sub"] = signed["credentialSubject"]["id"]
+    kid = proofs.verification_method((impostor if own_kid else issuer_key).public_key())
+    headers: dict[str, Any] = {"typ": "JWT", "kid": kid}
+    if jwk_header:
+        headers["jwk"] = json.loads(jwk.JWK.from_pyca(impostor.public_key()).export_public())
+    return jwt.encode(payload, impostor, algorithm="EdDSA", headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("jwk_header", "own_kid", "message"),
+    [(True, False, "carries a key"), (False, False, "rejected"), (False, True, "not a verification method")],
+)
+def test_vc_jwt_refuses_a_look_alike_signed_with_another_key(
+    issuer_key: Ed25519PrivateKey, jwk_header: bool, own_kid: bool, message: str
 ) -> None:
-    impostor = samples.rsa_key(kid=rsa_key.kid)
-    token = proofs.sign_vc_jwt(
-        samples.credential(issuer_key), impostor.kid, impostor.private_key, impostor.public_jwk
-    )
-    with pytest.raises(proofs.InvalidCredential):
-        proofs.verify_vc_jwt(token, rsa_key.jwks)
+    token = _look_alike(issuer_key, jwk_header=jwk_header, own_kid=own_kid)
+    with pytest.raises(proofs.InvalidCredential, match=message):
+        proofs.verify_vc_jwt(token, proofs.resolve_did_key)
 
 
-def test_vc_jwt_fails_when_expired_or_not_yet_valid(
-    issuer_key: Ed25519PrivateKey, rsa_key: samples.RsaKey
-) -> None:
+def test_vc_jwt_fails_when_expired_or_not_yet_valid(issuer_key: Ed25519PrivateKey) -> None:
     expired = {**samples.credential(issuer_key), "validUntil": "2026-03-01T09:00:00Z"}
     future = {**samples.credential(issuer_key), "validFrom": "2999-01-01T00:00:00Z"}
     for document in (expired, future):
-        token = proofs.sign_vc_jwt(document, rsa_key.kid, rsa_key.private_key, rsa_key.public_jwk)
+        _, token = _signed_jwt(document, issuer_key)
         with pytest.raises(proofs.InvalidCredential):
-            proofs.verify_vc_jwt(token, rsa_key.jwks)
+            proofs.verify_vc_jwt(token, proofs.resolve_did_key)
 
 
-def test_vc_jwt_fails_when_claims_disagree_with_the_credential(
+def test_vc_jwt_fails_when_claims_disagree_with_the_credential(issuer_key: Ed25519PrivateKey) -> None:
+    signed = samples.sign(samples.credential(issuer_key), issuer_key)
+    payload = {**signed, "iss": signed["issuer"]["id"], "jti": "urn:uuid:other", "nbf": int(time.time()) - 60}
+    kid = proofs.verification_method(issuer_key.public_key())
+    token = jwt.encode(payload, issuer_key, algorithm="EdDSA", headers={"kid": kid})
+    with pytest.raises(proofs.InvalidCredential, match="disagree"):
+        proofs.verify_vc_jwt(token, proofs.resolve_did_key)
+
+
+def test_signing_refuses_a_kid_that_is_not_the_issuers(issuer_key: Ed25519PrivateKey) -> None:
+    other = Ed25519PrivateKey.generate()
+    signed = samples.sign(samples.credential(issuer_key), issuer_key)
+    with pytest.raises(ValueError, match="issuer"):
+        proofs.sign_vc_jwt(signed, other, proofs.verification_method(other.public_key()))
+
+
+def test_a_legacy_rs256_vc_jwt_still_verifies_against_the_key_set(
     issuer_key: Ed25519PrivateKey, rsa_key: samples.RsaKey
 ) -> None:
+    """Credentials issued before they had their own key were RS256 with the tool's key."""
     document = samples.credential(issuer_key)
-    payload = {**document, "iss": "did:key:z6MkOther", "jti": document["id"], "nbf": int(time.time()) - 60}
+    payload = {**document, "iss": document["issuer"]["id"], "jti": document["id"], "nbf": 1772352000}
+    payload["sub"] = document["credentialSubject"]["id"]
     token = jwt.encode(payload, rsa_key.private_key, algorithm="RS256", headers={"kid": rsa_key.kid})
-    with pytest.raises(proofs.InvalidCredential, match="disagree"):
-        proofs.verify_vc_jwt(token, rsa_key.jwks)
-
-
-def test_vc_jwt_refuses_a_private_jwk_header(issuer_key: Ed25519PrivateKey, rsa_key: samples.RsaKey) -> None:
-    private_jwk = json.loads(json.dumps({**rsa_key.public_jwk, "d": "secret"}))
-    with pytest.raises(ValueError, match="private"):
-        proofs.sign_vc_jwt(samples.credential(issuer_key), rsa_key.kid, rsa_key.private_key, private_jwk)
+    assert proofs.verify_legacy_rs256_jwt(token, rsa_key.jwks) == document
+    with pytest.raises(proofs.InvalidCredential):
+        proofs.verify_legacy_rs256_jwt(token, samples.rsa_key(kid=rsa_key.kid).jwks)
+    with pytest.raises(proofs.InvalidCredential):
+        proofs.verify_vc_jwt(token, proofs.resolve_did_key)
