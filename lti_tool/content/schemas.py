@@ -123,6 +123,7 @@ class Feedback(Strict):
 
 class ChoiceQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
     type: Literal["single", "multiple"]
     prompt: str = Field(min_length=1)
     choices: list[Choice] = Field(min_length=2)
@@ -130,6 +131,7 @@ class ChoiceQuestion(Strict):
 
 class TrueFalseQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
     type: Literal["true_false"]
     prompt: str = Field(min_length=1)
     answer: bool
@@ -143,6 +145,7 @@ class Pair(Strict):
 
 class MatchingQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
     type: Literal["matching"]
     prompt: str = Field(min_length=1)
     pairs: list[Pair] = Field(min_length=2, max_length=8)
@@ -151,6 +154,7 @@ class MatchingQuestion(Strict):
 
 class OrderingQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
     type: Literal["ordering"]
     prompt: str = Field(min_length=1)
     items: list[str] = Field(min_length=2, max_length=8)
@@ -162,7 +166,19 @@ Question = Annotated[
 ]
 
 
+class Theme(Strict):
+    """What a group of questions assesses, and the pages that teach it (shown after a failed attempt)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    title: str = Field(min_length=1)
+    pages: list[str] = Field(min_length=1)  # files of module.yaml's pages
+
+
 class Quiz(Strict):
+    # Questions drawn for each attempt from the bank below; None: every question, in order (the bank
+    # should then be at least twice the draw, which `modules check` asks for).
+    draw: int | None = Field(default=None, ge=1)
+    themes: list[Theme] = Field(default_factory=list)
     questions: list[Question] = Field(min_length=1)
 
 
