@@ -126,9 +126,7 @@ def load_content(root: str | Path) -> Content:
     diagnostic = _model(root / "autodiagnostic.yaml", Diagnostic, problems, root)
     thresholds = _model(root / "thresholds.yaml", Thresholds, problems, root)
     folders = sorted(p for p in root.iterdir() if (p / "module.yaml").exists())
-    modules = [
-        m for folder in folders if (m := _load_module(folder, problems, warnings, root)) is not None
-    ]
+    modules = [m for folder in folders if (m := _load_module(folder, problems, warnings, root)) is not None]
     if not folders:
         problems.append(Problem("modules/", "", "no module folder found; each needs a module.yaml"))
     # Cross-file checks need every module: while one is broken, its own problems are what to fix first.
@@ -246,9 +244,7 @@ def _render(text: str) -> str:
     ).replace("</table>", "</table></div>")
 
 
-def _load_module(
-    folder: Path, problems: list[Problem], warnings: list[Problem], root: Path
-) -> Module | None:
+def _load_module(folder: Path, problems: list[Problem], warnings: list[Problem], root: Path) -> Module | None:
     meta = _model(folder / "module.yaml", ModuleMeta, problems, root)
     quiz = _model(folder / "quiz.yaml", Quiz, problems, root)
     if meta is None or quiz is None:
