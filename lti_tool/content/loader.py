@@ -31,6 +31,7 @@ from lti_tool.diagnostic import rules
 
 MIN_QUESTIONS = 10  # asked in each attempt
 BANK_FACTOR = 2  # a bank holds at least twice the questions an attempt draws
+SITUATION_SHARE = 0.5  # at least half of a bank are situations that ask for a decision
 # `modules check` warns when a quiz gives its answers away (share of the questions concerned, and the
 # number of questions below which a share says nothing)
 LONGEST_SHARE, MIN_SINGLE = 0.5, 4  # the correct option is the longest in more than half
@@ -291,7 +292,7 @@ def _load_module(folder: Path, problems: list[Problem], warnings: list[Problem],
 
 # -- checks across files
 def _check_quiz(file: str, quiz: Quiz, problems: list[Problem]) -> None:
-    if len(quiz.questions) < MIN_QUESTIONS:
+    if quiz.draw is None and len(quiz.questions) < MIN_QUESTIONS:  # with a draw, _check_bank sizes the bank
         problems.append(
             Problem(
                 file,
@@ -403,6 +404,16 @@ def _check_bank(
                 f"{len(untagged)} question(s) without `theme` ({', '.join(untagged[:5])}"
                 f"{'…' if len(untagged) > 5 else ''}): a wrong answer cannot send the learner to the page "
                 "that teaches it; give each question a theme",
+            )
+        )
+    situations = sum(q.situation for q in quiz.questions)
+    if quiz.draw is not None and situations < SITUATION_SHARE * bank:
+        warnings.append(
+            Problem(
+                file,
+                "questions",
+                f"{situations} of {bank} questions are situations that ask for a decision "
+                "(`situation: true`); write at least half so",
             )
         )
     warnings.extend(giveaways(file, [(q.id, q) for q in quiz.questions]))

@@ -124,6 +124,7 @@ class Feedback(Strict):
 class ChoiceQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
     theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
+    situation: bool = False  # a situation that asks the learner for a decision (not recall)
     type: Literal["single", "multiple"]
     prompt: str = Field(min_length=1)
     choices: list[Choice] = Field(min_length=2)
@@ -132,6 +133,7 @@ class ChoiceQuestion(Strict):
 class TrueFalseQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
     theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
+    situation: bool = False  # a situation that asks the learner for a decision (not recall)
     type: Literal["true_false"]
     prompt: str = Field(min_length=1)
     answer: bool
@@ -146,6 +148,7 @@ class Pair(Strict):
 class MatchingQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
     theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
+    situation: bool = False  # a situation that asks the learner for a decision (not recall)
     type: Literal["matching"]
     prompt: str = Field(min_length=1)
     pairs: list[Pair] = Field(min_length=2, max_length=8)
@@ -155,6 +158,7 @@ class MatchingQuestion(Strict):
 class OrderingQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
     theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
+    situation: bool = False  # a situation that asks the learner for a decision (not recall)
     type: Literal["ordering"]
     prompt: str = Field(min_length=1)
     items: list[str] = Field(min_length=2, max_length=8)

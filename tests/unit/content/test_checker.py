@@ -100,6 +100,12 @@ def test_unknown_question_type_lists_the_known_ones(copy: Path) -> None:
 def test_too_few_questions(copy: Path) -> None:
     edit_yaml(copy / "m6-financeurs" / "quiz.yaml", lambda d: d.update(questions=d["questions"][:9]))
     assert problems(copy) == [
+        "modules/m6-financeurs/quiz.yaml: questions: 9 question(s) for 10 drawn; the bank needs at least 20 "
+        "so that a second attempt asks new questions, or draw fewer"
+    ]
+    # a quiz without a draw asks every question: at least 10
+    edit_yaml(copy / "m6-financeurs" / "quiz.yaml", lambda d: d.pop("draw"))
+    assert problems(copy) == [
         "modules/m6-financeurs/quiz.yaml: questions: 9 question(s); a module needs at least 10"
     ]
 

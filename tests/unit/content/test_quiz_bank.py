@@ -134,6 +134,27 @@ def test_the_same_question_in_two_modules_is_a_problem(copy: Path) -> None:
     ), found
 
 
+def test_a_bank_with_fewer_than_half_situations_is_a_warning(copy: Path) -> None:
+    def change(data: dict[str, Any]) -> None:
+        situations = [q for q in data["questions"] if q.get("situation")]
+        for question in situations[: len(situations) - 9]:
+            question.pop("situation")
+
+    edit_yaml(copy / QUIZ, change)
+    assert (
+        f"modules/{QUIZ}: questions: 9 of 20 questions are situations that ask for a decision "
+        "(`situation: true`); write at least half so"
+    ) in warnings(copy)
+
+
+def test_every_shipped_bank_is_at_least_half_situations() -> None:
+    for module in load_content(ROOT).modules:
+        if module.quiz.draw is not None:
+            assert 2 * sum(q.situation for q in module.quiz.questions) >= len(module.quiz.questions), (
+                module.id
+            )
+
+
 # -- quizzes that give their answers away
 def test_the_correct_option_longest_in_most_single_choices_is_a_warning(copy: Path) -> None:
     def change(data: dict[str, Any]) -> None:
