@@ -421,9 +421,9 @@ class LearnerHistory:
             if rng.random() < FIRST_ATTEMPT_FAILED:
                 attempts.append((True, False))
             attempts.append((False, False))
-        questions = module.quiz.questions
         for number, (finished, should_pass) in enumerate(attempts, start=1):
             attempt_started = clock
+            questions = rng.sample(list(module.quiz.questions), module.draw)  # the attempt's draw
             answered = questions if finished else questions[: rng.randint(0, len(questions) - 1)]
             size = len(questions)
             needed = math.ceil(module.meta.mastery_score * size)  # right answers to pass
@@ -470,6 +470,7 @@ class LearnerHistory:
                     "module_id": module.id,
                     "content_version": version,
                     "number": number,
+                    "questions": [q.id for q in questions],
                     "answers": answers,
                     "score": score,
                     "is_passed": is_passed,
@@ -739,6 +740,7 @@ class QuizLearner:
     launch_id: str
     modules: list[Module]  # the ones still to try, the current first
     attempt_id: int | None = None
+    drawn: list[str] = field(default_factory=list)  # the attempt's questions, in the order asked
     answered: set[str] = field(default_factory=set)
 
 
@@ -825,7 +827,7 @@ class Player:
             if response.status_code == 303:
                 with self.app.app_context():
                     attempt = db.session.execute(
-                        select(QuizAttempt.id, QuizAttempt.answers).where(
+                        select(QuizAttempt.id, QuizAttempt.questions, QuizAttempt.answers).where(
                             QuizAttempt.learner_id == quizzer.learner_id,
                             QuizAttempt.module_id == module.id,
                             QuizAttempt.finished_at.is_(None),
@@ -833,6 +835,7 @@ class Player:
                     ).one()
                     db.session.remove()
                 quizzer.attempt_id, quizzer.answered = attempt.id, set(attempt.answers)
+                quizzer.drawn = list(attempt.questions or [q.id for q in module.quiz.questions])
                 return
             if response.status_code != 409:
                 raise BenchFailure(f"starting an attempt answered {response.status_code}")
@@ -843,7 +846,8 @@ class Player:
         """Answer the next question of the learner's attempt: timed (``record`` True or False, as a
         warm-up) or not at all (None, to bring the attempt to the question wanted)."""
         module = quizzer.modules[0]
-        question = next(q for q in module.quiz.questions if q.id not in quizzer.answered)
+        question = module.question(next(i for i in quizzer.drawn if i not in quizzer.answered))
+        assert question is not None
         response = response_for(question, self.rng.random() < CORRECT_RATE, self.rng)
         url = f"/modules/{module.slug}/quiz/attempts/{quizzer.attempt_id}/answers?launch={quizzer.launch_id}"
         form = form_for(question, response)
@@ -854,7 +858,7 @@ class Player:
         else:
             answered = self.timed(self.ops["answer"], record, "POST", url, 303, form)
         quizzer.answered.add(question.id)
-        if len(quizzer.answered) == len(module.quiz.questions):
+        if len(quizzer.answered) == len(quizzer.drawn):
             quizzer.attempt_id = None  # scored: the next answer by this learner opens a new attempt
             if record:
                 self.scored += 1
@@ -862,11 +866,11 @@ class Player:
 
     def answer(self, k: int, record: bool) -> None:
         """One timed answer, at a random position in the quiz (untimed answers before it, if needed), so
-        that about one answer in twelve is the last one, which scores the attempt."""
+        that about one answer in ten (the draw) is the last one, which scores the attempt."""
         quizzer = self.quiz_learners[k % len(self.quiz_learners)]
         if quizzer.attempt_id is None:
             self.open_attempt(quizzer)
-        position = self.rng.randrange(len(quizzer.modules[0].quiz.questions))
+        position = self.rng.randrange(len(quizzer.drawn))
         while len(quizzer.answered) < position:
             self.post_answer(quizzer, None)
         answered = self.post_answer(quizzer, record)

@@ -25,7 +25,8 @@ def modules() -> None:
     "--path", default=None, help="The content folder (default: LTI_TOOL_CONTENT_PATH or ./modules)."
 )
 def check(path: str | None) -> None:
-    """Validate every file; print each problem with its file, place and fix; exit 1 if any."""
+    """Validate every file; print each problem with its file, place and fix; exit 1 if any. Warnings (a
+    quiz that gives its answers away, a quiz without a bank) are printed but do not fail."""
     root = path or os.environ.get("LTI_TOOL_CONTENT_PATH") or DEFAULTS["CONTENT_PATH"]
     try:
         loaded = load_content(root)
@@ -34,10 +35,13 @@ def check(path: str | None) -> None:
             click.echo(str(problem), err=True)
         click.echo(f"{len(error.problems)} problem(s) in {root}.", err=True)
         raise SystemExit(1) from error
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
     pages = sum(len(m.pages) for m in loaded.modules)
     questions = sum(len(m.quiz.questions) for m in loaded.modules)
     click.echo(
         f"{root}: content version {loaded.version} is valid: {len(loaded.modules)} modules, {pages} pages, "
         f"{questions} quiz questions, "
-        f"{len(all_question_ids(loaded.diagnostic))} diagnostic questions."
+        f"{len(all_question_ids(loaded.diagnostic))} diagnostic questions"
+        + (f"; {len(loaded.warnings)} warning(s) to look at." if loaded.warnings else ".")
     )

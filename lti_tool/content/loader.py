@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -22,13 +22,21 @@ from lti_tool.content.schemas import (
     Programme,
     Question,
     Quiz,
+    Theme,
     Thresholds,
+    TrueFalseQuestion,
 )
 from lti_tool.content.typography import apply_to_data, check_text, render_markdown
 from lti_tool.diagnostic import rules
 from lti_tool.diagnostic.scoring import formats_offered
 
-MIN_QUESTIONS = 10
+MIN_QUESTIONS = 10  # asked in each attempt
+BANK_FACTOR = 2  # a bank holds at least twice the questions an attempt draws
+SITUATION_SHARE = 0.5  # at least half of a bank are situations that ask for a decision
+# `modules check` warns when a quiz gives its answers away (share of the questions concerned, and the
+# number of questions below which a share says nothing)
+LONGEST_SHARE, MIN_SINGLE = 0.5, 4  # the correct option is the longest in more than half
+TRUE_FALSE_SHARE, MIN_TRUE_FALSE = 2 / 3, 4  # more than two thirds of the keys are the same
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -81,6 +89,19 @@ class Module:
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.quiz.questions if q.id == question_id), None)
 
+    @property
+    def draw(self) -> int:
+        """How many questions an attempt asks."""
+        return self.quiz.draw or len(self.quiz.questions)
+
+    def theme(self, theme_id: str | None) -> Theme | None:
+        return next((t for t in self.quiz.themes if t.id == theme_id), None)
+
+    def theme_pages(self, theme: Theme) -> list[Page]:
+        """The pages that teach a theme, in the module's order."""
+        files = [ref.file for ref in self.meta.pages]
+        return [self.pages[files.index(f)] for f in theme.pages if f in files]
+
 
 @dataclass(frozen=True)
 class Content:
@@ -90,6 +111,8 @@ class Content:
     diagnostic: Diagnostic
     thresholds: Thresholds
     _by_id: dict[str, Module] = field(default_factory=dict, repr=False)
+    # What `modules check` reports without refusing the content (a quiz that gives its answers away…)
+    warnings: tuple[Problem, ...] = ()
 
     def module(self, key: str) -> Module | None:
         """A module by id (``M1``, ``m1``) or slug (``fondamentaux``)."""
@@ -100,16 +123,21 @@ def load_content(root: str | Path) -> Content:
     """Read and check everything; raise ContentError listing every problem found."""
     root = Path(root)
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     programme = _model(root / "programme.yaml", Programme, problems, root)
     diagnostic = _model(root / "autodiagnostic.yaml", Diagnostic, problems, root)
     thresholds = _model(root / "thresholds.yaml", Thresholds, problems, root)
     folders = sorted(p for p in root.iterdir() if (p / "module.yaml").exists())
-    modules = [m for folder in folders if (m := _load_module(folder, problems, root)) is not None]
+    modules = [m for folder in folders if (m := _load_module(folder, problems, warnings, root)) is not None]
     if not folders:
         problems.append(Problem("modules/", "", "no module folder found; each needs a module.yaml"))
     # Cross-file checks need every module: while one is broken, its own problems are what to fix first.
     if programme is not None and len(modules) == len(folders):
         _check_programme(programme, modules, problems)
+        _check_repeats(modules, problems)
+        # A learner who takes every quiz learns the habits of the whole programme, not of one module.
+        every = [(f"{m.id} {q.id}", q) for m in modules for q in m.quiz.questions]
+        warnings.extend(giveaways("modules/*/quiz.yaml", every))
         if diagnostic is not None:
             _check_diagnostic(diagnostic, programme, modules, problems)
         if thresholds is not None:
@@ -120,7 +148,9 @@ def load_content(root: str | Path) -> Content:
     for module in modules:
         by_id[module.id.lower()] = module
         by_id[module.slug] = module
-    return Content(programme.version, programme, tuple(modules), diagnostic, thresholds, by_id)
+    return Content(
+        programme.version, programme, tuple(modules), diagnostic, thresholds, by_id, tuple(warnings)
+    )
 
 
 # -- reading
@@ -216,7 +246,7 @@ def _render(text: str) -> str:
     ).replace("</table>", "</table></div>")
 
 
-def _load_module(folder: Path, problems: list[Problem], root: Path) -> Module | None:
+def _load_module(folder: Path, problems: list[Problem], warnings: list[Problem], root: Path) -> Module | None:
     meta = _model(folder / "module.yaml", ModuleMeta, problems, root)
     quiz = _model(folder / "quiz.yaml", Quiz, problems, root)
     if meta is None or quiz is None:
@@ -257,12 +287,13 @@ def _load_module(folder: Path, problems: list[Problem], root: Path) -> Module | 
             )
         pages.append(Page(number, ref.title, _render(text)))
     _check_quiz(_relative(folder / "quiz.yaml", root), quiz, problems)
+    _check_bank(_relative(folder / "quiz.yaml", root), quiz, meta, problems, warnings)
     return Module(meta, tuple(pages), quiz, folder.name)
 
 
 # -- checks across files
 def _check_quiz(file: str, quiz: Quiz, problems: list[Problem]) -> None:
-    if len(quiz.questions) < MIN_QUESTIONS:
+    if quiz.draw is None and len(quiz.questions) < MIN_QUESTIONS:  # with a draw, _check_bank sizes the bank
         problems.append(
             Problem(
                 file,
@@ -313,6 +344,139 @@ def _check_quiz(file: str, quiz: Quiz, problems: list[Problem]) -> None:
             )
         if isinstance(q, OrderingQuestion) and len(set(q.items)) != len(q.items):
             problems.append(Problem(file, f"{where}.items", "two items are identical; make them distinct"))
+
+
+def _check_bank(
+    file: str, quiz: Quiz, meta: ModuleMeta, problems: list[Problem], warnings: list[Problem]
+) -> None:
+    """The draw, the themes, and the cues that give answers away (warnings: the content still loads)."""
+    bank = len(quiz.questions)
+    if quiz.draw is None:
+        warnings.append(
+            Problem(
+                file,
+                "draw",
+                f"no `draw`: every attempt asks the same {bank} questions; write a bank of at least "
+                f"{BANK_FACTOR} × {MIN_QUESTIONS} questions and set `draw: {MIN_QUESTIONS}` or more",
+            )
+        )
+    elif quiz.draw < MIN_QUESTIONS:
+        problems.append(
+            Problem(file, "draw", f"an attempt draws {quiz.draw}; draw at least {MIN_QUESTIONS} questions")
+        )
+    elif bank < BANK_FACTOR * quiz.draw:
+        problems.append(
+            Problem(
+                file,
+                "questions",
+                f"{bank} question(s) for {quiz.draw} drawn; the bank needs at least "
+                f"{BANK_FACTOR * quiz.draw} so that a second attempt asks new questions, or draw fewer",
+            )
+        )
+    pages = {ref.file for ref in meta.pages}
+    theme_ids = [t.id for t in quiz.themes]
+    for dup in sorted({t for t in theme_ids if theme_ids.count(t) > 1}):
+        problems.append(Problem(file, f"themes[{dup}]", "this id is used twice; give each theme its own id"))
+    for theme in quiz.themes:
+        for page in theme.pages:
+            if page not in pages:
+                problems.append(
+                    Problem(
+                        file,
+                        f"themes[{theme.id}].pages",
+                        f"{page} is not a page of module.yaml; use one of {sorted(pages)}",
+                    )
+                )
+    untagged = [q.id for q in quiz.questions if q.theme is None]
+    for q in quiz.questions:
+        if q.theme is not None and q.theme not in theme_ids:
+            problems.append(
+                Problem(
+                    file,
+                    f"questions[{q.id}].theme",
+                    f"unknown theme {q.theme!r}; use one of {theme_ids} or add it to `themes`",
+                )
+            )
+    if untagged:
+        warnings.append(
+            Problem(
+                file,
+                "questions",
+                f"{len(untagged)} question(s) without `theme` ({', '.join(untagged[:5])}"
+                f"{'…' if len(untagged) > 5 else ''}): a wrong answer cannot send the learner to the page "
+                "that teaches it; give each question a theme",
+            )
+        )
+    situations = sum(q.situation for q in quiz.questions)
+    if quiz.draw is not None and situations < SITUATION_SHARE * bank:
+        warnings.append(
+            Problem(
+                file,
+                "questions",
+                f"{situations} of {bank} questions are situations that ask for a decision "
+                "(`situation: true`); write at least half so",
+            )
+        )
+    warnings.extend(giveaways(file, [(q.id, q) for q in quiz.questions]))
+
+
+def giveaways(file: str, questions: Sequence[tuple[str, Question]]) -> list[Problem]:
+    """Cues that answer a quiz without reading: the correct option is the longest in most single-choice
+    questions; the true/false keys are mostly one way. `questions` are (name to report, question)."""
+    found: list[Problem] = []
+    singles = [(n, q) for n, q in questions if isinstance(q, ChoiceQuestion) and q.type == "single"]
+    longest = [n for n, q in singles if _correct_is_longest(q)]
+    if len(singles) >= MIN_SINGLE and len(longest) > LONGEST_SHARE * len(singles):
+        found.append(
+            Problem(
+                file,
+                "questions",
+                f"the correct option is the longest in {len(longest)} of {len(singles)} single-choice "
+                f"questions ({', '.join(longest)}): learners can pick it without reading; "
+                "shorten it or lengthen a wrong option",
+            )
+        )
+    keys = [q.answer for _, q in questions if isinstance(q, TrueFalseQuestion)]
+    if len(keys) >= MIN_TRUE_FALSE:
+        trues = sum(keys)
+        major, word = max((trues, "true"), (len(keys) - trues, "false"))
+        if major > TRUE_FALSE_SHARE * len(keys):
+            found.append(
+                Problem(
+                    file,
+                    "questions",
+                    f"{major} of {len(keys)} true/false questions are `{word}`: learners can guess the key; "
+                    "balance them",
+                )
+            )
+    return found
+
+
+def _correct_is_longest(question: ChoiceQuestion) -> bool:
+    correct = next(c for c in question.choices if c.correct)
+    return all(len(correct.text) > len(c.text) for c in question.choices if c is not correct)
+
+
+def _normalised(text: str) -> str:
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split())
+
+
+def _check_repeats(modules: list[Module], problems: list[Problem]) -> None:
+    """A question asked in two modules assesses nothing new in the second."""
+    seen: dict[str, tuple[str, str]] = {}
+    for module in modules:
+        for q in module.quiz.questions:
+            key = _normalised(q.prompt)
+            if key in seen and seen[key][0] != module.id:
+                first, first_id = seen[key]
+                problems.append(
+                    Problem(
+                        f"modules/{module.folder}/quiz.yaml",
+                        f"questions[{q.id}]",
+                        f"the same question as {first} {first_id}; ask something this module teaches",
+                    )
+                )
+            seen.setdefault(key, (module.id, q.id))
 
 
 def _check_programme(programme: Programme, modules: list[Module], problems: list[Problem]) -> None:
@@ -416,6 +580,15 @@ def _check_diagnostic(
     diagnostic: Diagnostic, programme: Programme, modules: list[Module], problems: list[Problem]
 ) -> None:
     file = "modules/autodiagnostic.yaml"
+    if diagnostic.since_version > programme.version:
+        problems.append(
+            Problem(
+                file,
+                "since_version",
+                f"since_version {diagnostic.since_version} is after the content version "
+                f"{programme.version} (programme.yaml): set it to the version that changed the questionnaire",
+            )
+        )
     if sorted(level.value for level in diagnostic.scale) != [1, 2, 3, 4]:
         problems.append(Problem(file, "scale", "the scale needs the values 1, 2, 3 and 4, once each"))
     module_ids = {m.id for m in modules}

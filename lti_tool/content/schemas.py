@@ -123,6 +123,8 @@ class Feedback(Strict):
 
 class ChoiceQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
+    situation: bool = False  # a situation that asks the learner for a decision (not recall)
     type: Literal["single", "multiple"]
     prompt: str = Field(min_length=1)
     choices: list[Choice] = Field(min_length=2)
@@ -130,6 +132,8 @@ class ChoiceQuestion(Strict):
 
 class TrueFalseQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
+    situation: bool = False  # a situation that asks the learner for a decision (not recall)
     type: Literal["true_false"]
     prompt: str = Field(min_length=1)
     answer: bool
@@ -143,6 +147,8 @@ class Pair(Strict):
 
 class MatchingQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
+    situation: bool = False  # a situation that asks the learner for a decision (not recall)
     type: Literal["matching"]
     prompt: str = Field(min_length=1)
     pairs: list[Pair] = Field(min_length=2, max_length=8)
@@ -151,6 +157,8 @@ class MatchingQuestion(Strict):
 
 class OrderingQuestion(Strict):
     id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    theme: str | None = None  # a theme id of the quiz: what a wrong answer sends back to
+    situation: bool = False  # a situation that asks the learner for a decision (not recall)
     type: Literal["ordering"]
     prompt: str = Field(min_length=1)
     items: list[str] = Field(min_length=2, max_length=8)
@@ -162,7 +170,19 @@ Question = Annotated[
 ]
 
 
+class Theme(Strict):
+    """What a group of questions assesses, and the pages that teach it (shown after a failed attempt)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]+$")
+    title: str = Field(min_length=1)
+    pages: list[str] = Field(min_length=1)  # files of module.yaml's pages
+
+
 class Quiz(Strict):
+    # Questions drawn for each attempt from the bank below; None: every question, in order (the bank
+    # should then be at least twice the draw, which `modules check` asks for).
+    draw: int | None = Field(default=None, ge=1)
+    themes: list[Theme] = Field(default_factory=list)
     questions: list[Question] = Field(min_length=1)
 
 
@@ -269,6 +289,10 @@ class Routing(Strict):
 
 
 class Diagnostic(Strict):
+    # The content version whose questions and rules these are: a result scored under an earlier version
+    # shows its scores without today's explanations (raise it with the questionnaire or its routing, not
+    # for a change elsewhere in modules/).
+    since_version: int = Field(ge=1)
     scale: list[ScaleLevel] = Field(min_length=4, max_length=4)
     dont_know: DontKnow
     profiling: list[ProfilingQuestion] = Field(min_length=1)

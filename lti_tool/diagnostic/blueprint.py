@@ -101,7 +101,7 @@ def result(run_id: int) -> str | Response:
     )
     # A result keeps the rules of the content version it was computed with: an older one shows its scores
     # and formats, but not today's explanations, offers or practice level, which it never had.
-    is_current = run.content_version == content().version
+    is_current = run.content_version >= diagnostic.since_version
     return render_template(
         "diagnostic/result.html",
         run=run,

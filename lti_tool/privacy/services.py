@@ -434,7 +434,7 @@ def export_learner(session: DbSession, learner_id: int) -> dict[str, Any]:
         )
     ]
     sections["quiz_attempts"] = [
-        _row(a, "module_id", "content_version", "number", "answers", "score", "is_passed")
+        _row(a, "module_id", "content_version", "number", "questions", "answers", "score", "is_passed")
         | _row(a, "started_at", "finished_at")
         for a in session.scalars(
             select(QuizAttempt).where(QuizAttempt.learner_id == pk).order_by(QuizAttempt.id)

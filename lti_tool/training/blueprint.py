@@ -85,10 +85,20 @@ def quiz(key: str) -> str:
         question = module.question(answered)
         if question is not None:
             record = last.answers[answered]
-            _, texts = services.judge(question, record["response"])
-            feedback = {"question": question, "correct": record["correct"], "texts": texts}
+            # A wrong answer's feedback names the theme and the pages to re-read, not the expected answer:
+            # the question may be drawn again in a later attempt (unless this attempt is the last allowed).
+            shown = record["correct"] or services.reveals_answers(module, last)
+            theme = module.theme(question.theme)
+            feedback = {
+                "question": question,
+                "correct": record["correct"],
+                "texts": services.judge(question, record["response"])[1] if shown else [],
+                "theme": theme,
+                "pages": module.theme_pages(theme) if theme else [],
+            }
     attempt = state.open_attempt
     question = services.next_question(module, attempt) if attempt else None
+    finished = last if last is not None and last.finished_at is not None else None
     return render_template(
         "training/quiz.html",
         module=module,
@@ -96,6 +106,8 @@ def quiz(key: str) -> str:
         attempt=attempt,
         question=question,
         last=last,
+        total=services.attempt_size(module, attempt) if attempt else module.draw,
+        missed=services.missed_themes(module, finished) if finished else [],
         feedback=feedback,
         order=services.shuffled(f"{attempt.id}-{question.id}", _size(question))
         if attempt and question

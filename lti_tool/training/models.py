@@ -42,6 +42,9 @@ class QuizAttempt(db.Model):  # type: ignore[name-defined,misc]
     module_id: Mapped[str] = mapped_column(String(16))
     content_version: Mapped[int] = mapped_column(Integer)
     number: Mapped[int] = mapped_column(Integer)
+    # The question ids drawn for this attempt, in the order asked; None for attempts started before quizzes
+    # drew from a bank (they asked every question of their time, in file order: see services.drawn_ids).
+    questions: Mapped[list[str] | None] = mapped_column(JSON)
     # question id -> {"response": …, "correct": bool}
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     score: Mapped[float | None] = mapped_column(Float)

@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 
 from lti_tool import events
-from lti_tool.content.loader import Module
+from lti_tool.content.loader import Module, Page
 from lti_tool.content.schemas import (
     ChoiceQuestion,
     MatchingQuestion,
     OrderingQuestion,
     Question,
+    Theme,
     TrueFalseQuestion,
 )
 from lti_tool.db import DbSession, utcnow
@@ -164,6 +165,7 @@ def start_attempt(session: DbSession, scope: Scope, module: Module, version: int
         module_id=module.id,
         content_version=version,
         number=len(state.attempts) + 1,
+        questions=draw(module, state.attempts, random.Random()),  # noqa: S311 - which questions, not a secret
         answers={},
     )
     session.add(attempt)
@@ -186,8 +188,91 @@ def attempt_of(session: DbSession, scope: Scope, module: Module, attempt_id: int
     return attempt
 
 
+def draw(module: Module, earlier: Sequence[QuizAttempt], rng: random.Random) -> list[str]:
+    """The questions of a new attempt, in the order asked: those the learner has been asked least often
+    first (a second attempt asks new questions while the bank allows), spread over the themes, at random
+    otherwise. Without `draw` in quiz.yaml: every question, in file order."""
+    bank = module.quiz.questions
+    if module.quiz.draw is None:
+        return [q.id for q in bank]
+    asked: dict[str, int] = {}
+    for attempt in earlier:
+        for question_id in drawn_ids(module, attempt):
+            asked[question_id] = asked.get(question_id, 0) + 1
+    tiebreak = {q.id: rng.random() for q in bank}
+    per_theme: dict[str | None, int] = {}
+    chosen: list[Question] = []
+    left = list(bank)
+    while left and len(chosen) < module.draw:
+        pick = min(left, key=lambda q: (asked.get(q.id, 0), per_theme.get(q.theme, 0), tiebreak[q.id]))
+        left.remove(pick)
+        chosen.append(pick)
+        per_theme[pick.theme] = per_theme.get(pick.theme, 0) + 1
+    rng.shuffle(chosen)
+    return [q.id for q in chosen]
+
+
+def drawn_ids(module: Module, attempt: QuizAttempt) -> list[str]:
+    """The question ids of an attempt. One started before quizzes drew from a bank stored none: it asked
+    the whole quiz in file order, so it is read as its answers, then the rest of the file up to the draw."""
+    if attempt.questions is not None:
+        return list(attempt.questions)
+    answered = list(attempt.answers)
+    if attempt.finished_at is not None:
+        return answered
+    rest = [q.id for q in module.quiz.questions if q.id not in attempt.answers]
+    return answered + rest[: max(0, module.draw - len(answered))]
+
+
+def pending(module: Module, attempt: QuizAttempt) -> list[Question]:
+    """The attempt's questions still to answer (a question since removed from the content is skipped)."""
+    return [
+        q
+        for question_id in drawn_ids(module, attempt)
+        if question_id not in attempt.answers and (q := module.question(question_id)) is not None
+    ]
+
+
+def attempt_size(module: Module, attempt: QuizAttempt) -> int:
+    """How many questions the attempt asks (what its score is out of)."""
+    return len(attempt.answers) + len(pending(module, attempt))
+
+
 def next_question(module: Module, attempt: QuizAttempt) -> Question | None:
-    return next((q for q in module.quiz.questions if q.id not in attempt.answers), None)
+    return next(iter(pending(module, attempt)), None)
+
+
+@dataclass(frozen=True)
+class MissedTheme:
+    theme: Theme | None  # None: questions written without a theme
+    missed: int
+    pages: list[Page]
+
+
+def missed_themes(module: Module, attempt: QuizAttempt) -> list[MissedTheme]:
+    """The themes of the questions answered wrong in an attempt, with the pages that teach them, in the
+    quiz's order of themes; never which answer was expected."""
+    counts: dict[str | None, int] = {}
+    for question_id, record in attempt.answers.items():
+        question = module.question(question_id)
+        if not record.get("correct") and question is not None:
+            counts[question.theme] = counts.get(question.theme, 0) + 1
+    found = [
+        MissedTheme(theme, counts[theme.id], module.theme_pages(theme))
+        for theme in module.quiz.themes
+        if theme.id in counts
+    ]
+    if any(key is None or module.theme(key) is None for key in counts):
+        untagged = sum(n for key, n in counts.items() if key is None or module.theme(key) is None)
+        found.append(MissedTheme(None, untagged, []))
+    return found
+
+
+def reveals_answers(module: Module, attempt: QuizAttempt) -> bool:
+    """Whether the feedback of a wrong answer may show the expected answer: only on the last attempt allowed,
+    when none of its questions can be drawn again for this learner."""
+    limit = module.meta.retry.max_attempts
+    return bool(limit) and attempt.number >= limit
 
 
 @dataclass(frozen=True)
@@ -218,11 +303,11 @@ def answer(
             ),
         )
     question = module.question(question_id)
-    if question is None:
+    if question is None or question.id not in drawn_ids(module, attempt):
         raise refused(
             "unknown_question",
-            "Cette question n'appartient pas à ce module.",
-            "This question does not belong to this module.",
+            "Cette question ne fait pas partie de cette tentative.",
+            "This question is not part of this attempt.",
         )
     if question.id in attempt.answers:
         raise AlreadyRecorded(
@@ -247,7 +332,7 @@ def answer(
             "correct": is_correct,
         },
     )
-    if len(attempt.answers) == len(module.quiz.questions):
+    if not pending(module, attempt):
         _finish(session, scope, module, attempt, version)
     session.flush()
     return Outcome(question, is_correct, feedback, attempt)
@@ -338,7 +423,7 @@ def shuffled(seed: str, count: int) -> list[int]:
 
 def _finish(session: DbSession, scope: Scope, module: Module, attempt: QuizAttempt, version: int) -> None:
     correct = sum(1 for a in attempt.answers.values() if a["correct"])
-    attempt.score = correct / len(module.quiz.questions)
+    attempt.score = correct / len(attempt.answers)
     attempt.is_passed = attempt.score >= module.meta.mastery_score
     attempt.finished_at = utcnow()
     progress = session.get(ModuleProgress, attempt.progress_id)
@@ -357,7 +442,7 @@ def _finish(session: DbSession, scope: Scope, module: Module, attempt: QuizAttem
             "score": attempt.score,
             "mastery_score": module.meta.mastery_score,
             "correct": correct,
-            "questions": len(module.quiz.questions),
+            "questions": len(attempt.answers),
             "duration_seconds": (attempt.finished_at - attempt.started_at).total_seconds(),
         },
     )

@@ -26,7 +26,7 @@ from lti_tool.lti.demo_platform.platform import DemoPlatform
 from lti_tool.lti.models import ScoreOutbox
 from tests.conftest import SECOND_CLIENT_ID, free_port
 from tests.functional.test_player import Learner as Person
-from tests.functional.test_player import right_answer, start_attempt, wrong_answer
+from tests.functional.test_player import take_quiz
 from tests.helpers import LtiBrowser, autopost_form, error_code, launch_id_of
 
 
@@ -293,12 +293,7 @@ def test_an_admin_switches_off_their_own_registration_after_confirming_and_its_l
 # -- Grades (AGS)
 def pass_quiz(person: Person, content: object, module_id: str = "M1", correct: bool = True) -> None:
     module = content.module(module_id)  # type: ignore[attr-defined]
-    attempt = start_attempt(person, module)
-    for question in module.quiz.questions:
-        form = right_answer(question) if correct else wrong_answer(question)
-        person.post(
-            f"/modules/{module.slug}/quiz/attempts/{attempt}/answers", {"question": question.id, **form}
-        )
+    take_quiz(person, module, correct=module.draw if correct else 0)
 
 
 def test_scores_reach_the_gradebook_after_an_outage_with_one_token(

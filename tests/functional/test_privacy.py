@@ -279,6 +279,8 @@ def test_the_export_holds_every_row_about_the_person_and_nobody_elses(people: Pe
     assert DELIVERABLE_WORD in sections["deliverables"]["data"][0]["text"]
     assert sections["deliverables"]["data"][0]["review_comment"] == "Précisez les chiffres."
     assert all(a["answers"] for a in sections["quiz_attempts"]["data"])
+    # and which questions each attempt drew, in the order asked
+    assert all(set(a["answers"]) <= set(a["questions"]) for a in sections["quiz_attempts"]["data"])
     assert sections["prior_learning"]["data"][0]["reason"] == PRIOR_REASON
     assert len(sections["diagnostic_runs"]["data"]) == 2
     documents = {c["id"]: c["document"] for c in sections["credentials"]["data"]}

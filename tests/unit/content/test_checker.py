@@ -100,6 +100,12 @@ def test_unknown_question_type_lists_the_known_ones(copy: Path) -> None:
 def test_too_few_questions(copy: Path) -> None:
     edit_yaml(copy / "m6-financeurs" / "quiz.yaml", lambda d: d.update(questions=d["questions"][:9]))
     assert problems(copy) == [
+        "modules/m6-financeurs/quiz.yaml: questions: 9 question(s) for 10 drawn; the bank needs at least 20 "
+        "so that a second attempt asks new questions, or draw fewer"
+    ]
+    # a quiz without a draw asks every question: at least 10
+    edit_yaml(copy / "m6-financeurs" / "quiz.yaml", lambda d: d.pop("draw"))
+    assert problems(copy) == [
         "modules/m6-financeurs/quiz.yaml: questions: 9 question(s); a module needs at least 10"
     ]
 
@@ -235,7 +241,7 @@ def test_cli_check_reports_and_fails_on_broken_content(copy: Path) -> None:
 def test_cli_check_passes_on_the_shipped_content() -> None:
     result = CliRunner().invoke(modules_cli, ["check", "--path", str(ROOT)])
     assert result.exit_code == 0, result.output
-    assert "content version 4 is valid: 8 modules" in result.output
+    assert "content version 5 is valid: 8 modules" in result.output
 
 
 def test_invalid_content_stops_start_up_with_the_report(copy: Path, tmp_path: Path) -> None:
