@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from lti_tool import records
+from lti_tool import inputs, records
 from lti_tool.certificates import issuing
 from lti_tool.competences import services as competences
 from lti_tool.competences.blueprint import names as competence_names
@@ -25,7 +25,7 @@ from lti_tool.dashboard.queries import Filters
 from lti_tool.dashboard.scope import StaffScope
 from lti_tool.db import db, utcnow
 from lti_tool.diagnostic import charts as diagnostic_charts
-from lti_tool.errors import refused
+from lti_tool.errors import InvalidInput, refused
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.training.blueprint import here
 from xapi import store
@@ -56,13 +56,7 @@ def parse_filters(args: Mapping[str, str], scope: StaffScope, content: Content, 
     context_pk = None
     raw = args.get("context", "").strip()
     if raw:
-        if not raw.isdigit() or len(raw) > 12:
-            raise refused(
-                "bad_context",
-                "Le cours choisi n'est pas valide : choisissez-le dans la liste.",
-                "The course chosen is not valid: pick it from the list.",
-            )
-        context_pk = scope.context(db.session, int(raw)).id
+        context_pk = scope.context(db.session, inputs.identifier(raw, "context", code="bad_context")).id
         kept["context"] = raw
     module = args.get("module", "").strip() or None
     if module is not None:
@@ -159,9 +153,10 @@ def _number(args: Mapping[str, str], name: str, low: int, high: int, default: in
     raw = args.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or len(raw) > 7 or not low <= int(raw) <= high:
-        raise refused(f"bad_{name}", fr, en)
-    return int(raw)
+    try:
+        return inputs.integer(raw, name, low=low, high=high)
+    except InvalidInput as error:
+        raise refused(f"bad_{name}", fr, en) from error
 
 
 def _page() -> int:
