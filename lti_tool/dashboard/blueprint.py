@@ -132,7 +132,10 @@ def _day(args: Mapping[str, str], name: str) -> date | None:
         return None
     try:
         if len(raw) == 10:  # fromisoformat also takes 20260331 and week dates: only AAAA-MM-JJ is offered
-            return date.fromisoformat(raw)
+            day = date.fromisoformat(raw)
+            # Year 1 cannot move to UTC, 9999-12-31 has no next day: both were a 500.
+            if inputs.MIN_YEAR <= day.year <= inputs.MAX_YEAR:
+                return day
     except ValueError:
         pass
     raise refused(

@@ -140,6 +140,15 @@ def test_a_session_starting_in_year_one_is_a_400(live_server: LiveServer, course
     assert "starts_at" in response.text
 
 
+def test_dashboard_dates_at_the_ends_of_the_calendar_are_a_400(
+    live_server: LiveServer, course: dict[str, str]
+) -> None:
+    staff = person(live_server, course, "instructor")
+    for name, value in (("since", "0001-01-01"), ("until", "9999-12-31")):
+        response = staff.get("/staff/dashboard/", **{name: value})
+        assert response.status_code == 400 and error_code(response) == "bad_date", (name, value)
+
+
 # -- launch claims that cannot be stored
 @pytest.mark.parametrize(
     ("claim", "value"),

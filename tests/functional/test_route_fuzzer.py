@@ -125,7 +125,7 @@ def variants(rule: Rule) -> list[Variant]:
         else:
             value = (INT_VALUES + TEXT_VALUES)[index * 2]
             out.append(Variant(f"query all={value!r}", "GET", params=dict.fromkeys(NAMES, value)))
-    for value in ("²", HUGE, "é" * 200, "[]{}\"'<>", "0001-01-01T00:00"):
+    for value in ("²", HUGE, "é" * 200, "[]{}\"'<>", "0001-01-01", "9999-12-31"):
         out.append(Variant(f"query all={value[:20]!r}", main, params=dict.fromkeys(NAMES, value)))
     bodies = [
         Variant("form all=²", write or "POST", data=dict.fromkeys(NAMES, "²")),
