@@ -101,26 +101,6 @@ def bad_text(value: str) -> str | None:
     return None
 
 
-def text(raw: str | None, field: str, *, max_length: int | None = None, code: str | None = None) -> str:
-    """Free text as people type it: no NUL, no lone surrogate, at most ``max_length`` characters."""
-    value = raw or ""
-    if bad_text(value):
-        raise refuse(
-            field,
-            "le texte contient un caractère invalide (NUL ou demi-caractère) : retapez-le.",
-            "the text holds an invalid character (NUL or half a character): type it again.",
-            code=code,
-        )
-    if max_length is not None and len(value) > max_length:
-        raise refuse(
-            field,
-            f"le texte dépasse {max_length} caractères : raccourcissez-le.",
-            f"the text is over {max_length} characters: shorten it.",
-            code=code,
-        )
-    return value
-
-
 def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether a decoded JSON value nests deeper than ``limit`` (walked without recursion)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
