@@ -258,7 +258,7 @@ def test_ten_parallel_deliverable_submissions_record_one(
 ) -> None:
     learner = person(live_server, course, "learner")
     module = next(m for m in content.modules if m.meta.deliverable is not None)
-    text = " ".join(["coopération"] * module.meta.deliverable.min_words)  # type: ignore[union-attr]
+    text = " ".join(["simultané"] * module.meta.deliverable.min_words)  # type: ignore[union-attr]
     statuses = post_at_once(learner, f"/modules/{module.slug}/deliverable", {"text": text})
     assert all(status < 500 for status in statuses), statuses
     assert statuses.count(303) == 1 and set(statuses) <= {303, 409}, statuses
