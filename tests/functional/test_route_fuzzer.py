@@ -184,9 +184,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from lti_tool import create_app
     from tests.conftest import make_config
 
-    instance = Path(tempfile.mkdtemp(prefix="socle-fuzz-map-"))
-    app = create_app(make_config("sqlite:///" + str(instance / "map.sqlite3"), instance, 1))
-    keys = [_rule_id(rule) for rule in fuzzable_rules(app)]
+    with tempfile.TemporaryDirectory(prefix="socle-fuzz-map-") as folder:
+        instance = Path(folder)
+        app = create_app(make_config("sqlite:///" + str(instance / "map.sqlite3"), instance, 1))
+        keys = [_rule_id(rule) for rule in fuzzable_rules(app)]
     metafunc.parametrize("rule_key", keys, ids=keys)
 
 
