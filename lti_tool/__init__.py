@@ -16,7 +16,7 @@ from flask_babel import Babel, get_locale, get_translations
 from sqlalchemy import event
 
 import lti_tool.db as database
-from lti_tool import cli, errors, security
+from lti_tool import cli, errors, inputs, security
 from lti_tool.config import load_config, write_instance_secret
 from xapi import api as xapi_api
 
@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.training.blueprint import bp as training_bp
     from lti_tool.training.blueprint import here
 
+    inputs.init_app(app)  # before any blueprint: its converter bounds every <int:…> id
     content_runtime.init_app(app)
     runtime.init_app(app)
     app.register_blueprint(home_bp)

@@ -129,3 +129,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def insert_once(session: DbSession, model: Any, values: dict[str, Any], unique: list[str]) -> Any | None:
+    """INSERT … ON CONFLICT (unique) DO NOTHING: the new row's id, or None when it already exists.
+
+    A double click sends the same form twice at once: both requests see no row and both insert, and the
+    unique constraint made the second a 500. Here the database decides, without a savepoint (pysqlite's
+    would commit the outer transaction early), and the caller treats None as "already recorded"."""
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.get_bind().dialect.name
+    builder: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    statement = builder(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    return session.execute(statement.returning(model.id)).scalar_one_or_none()

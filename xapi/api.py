@@ -242,7 +242,8 @@ def _query(args: Any) -> store.Query:
         except RecursionError as error:
             raise ApiError(400, "agent: the JSON is nested too deeply") from error
     limit_raw = args.get("limit", str(store.DEFAULT_LIMIT))
-    if not limit_raw.isdigit():
+    # isdigit() says yes to "²", which int() refuses: ASCII digits only, a length int() reads at once.
+    if not limit_raw.isascii() or not limit_raw.isdigit() or len(limit_raw) > 9:
         raise ApiError(400, "limit must be a whole number (0 for the server's maximum)")
     return store.Query(
         agent=agent,

@@ -514,6 +514,9 @@ def decode_cursor(token: str) -> tuple[int, str]:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         stored, statement_id = raw.split(":", 1)
         uuid.UUID(statement_id)
+        # Past a 64-bit column the database driver fails (a 500) instead of matching nothing.
+        if not stored.isascii() or not -(2**63) <= int(stored) < 2**63:
+            raise ValueError(stored)
         return int(stored), statement_id
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest("more: this paging link is not valid; start the query again") from error

@@ -880,6 +880,30 @@ def _statement(data: dict[str, Any], path: str, *, is_substatement: bool) -> dic
     return out
 
 
+def _refuse_unstorable(data: Any, root: str) -> None:
+    """A NUL or a lone surrogate anywhere (an actor's name, an object's id, a key): UTF-8 cannot encode a
+    surrogate and PostgreSQL text cannot hold a NUL, so storing either was a 500; it is a 400 here."""
+    stack: list[tuple[Any, str]] = [(data, root)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((key, path) for key in item)
+            stack.extend((value, f"{path}.{key}") for key, value in item.items() if isinstance(key, str))
+        elif isinstance(item, list):
+            stack.extend((value, f"{path}[{index}]") for index, value in enumerate(item))
+        elif isinstance(item, str) and ("\x00" in item or not _encodable(item)):
+            shown = path if _encodable(path) and "\x00" not in path else root
+            raise StatementError(shown, "holds a NUL or an unpaired surrogate, which cannot be stored")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_statement(data: Any, *, is_substatement: bool = False) -> dict[str, Any]:
     """Check `data` against xAPI 1.0.3; return a normalised deep copy or raise StatementError (first problem).
 
@@ -889,6 +913,7 @@ def validate_statement(data: Any, *, is_substatement: bool = False) -> dict[str,
     root = "substatement" if is_substatement else "statement"
     if not isinstance(data, dict):
         raise StatementError(root, f"must be a JSON object, got {_describe(data)}")
+    _refuse_unstorable(data, root)
     try:
         return _statement(data, root, is_substatement=is_substatement)
     except RecursionError as error:
@@ -922,6 +947,7 @@ def validate_agent_param(data: Any) -> dict[str, Any]:
             data = json.loads(data)
         except ValueError:
             raise StatementError(path, "must be a JSON object (an Agent or an identified Group)") from None
+    _refuse_unstorable(data, path)
     agent = _agent_or_group(data, path)
     if agent["objectType"] == "Group" and not any(key in agent for key in _IFI_KEYS):
         raise StatementError(

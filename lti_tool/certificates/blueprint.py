@@ -145,7 +145,10 @@ def _status_entry(document: dict[str, Any]) -> tuple[int, int] | None:
     if not isinstance(url, str) or not url.startswith(prefix):
         return None
     number = url.removeprefix(prefix)
-    return (int(number), int(index)) if number.isdigit() and index.isdigit() else None
+    # A pasted credential says anything: only short ASCII numbers ("²" passes isdigit, not int) can be ours.
+    if not all(part.isascii() and part.isdigit() and len(part) <= 9 for part in (number, index)):
+        return None
+    return int(number), int(index)
 
 
 def _registered(session: DbSession, credential_id: Any) -> Credential | None:

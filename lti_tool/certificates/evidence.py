@@ -273,7 +273,9 @@ class _Describer:
     ) -> None:
         self.content = content
         refs = {
-            int(link.ref) for link in links if link.kind == "attended" and link.ref and link.ref.isdigit()
+            int(link.ref)
+            for link in links
+            if link.kind == "attended" and link.ref and link.ref.isascii() and link.ref.isdigit()
         }
         self.sessions: dict[str, str] = {}
         if refs:

@@ -17,7 +17,7 @@ from lti_tool.competences import engine
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts, PriorLearning
 from lti_tool.competences.rules import Evaluation, Rules, empty_facts
 from lti_tool.content.loader import Content, Module
-from lti_tool.db import DbSession, utcnow
+from lti_tool.db import DbSession, insert_once, utcnow
 from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
 from lti_tool.events import Scope
@@ -263,21 +263,31 @@ def recognise_prior_learning(
             PriorLearning.module_id == module.id,
         )
     )
-    if existing is not None:
-        raise AlreadyRecorded(
-            Message(
-                "Ces acquis sont déjà reconnus pour ce module.", "This prior learning is already recognised."
-            ),
-            Message("Rien n'a changé.", "Nothing changed."),
-        )
-    row = PriorLearning(
-        context_pk=facilitator.context_pk,
-        learner_id=learner.id,
-        module_id=module.id,
-        reason=reason,
-        recognised_by=facilitator.learner_id,
+    already = AlreadyRecorded(
+        Message(
+            "Ces acquis sont déjà reconnus pour ce module.", "This prior learning is already recognised."
+        ),
+        Message("Rien n'a changé.", "Nothing changed."),
     )
-    session.add(row)
+    if existing is not None:
+        raise already
+    inserted = insert_once(
+        session,
+        PriorLearning,
+        {
+            "context_pk": facilitator.context_pk,
+            "learner_id": learner.id,
+            "module_id": module.id,
+            "reason": reason,
+            "recognised_by": facilitator.learner_id,
+            "recognised_at": utcnow(),
+        },
+        ["learner_id", "context_pk", "module_id"],
+    )
+    if inserted is None:  # the same form sent twice at once (a double click): the first one stands
+        raise already
+    row = session.get(PriorLearning, inserted)
+    assert row is not None
     events.record_event(
         session,
         acting_for(session, facilitator, learner),

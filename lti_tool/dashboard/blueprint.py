@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from lti_tool import records
+from lti_tool import inputs, records
 from lti_tool.certificates import issuing
 from lti_tool.competences import services as competences
 from lti_tool.competences.blueprint import names as competence_names
@@ -25,7 +25,7 @@ from lti_tool.dashboard.queries import Filters
 from lti_tool.dashboard.scope import StaffScope
 from lti_tool.db import db, utcnow
 from lti_tool.diagnostic import charts as diagnostic_charts
-from lti_tool.errors import refused
+from lti_tool.errors import InvalidInput, refused
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.training.blueprint import here
 from xapi import store
@@ -56,13 +56,7 @@ def parse_filters(args: Mapping[str, str], scope: StaffScope, content: Content, 
     context_pk = None
     raw = args.get("context", "").strip()
     if raw:
-        if not raw.isdigit() or len(raw) > 12:
-            raise refused(
-                "bad_context",
-                "Le cours choisi n'est pas valide : choisissez-le dans la liste.",
-                "The course chosen is not valid: pick it from the list.",
-            )
-        context_pk = scope.context(db.session, int(raw)).id
+        context_pk = scope.context(db.session, inputs.identifier(raw, "context", code="bad_context")).id
         kept["context"] = raw
     module = args.get("module", "").strip() or None
     if module is not None:
@@ -138,7 +132,10 @@ def _day(args: Mapping[str, str], name: str) -> date | None:
         return None
     try:
         if len(raw) == 10:  # fromisoformat also takes 20260331 and week dates: only AAAA-MM-JJ is offered
-            return date.fromisoformat(raw)
+            day = date.fromisoformat(raw)
+            # Year 1 cannot move to UTC, 9999-12-31 has no next day: both were a 500.
+            if inputs.MIN_YEAR <= day.year <= inputs.MAX_YEAR:
+                return day
     except ValueError:
         pass
     raise refused(
@@ -159,9 +156,10 @@ def _number(args: Mapping[str, str], name: str, low: int, high: int, default: in
     raw = args.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or len(raw) > 7 or not low <= int(raw) <= high:
-        raise refused(f"bad_{name}", fr, en)
-    return int(raw)
+    try:
+        return inputs.integer(raw, name, low=low, high=high)
+    except InvalidInput as error:
+        raise refused(f"bad_{name}", fr, en) from error
 
 
 def _page() -> int:

@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 
+from lti_tool import inputs
 from lti_tool.certificates import issuing
 from lti_tool.content.runtime import content
 from lti_tool.dashboard import exports
 from lti_tool.dashboard.scope import StaffScope
 from lti_tool.db import db
-from lti_tool.errors import not_found
+from lti_tool.errors import InvalidInput, not_found
 from lti_tool.lti.launches import current_launch, require_launch
 
 bp = Blueprint("exports", __name__, url_prefix="/staff/exports")
@@ -37,9 +38,10 @@ def _timezone() -> ZoneInfo:
 
 def _id(raw: str) -> int:
     """An id from the URL; anything but a plain number names nothing (404)."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise not_found("Cet élément", "This item")
-    return int(raw)
+    try:
+        return inputs.identifier(raw, "id")
+    except InvalidInput as error:
+        raise not_found("Cet élément", "This item") from error
 
 
 def _context_arg() -> int | None:

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import CookiesBlocked, LaunchRejected, Message
+from lti_tool.inputs import MAX_JSON_DEPTH, bad_text, json_depth_exceeds, json_strings_bad
 from lti_tool.keys import KeyStore
 from lti_tool.learners import services as learners
 from lti_tool.learners.models import Deployment, Platform
@@ -262,6 +263,25 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The token received is not an LTI message.",
                 ASK_ADMIN,
             )
+        # Claims are stored as JSON and in text columns: a claim nested deeper than any LTI message
+        # (json.dumps would recurse until RecursionError), a NUL or a lone surrogate (neither UTF-8 nor
+        # PostgreSQL text can hold them) is refused here, before any of them reaches a query.
+        if json_depth_exceeds(header) or json_depth_exceeds(body):
+            raise reject(
+                "malformed_claim",
+                f"Le jeton d'identité est imbriqué trop profondément (plus de {MAX_JSON_DEPTH} niveaux).",
+                f"The identity token is nested too deeply (over {MAX_JSON_DEPTH} levels).",
+                ASK_ADMIN,
+            )
+        for name, value in (*header.items(), *body.items()):
+            if json_strings_bad(name) or json_strings_bad(value):
+                shown = name.rsplit("/", 1)[-1] if not bad_text(name) else "?"
+                raise reject(
+                    "malformed_claim",
+                    f"Le claim « {shown} » du jeton contient un caractère invalide (NUL ou demi-caractère).",
+                    f"The token's « {shown} » claim holds an invalid character (NUL or half a character).",
+                    ASK_ADMIN,
+                )
         self._header, self._claims = header, body
         # pylti1p3's own getters (deep linking, AGS, NRPS) read the decoded token from here.
         self._jwt = {"header": header, "body": body}  # type: ignore[typeddict-item]
@@ -367,9 +387,21 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 ASK_ADMIN,
             )
         try:
+            public_key = _public_key(json.dumps(key, sort_keys=True))
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
+            # The platform publishes a key by that kid that is no RSA public key (no "n", a bad "e"…).
+            raise reject(
+                "bad_platform_key",
+                "La clé publiée par la plateforme pour ce jeton est mal formée ; la signature ne peut être "
+                "vérifiée.",
+                "The key the platform publishes for this token is malformed; "
+                "the signature cannot be checked.",
+                ASK_ADMIN,
+            ) from error
+        try:
             jwt.decode(
                 self._get_id_token(),
-                _public_key(json.dumps(key, sort_keys=True)),
+                public_key,
                 algorithms=["RS256"],
                 options={"verify_aud": False, "require": ["exp", "iat"]},
                 leeway=self._settings.leeway_seconds,
@@ -540,6 +572,13 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
                 "The token does not identify the user (« sub » claim missing or empty).",
                 ASK_ADMIN,
             )
+        if len(sub) > 255:  # OIDC's limit, and the column's: PostgreSQL would refuse it with a 500
+            raise reject(
+                "bad_sub",
+                "L'identifiant de l'utilisateur (claim « sub ») dépasse 255 caractères.",
+                "The user's identifier (« sub » claim) is over 255 characters.",
+                ASK_ADMIN,
+            )
         target = body.get(c.TARGET_LINK_URI)
         if not isinstance(target, str) or not self._settings.urls.is_ours(target):
             raise reject(
@@ -656,7 +695,7 @@ def _unverified_claim(token: str, name: str) -> str:
         value = json.loads(_b64url(token.split(".")[1])).get(name)
     except (ValueError, IndexError, AttributeError, binascii.Error, UnicodeDecodeError, RecursionError):
         return ""
-    return value if isinstance(value, str) else ""
+    return value if isinstance(value, str) and not bad_text(value) else ""
 
 
 def _b64url(part: str) -> str:

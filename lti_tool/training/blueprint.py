@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from lti_tool import inputs
 from lti_tool.content.loader import Module
 from lti_tool.content.runtime import content
 from lti_tool.db import db
@@ -172,20 +172,25 @@ def sessions() -> str | Response:
     """Plan a live session for this course, and see those planned."""
     launch = current_launch()
     if request.method == "POST":
-        starts_at = _datetime(request.form.get("starts_at", ""))
-        duration = request.form.get("duration_minutes", "")
+        starts_at = inputs.local_datetime(
+            request.form.get("starts_at"),
+            "starts_at",
+            ZoneInfo(current_app.config["TIMEZONE"]),
+            code="bad_date",
+        )
+        duration = inputs.integer(
+            request.form.get("duration_minutes"), "duration_minutes", low=5, high=8 * 60, code="bad_duration"
+        )
         linked = content().module(request.form["module_id"]) if request.form.get("module_id") else None
         if request.form.get("module_id") and linked is None:
             raise refused("unknown_module", "Ce module n'existe pas.", "This module does not exist.")
-        if not duration.isdigit():
-            raise refused("bad_duration", "Donnez une durée en minutes.", "Give a duration in minutes.")
         live = services.create_session(
             db.session,
             Scope.of_launch(launch),
             request.form.get("kind", ""),
             request.form.get("title", ""),
             starts_at,
-            int(duration),
+            duration,
             linked.id if linked else None,
         )
         db.session.commit()
@@ -206,12 +211,11 @@ def attendance(session_id: int) -> str | Response:
     launch = current_launch()
     live = services.session_of_context(db.session, launch.context_pk, session_id)
     if request.method == "POST":
-        ids = request.form.getlist("present")
-        if not all(i.isdigit() for i in ids):
-            raise refused("unknown_learner", "Sélection invalide.", "Invalid selection.")
-        services.record_attendance(
-            db.session, Scope.of_launch(launch), live, {int(i) for i in ids}, content()
-        )
+        ids = {
+            inputs.identifier(raw, "present", code="unknown_learner")
+            for raw in request.form.getlist("present")
+        }
+        services.record_attendance(db.session, Scope.of_launch(launch), live, ids, content())
         db.session.commit()
         return redirect(here("training.attendance", session_id=live.id, saved=1), code=303)
     return render_template(
@@ -222,15 +226,3 @@ def attendance(session_id: int) -> str | Response:
         saved=bool(request.args.get("saved")),
         here=here,
     )
-
-
-def _datetime(raw: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError as error:
-        raise refused(
-            "bad_date", "Donnez une date et une heure valides.", "Give a valid date and time."
-        ) from error
-    # A datetime-local field carries no zone: it is the programme's local time (TIMEZONE).
-    local = value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"])) if value.tzinfo is None else value
-    return local.astimezone(UTC)

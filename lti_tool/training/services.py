@@ -24,7 +24,7 @@ from lti_tool.content.schemas import (
     Theme,
     TrueFalseQuestion,
 )
-from lti_tool.db import DbSession, utcnow
+from lti_tool.db import DbSession, insert_once, utcnow
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.learners.models import Enrolment, Learner
@@ -60,17 +60,23 @@ _PROGRESS_OF_LEARNER = select(ModuleProgress).where(
 def _progress(session: DbSession, scope: Scope, module: Module, version: int) -> ModuleProgress:
     progress = get_progress(session, scope, module)
     if progress is None:
-        progress = ModuleProgress(
-            platform_id=scope.platform_id,
-            context_pk=scope.context_pk,
-            learner_id=scope.learner_id,
-            module_id=module.id,
-            content_version=version,
-            pages_read=[],
-            last_page=1,
+        # Two first requests at once (a double click) both find none: the second insert does nothing.
+        insert_once(
+            session,
+            ModuleProgress,
+            {
+                "platform_id": scope.platform_id,
+                "context_pk": scope.context_pk,
+                "learner_id": scope.learner_id,
+                "module_id": module.id,
+                "content_version": version,
+                "pages_read": [],
+                "last_page": 1,
+            },
+            ["learner_id", "context_pk", "module_id"],
         )
-        session.add(progress)
-        session.flush()
+        progress = get_progress(session, scope, module)
+        assert progress is not None
     return progress
 
 
@@ -391,7 +397,8 @@ def _indexes(form: Mapping[str, Sequence[str]], prefix: str, count: int, fr: str
     result = []
     for i in range(count):
         raw = (form.get(f"{prefix}-{i}") or [""])[0]
-        if not raw.isdigit() or not 0 <= int(raw) < count:
+        # isdigit() alone lets "²" through to int(): only ASCII digits, and only as many as count needs.
+        if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(count)) or not 0 <= int(raw) < count:
             raise refused("bad_choice", fr, en)
         result.append(int(raw))
     return result
@@ -471,16 +478,30 @@ def submit_deliverable(
         )
     progress = _progress(session, scope, module, version)
     deliverable = deliverable_of(session, progress)
+    already_submitted = AlreadyRecorded(
+        Message("Votre livrable est déjà déposé.", "Your deliverable is already submitted."),
+        Message("Il sera examiné par l'équipe d'animation.", "The facilitators will review it."),
+    )
     if deliverable is not None and deliverable.review_status != "returned":
-        raise AlreadyRecorded(
-            Message("Votre livrable est déjà déposé.", "Your deliverable is already submitted."),
-            Message("Il sera examiné par l'équipe d'animation.", "The facilitators will review it."),
-        )
+        raise already_submitted
     if deliverable is None:
-        deliverable = Deliverable(
-            progress_id=progress.id, learner_id=scope.learner_id, module_id=module.id, text=""
+        inserted = insert_once(
+            session,
+            Deliverable,
+            {
+                "progress_id": progress.id,
+                "learner_id": scope.learner_id,
+                "module_id": module.id,
+                "text": "",
+                "content_version": version,
+                "submitted_at": utcnow(),
+            },
+            ["progress_id"],
         )
-        session.add(deliverable)
+        if inserted is None:  # the same form sent twice at once: the first one stands
+            raise already_submitted
+        deliverable = session.get(Deliverable, inserted)
+        assert deliverable is not None
     # A returned deliverable is submitted again: the new text waits for a new review.
     deliverable.content_version = version
     deliverable.text = text.strip()

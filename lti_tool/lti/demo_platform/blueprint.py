@@ -221,7 +221,7 @@ def json_response(data: Any, media_type: str, status: int = 200, next_url: str |
 def json_body() -> Any:
     try:
         return json.loads(request.get_data(as_text=True) or "null")
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than the decoder follows
         raise ServiceError(400, "invalid_request", "the body is not JSON") from error
 
 

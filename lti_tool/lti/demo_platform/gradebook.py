@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from lti_tool.db import DbSession
+from lti_tool.inputs import row_id
 from lti_tool.lti.demo_platform.models import DemoLineItem, DemoMember, DemoResourceLink, DemoScore
 from lti_tool.lti.demo_platform.oauth import ServiceError
 from lti_tool.lti.demo_platform.platform import COURSE_ID, RESOURCE_LINK, DemoPlatform, DemoTool
@@ -301,9 +302,10 @@ def _line_item_fields(body: Any) -> dict[str, Any]:
 def _is_link_of(session: DbSession, tool: DemoTool, course_id: str, link_id: str) -> bool:
     if link_id == RESOURCE_LINK["id"]:
         return tool.registration_id is None  # the static Socle link belongs to the static tools
-    if not link_id.isdigit():
+    pk = row_id(link_id)
+    if pk is None:
         return False
-    link = session.get(DemoResourceLink, int(link_id))
+    link = session.get(DemoResourceLink, pk)
     return link is not None and link.course_id == course_id and link.client_id == tool.client_id
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from lti_tool.db import DbSession
+from lti_tool.inputs import row_id
 from lti_tool.lti.demo_platform.gradebook import paginate
 from lti_tool.lti.demo_platform.models import DemoMember, DemoResourceLink
 from lti_tool.lti.demo_platform.oauth import ServiceError
@@ -160,7 +161,8 @@ def _role_matches(role: str, wanted: str) -> bool:
 def _is_link(session: DbSession, tool: DemoTool, rlid: str) -> bool:
     if rlid == RESOURCE_LINK["id"]:
         return tool.registration_id is None
-    link = session.get(DemoResourceLink, int(rlid)) if rlid.isdigit() else None
+    pk = row_id(rlid)
+    link = session.get(DemoResourceLink, pk) if pk is not None else None
     return link is not None and link.client_id == tool.client_id
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from lti_tool.db import DbSession, db, utcnow
+from lti_tool.inputs import row_id
 from lti_tool.lti.demo_platform.models import (
     DemoMember,
     DemoResourceLink,
@@ -121,11 +122,12 @@ class DbDirectory:
         return self._read(read, None)
 
     def resource_link(self, link_id: str) -> LinkInfo | None:
-        if not link_id.isdigit():
+        pk = row_id(link_id)
+        if pk is None:
             return None
 
         def read() -> LinkInfo | None:
-            row = db.session.get(DemoResourceLink, int(link_id))
+            row = db.session.get(DemoResourceLink, pk)
             return link_of(row) if row is not None else None
 
         return self._read(read, None)
