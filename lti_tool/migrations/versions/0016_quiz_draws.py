@@ -4,7 +4,7 @@ Attempts recorded before keep NULL: they asked every question of the quiz as it 
 the services read them so (the questions they answered, then the rest of the file up to the draw).
 
 Revision ID: 0016_quiz_draws
-Revises: 0009_xapi_index_keys
+Revises: 0014_credentials
 Create Date: 2026-12-07 13:10:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = "0016_quiz_draws"
-down_revision = "0009_xapi_index_keys"
+down_revision = "0014_credentials"
 branch_labels = None
 depends_on = None
 
