@@ -89,6 +89,17 @@ def make_config(database_url: str, instance: Path, port: int, **overrides: Any) 
     return config
 
 
+def production_config(instance: Path, **overrides: Any) -> dict[str, Any]:
+    """``standalone_config`` with what production requires to start (https, the issuer's address)."""
+    settings = {
+        "ENV": "production",
+        "BASE_URL": "https://socle.example.org",
+        "CERTIFICATE_ISSUER_EMAIL": "certificats@socle.example.org",
+        **overrides,
+    }
+    return standalone_config(instance, **settings)
+
+
 def standalone_config(instance: Path, **overrides: Any) -> dict[str, Any]:
     """Settings for an app of its own (no live server), with a SQLite file in its instance folder."""
     config: dict[str, Any] = {

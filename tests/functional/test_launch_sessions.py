@@ -22,7 +22,7 @@ from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.errors import SocleError
 from lti_tool.lti.launches import current_launch
 from lti_tool.lti.models import Launch
-from tests.conftest import standalone_config
+from tests.conftest import production_config
 from tests.functional.test_cookieless import storage_login
 from tests.helpers import LtiBrowser, Platform, error_code, launch_id_of
 
@@ -271,7 +271,7 @@ def test_a_cross_origin_post_with_a_launch_id_and_no_cookie_is_refused(
 
 # -- Headers in production ------------------------------------------------------------------------------------
 def test_production_answers_with_hsts(tmp_path: Path) -> None:
-    app = create_app(standalone_config(tmp_path, ENV="production", BASE_URL="https://socle.example.org"))
+    app = create_app(production_config(tmp_path))
     response = app.test_client().get("/lti/jwks", base_url="https://socle.example.org")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     assert int(response.headers["Strict-Transport-Security"].split("=")[1].split(";")[0]) >= 180 * 24 * 3600

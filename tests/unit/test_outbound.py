@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from lti_tool import create_app, outbound
 from lti_tool.config import ConfigError
-from tests.conftest import free_port, standalone_config
+from tests.conftest import free_port, production_config, standalone_config
 
 Handler = Callable[[Request], Response]
 
@@ -68,11 +68,7 @@ def test_private_link_local_and_reserved_addresses_are_refused(address: str) -> 
 
 
 def production_app(tmp_path: Path, **overrides: Any) -> Flask:
-    return create_app(
-        standalone_config(
-            tmp_path, ENV="production", BASE_URL="https://socle.example.org", DEMO_PLATFORM=False, **overrides
-        )
-    )
+    return create_app(production_config(tmp_path, **overrides))
 
 
 def test_the_apps_client_refuses_loopback_in_production_unless_the_operator_names_it(
