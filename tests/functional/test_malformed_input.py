@@ -238,7 +238,8 @@ def post_at_once(who: Learner, path: str, form: dict[str, str], times: int = 10)
         response = requests.post(
             who.browser.base_url + path,
             params={"launch": who.launch},
-            data=form,
+            data={**form, "csrf_token": who.browser.http.csrf_tokens[who.launch]},
+            headers={"Origin": who.browser.base_url},
             cookies=cookies,
             allow_redirects=False,
             timeout=60,
