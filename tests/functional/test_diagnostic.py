@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from lti_tool.content.loader import Content
 from lti_tool.db import db
 from lti_tool.diagnostic.models import DiagnosticRun
 from tests.functional.test_player import Learner, events
@@ -157,6 +158,26 @@ def test_a_result_stored_under_an_earlier_version_still_displays(app: Flask, bro
     assert 'data-rule="R2"' in page.text and 'data-format="webinaires"' in page.text
     assert "octobre 2021 (terminé)" in page.text  # the format's own description, now in the past
     assert "Votre pratique" not in page.text
+
+
+def test_a_result_of_the_same_questionnaire_stays_current_when_other_content_changes(
+    app: Flask, browser: LtiBrowser, content: Content
+) -> None:
+    """Raising the content version for a quiz or a page does not turn today's results into old ones."""
+    learner = Learner(browser)
+    run = run_through(learner, dict.fromkeys("ABCDE", 2))
+    since = content.diagnostic.since_version
+    assert since < content.version  # the quizzes changed after the questionnaire did
+    with app.app_context():
+        row = db.session.get(DiagnosticRun, run)
+        assert row is not None
+        row.content_version = since
+        db.session.commit()
+        db.session.remove()
+    page = learner.get(f"/diagnostic/runs/{run}/result")
+    assert page.status_code == 200
+    assert "version antérieure du questionnaire" not in page.text
+    assert "Votre pratique" in page.text
 
 
 def test_a_run_left_open_under_an_earlier_version_resumes_at_the_practice_and_is_scored_today(

@@ -188,6 +188,14 @@ def test_routing_refuses_a_format_that_is_not_offered_today(copy: Path) -> None:
     ]
 
 
+def test_a_questionnaire_version_after_the_content_version_is_a_problem(copy: Path) -> None:
+    edit_yaml(copy / "autodiagnostic.yaml", lambda d: d.update(since_version=99))
+    assert any(
+        p.startswith("modules/autodiagnostic.yaml: since_version: since_version 99 is after the content version")
+        for p in problems(copy)
+    )
+
+
 def test_routing_reports_a_rule_that_never_applies(copy: Path) -> None:
     def shadow(data: dict) -> None:  # type: ignore[type-arg]
         rules = data["routing"]["rules"]
