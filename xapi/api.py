@@ -1,8 +1,8 @@
 """The Statement API (``/xapi/statements``, ``/xapi/about``), as a Flask blueprint.
 
-The application gives it a session factory; this package imports nothing from it. Clients authenticate with
-HTTP Basic (key:secret from ``flask --app lti_tool xapi client add``); their scopes say what they may do and
-their platforms which statements they may see.
+The application gives it a session factory and the registered platforms; this package imports nothing from
+it. Clients authenticate with HTTP Basic (key:secret from ``flask --app lti_tool xapi client add``); their
+scopes say what they may do and their platforms which statements they may write, void and see.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -40,8 +40,23 @@ class ApiError(Exception):
         self.message = message
 
 
-def create_blueprint(session: Callable[[], SessionLike], commit: Callable[[], None]) -> Blueprint:
+def create_blueprint(
+    session: Callable[[], SessionLike],
+    commit: Callable[[], None],
+    platforms: Callable[[], Mapping[int, str]],
+) -> Blueprint:
+    """``platforms``: every registered platform's id and issuer (the ``homePage`` of its learners' accounts),
+    read for each write."""
     bp = Blueprint("xapi", __name__, url_prefix="/xapi")
+
+    def writer(client: Client) -> store.Writer:
+        registered = platforms()
+        homes: dict[str, int] = {}
+        # Registrations of one issuer share its learners' homePage: their statements go under the first.
+        for platform_id in sorted(client.platform_ids):
+            if platform_id in registered:
+                homes.setdefault(registered[platform_id], platform_id)
+        return store.Writer(client.id, frozenset(client.platform_ids), homes, frozenset(registered.values()))
 
     @bp.before_request
     def check_version() -> None:
@@ -73,6 +88,10 @@ def create_blueprint(session: Callable[[], SessionLike], commit: Callable[[], No
     def bad_request(error: store.BadRequest) -> tuple[Response, int]:
         return _json({"error": True, "message": str(error)}, 400), 400
 
+    @bp.errorhandler(store.Forbidden)
+    def forbidden(error: store.Forbidden) -> tuple[Response, int]:
+        return _json({"error": True, "message": str(error)}, 403), 403
+
     @bp.errorhandler(store.Conflict)
     def conflict(error: store.Conflict) -> tuple[Response, int]:
         return _json({"error": True, "message": str(error)}, 409), 409
@@ -93,7 +112,7 @@ def create_blueprint(session: Callable[[], SessionLike], commit: Callable[[], No
             statements,
             authority=authority(client),
             source_client_id=client.id,
-            platform_id=client.platform_ids[0] if len(client.platform_ids) == 1 else None,
+            writer=writer(client),
         )
         commit()
         return _json(ids, 200)
@@ -111,11 +130,7 @@ def create_blueprint(session: Callable[[], SessionLike], commit: Callable[[], No
             raise ApiError(400, "the statement's id differs from the statementId parameter")
         body = {**body, "id": statement_id}
         store.store(
-            session(),
-            [body],
-            authority=authority(client),
-            source_client_id=client.id,
-            platform_id=client.platform_ids[0] if len(client.platform_ids) == 1 else None,
+            session(), [body], authority=authority(client), source_client_id=client.id, writer=writer(client)
         )
         commit()
         return Response(status=204)
