@@ -11,17 +11,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
+from lti_tool import create_app
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts
 from lti_tool.content.loader import Content
 from lti_tool.db import db
 from lti_tool.learners.models import Platform as PlatformRow
-from tests.conftest import SECOND_CLIENT_ID, SECOND_DEPLOYMENT_ID, LiveServer
+from tests.conftest import SECOND_CLIENT_ID, SECOND_DEPLOYMENT_ID, LiveServer, standalone_config
 from tests.functional.test_competences import follow_module, learner_id
 from tests.functional.test_exports import table
 from tests.functional.test_player import Learner
@@ -353,3 +355,59 @@ def test_a_client_reads_only_its_platforms_statements(tenants: Tenants) -> None:
     assert tenants.client_a.get(statementId=tenants.passed_b["id"]).status_code == 404
     seen = json.dumps(tenants.client_a.get(limit="0").json()["statements"])
     assert tenants.learner_b.sub not in seen and OTHER_ISSUER not in seen
+
+
+# -- the migration -----------------------------------------------------------------------------------------
+def test_the_migration_marks_socles_statements_and_restores_those_a_client_voided(tmp_path: Path) -> None:
+    """Existing rows: those without a source client were recorded by Socle; a Socle statement that a
+    client voided is no longer voided (one Socle voided itself stays voided)."""
+    app = create_app(standalone_config(tmp_path))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["db", "upgrade", "0009_xapi_index_keys"])
+    assert result.exit_code == 0, result.output
+    ids = {
+        name: str(uuid.uuid4()) for name in ("kept", "client_voided", "socle_voided", "by_client", "v1", "v2")
+    }
+    rows = [
+        # name, source client, is voided, voids
+        ("kept", None, False, None),
+        ("client_voided", None, True, None),
+        ("socle_voided", None, True, None),
+        ("by_client", 7, False, None),
+        ("v1", 7, False, "client_voided"),
+        ("v2", None, False, "socle_voided"),
+    ]
+    with app.app_context():
+        for name, source, voided, voids in rows:
+            db.session.execute(
+                text(
+                    "INSERT INTO xapi_statements (id, stored_us, verb_id, registration, is_voided, voids,"
+                    " platform_id, source_client_id, body) VALUES (:id, 1, :verb, NULL, :voided, :voids, 1,"
+                    " :source, '{}')"
+                ),
+                {
+                    "id": ids[name],
+                    "verb": VOIDED if voids else PASSED,
+                    "voided": voided,
+                    "voids": ids[voids] if voids else None,
+                    "source": source,
+                },
+            )
+        db.session.commit()
+        db.session.remove()
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        found = {
+            statement.id: (statement.is_first_party, statement.is_voided)
+            for statement in db.session.scalars(select(Statement))
+        }
+        db.session.remove()
+    assert {name: found[ids[name]] for name in ids} == {
+        "kept": (True, False),
+        "client_voided": (True, False),
+        "socle_voided": (True, True),
+        "by_client": (False, False),
+        "v1": (False, False),
+        "v2": (True, False),
+    }
