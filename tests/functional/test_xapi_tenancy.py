@@ -31,7 +31,7 @@ from tests.functional.test_xapi_api import Lrs, make_client, statement
 from tests.helpers import LtiBrowser, Platform, error_code, launch_id_of
 from xapi import store
 from xapi.models import Endpoint, OutboxRow, Statement
-from xapi.vocabulary import COMPLETED, PASSED, VOIDED
+from xapi.vocabulary import ATTENDED, COMPLETED, PASSED, VOIDED
 
 OTHER_ISSUER = "https://autre-lms.example"
 
@@ -344,6 +344,51 @@ def test_socle_records_its_own_statements_as_first_party(tenants: Tenants) -> No
     assert row(tenants.app, tenants.passed_b["id"]) is not None
     assert row(tenants.app, tenants.passed_b["id"])["is_first_party"] is True  # type: ignore[index]
     assert tenants.passed_b["authority"]["name"] == "Socle"
+
+
+def test_withdrawing_an_attendance_voids_socles_record_not_a_clients_lookalike(tenants: Tenants) -> None:
+    """A client's "attended" statement for the same person and session, stored first, is not what Socle
+    voids when the facilitator withdraws the attendance (nor evidence of attendance)."""
+    app = tenants.app
+    created = tenants.instructor_b.post(
+        "/staff/sessions",
+        {
+            "kind": "atelier",
+            "title": "Atelier B",
+            "starts_at": "2026-12-03T14:00",
+            "duration_minutes": "60",
+            "module_id": "M5",
+        },
+    )
+    assert created.status_code == 303, error_code(created)
+    url = created.headers["Location"].split("?")[0]
+    session_id = url.rstrip("/").split("/")[-2]
+    module_iri = tenants.passed_b["object"]["id"]
+    lookalike = statement(
+        actor=account(OTHER_ISSUER, tenants.learner_b),
+        verb={"id": ATTENDED},
+        object={"id": module_iri.replace("/modules/M1", f"/sessions/{session_id}")},
+        context={"contextActivities": {"parent": [{"id": module_iri.replace("/M1", "/M5")}]}},
+    )
+    assert tenants.client_b.post(lookalike).status_code == 200
+    assert tenants.instructor_b.post(url, {"present": [str(tenants.pk_b)]}).status_code == 303
+    agent = json.dumps(account(OTHER_ISSUER, tenants.learner_b))
+    attended = tenants.client_b.get(agent=agent, verb=ATTENDED).json()["statements"]
+    socles = [s for s in attended if s["id"] != lookalike["id"]]
+    assert (
+        len(attended) == 2
+        and len(socles) == 1
+        and socles[0]["object"]
+        == {
+            **socles[0]["object"],
+            "id": lookalike["object"]["id"],
+        }
+    )
+    assert tenants.instructor_b.post(url, {}).status_code == 303
+    assert row(app, socles[0]["id"])["is_voided"] is True  # type: ignore[index]
+    assert row(app, lookalike["id"])["is_voided"] is False  # type: ignore[index]
+    rebuild(app)
+    assert "M5" not in mastery(app, tenants.pk_b)["facts"]["attended"]
 
 
 # -- reading -----------------------------------------------------------------------------------------------
