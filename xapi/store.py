@@ -189,8 +189,8 @@ class Writer:
         foreign = sorted(named & self.registered)
         if foreign:
             raise Forbidden(
-                f"{where}: its actor names the platform {foreign[0]}, and this client is bound to no platform:"
-                " only a client bound to that platform may write its statements"
+                f"{where}: its actor names the platform {foreign[0]}, and this client is bound to no"
+                " platform: only a client bound to that platform may write its statements"
             )
         return None
 
