@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 READ_SCOPES = {"statements/read", "all/read", "all"}
 WRITE_SCOPES = {"statements/write", "all"}
 ALL_SCOPES = ("statements/write", "statements/read", "statements/read/mine", "all/read", "all")
+PLATFORMS_CACHE_SECONDS = 5.0
 
 
 def hash_secret(secret: str) -> str:
@@ -45,18 +47,31 @@ def create_blueprint(
     commit: Callable[[], None],
     platforms: Callable[[], Mapping[int, str]],
 ) -> Blueprint:
-    """``platforms``: every registered platform's id and issuer (the ``homePage`` of its learners' accounts),
-    read for each write."""
+    """``platforms`` gives every registered platform's id and issuer (its learners' account ``homePage``)."""
     bp = Blueprint("xapi", __name__, url_prefix="/xapi")
+    # The registrations, re-read every few seconds rather than on every write (they change rarely), and at
+    # once when a client names one not seen yet. A platform registered meanwhile may thus be named by a
+    # client bound to none for those seconds: such statements are stored under no platform, seen by none of
+    # its clients and never evidence.
+    cache: dict[str, Any] = {"at": -PLATFORMS_CACHE_SECONDS, "platforms": {}}
+
+    def registered(needed: list[int]) -> Mapping[int, str]:
+        known: Mapping[int, str] = cache["platforms"]
+        if time.monotonic() - cache["at"] >= PLATFORMS_CACHE_SECONDS or not set(needed) <= known.keys():
+            known = dict(platforms())
+            cache.update(at=time.monotonic(), platforms=known)
+        return known
 
     def writer(client: Client) -> store.Writer:
-        registered = platforms()
+        registered_now = registered(client.platform_ids)
         homes: dict[str, int] = {}
         # Registrations of one issuer share its learners' homePage: their statements go under the first.
         for platform_id in sorted(client.platform_ids):
-            if platform_id in registered:
-                homes.setdefault(registered[platform_id], platform_id)
-        return store.Writer(client.id, frozenset(client.platform_ids), homes, frozenset(registered.values()))
+            if platform_id in registered_now:
+                homes.setdefault(registered_now[platform_id], platform_id)
+        return store.Writer(
+            client.id, frozenset(client.platform_ids), homes, frozenset(registered_now.values())
+        )
 
     @bp.before_request
     def check_version() -> None:

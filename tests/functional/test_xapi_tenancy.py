@@ -114,6 +114,9 @@ def tenants(live_server: LiveServer) -> Iterator[Tenants]:
     client_a = Lrs(live_server.url, make_client(app, *rw, platforms=(f"{demo.issuer}|socle-demo",)))
     client_b = Lrs(live_server.url, make_client(app, *rw, platforms=(OTHER_ISSUER,)))
     unbound = Lrs(live_server.url, make_client(app, *rw))
+    # B's client writing once makes the API see registration B at once (it reads registrations every few
+    # seconds, and at once when a client names one it has not seen), for the unbound client's checks too.
+    assert client_b.post(statement(actor=account(OTHER_ISSUER, learner_b))).status_code == 200
     found = client_b.get(agent=json.dumps(account(OTHER_ISSUER, learner_b)), verb=PASSED).json()
     assert len(found["statements"]) == 1, found
     yield Tenants(
@@ -253,6 +256,34 @@ def test_a_client_writes_its_own_platforms_statements_under_that_platform(tenant
     assert tenants.client_b.get(statementId=one_a["id"]).status_code == 404
     assert tenants.client_a.get(statementId=one_a["id"]).status_code == 200
     assert tenants.client_a.get(statementId=one_b["id"]).status_code == 404
+
+
+def test_a_platform_registered_a_moment_ago_is_known_at_once_to_its_clients(tenants: Tenants) -> None:
+    """The API keeps the registrations a few seconds, but a client bound to one it has not seen yet makes it
+    read them again."""
+    app = tenants.app
+    issuer_a = tenants.learner_a.browser.platform.issuer
+    assert tenants.client_a.post(statement(actor=account(issuer_a, tenants.learner_a))).status_code == 200
+    third = f"https://troisieme-lms-{uuid.uuid4().hex[:8]}.example"
+    demo = app.extensions["socle_demo_platform"]
+    added = app.test_cli_runner().invoke(
+        args=["platform", "add", "--issuer", third, "--client-id", "c3", "--auth-login-url", demo.auth_url]
+        + ["--auth-token-url", demo.token_url, "--key-set-url", demo.jwks_url, "--deployment-id", "d3"]
+    )
+    assert added.exit_code == 0, added.output
+    try:
+        client = Lrs(
+            tenants.client_a.url.removesuffix("/xapi/statements"),
+            make_client(app, "statements/write", platforms=(third,)),
+        )
+        posted = statement(actor={"objectType": "Agent", "account": {"homePage": third, "name": "someone"}})
+        assert client.post(posted).status_code == 200
+        assert row(app, posted["id"])["platform_id"] == platform_pk(app, third, "c3")  # type: ignore[index]
+    finally:
+        with app.app_context():
+            db.session.execute(update(PlatformRow).where(PlatformRow.issuer == third).values(is_active=False))
+            db.session.commit()
+            db.session.remove()
 
 
 # -- voiding -----------------------------------------------------------------------------------------------
