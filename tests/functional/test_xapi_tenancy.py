@@ -34,17 +34,27 @@ from xapi.models import Endpoint, OutboxRow, Statement
 from xapi.vocabulary import ATTENDED, COMPLETED, PASSED, VOIDED
 
 OTHER_ISSUER = "https://autre-lms.example"
+# B's client id, its own (not one the suite's other registrations use, so that no test finds two rows).
+B_CLIENT_ID = "tenancy-b"
 
 
 class OtherLmsLearner(Learner):
-    """A person launched by registration B: the demo platform's keys, under B's issuer and client id."""
+    """A person launched by registration B: signed with the demo platform's keys (as its second tool
+    registration, whose deployment and URLs B reuses) under B's own issuer and client id."""
 
     def __init__(self, browser: LtiBrowser, user: str, context: dict[str, str]) -> None:
         self.browser = browser
         self.sub = f"b-{user}-{time.time_ns()}"
-        login = browser.start_login(user, via=SECOND_CLIENT_ID, iss=OTHER_ISSUER)
+        login = browser.start_login(user, via=SECOND_CLIENT_ID, iss=OTHER_ISSUER, client_id=B_CLIENT_ID)
         claims = browser.platform.claims(
-            login.nonce, user, SECOND_CLIENT_ID, iss=OTHER_ISSUER, sub=self.sub, context=context
+            login.nonce,
+            user,
+            SECOND_CLIENT_ID,
+            iss=OTHER_ISSUER,
+            aud=B_CLIENT_ID,
+            azp=B_CLIENT_ID,
+            sub=self.sub,
+            context=context,
         )
         self.landing = browser.launch(browser.platform.sign(claims), login.state)
         assert self.landing.status_code == 200, error_code(self.landing)
@@ -84,7 +94,7 @@ def tenants(live_server: LiveServer) -> Iterator[Tenants]:
             "--issuer",
             OTHER_ISSUER,
             "--client-id",
-            SECOND_CLIENT_ID,
+            B_CLIENT_ID,
             "--auth-login-url",
             demo.auth_url,
             "--auth-token-url",
@@ -156,7 +166,7 @@ def lookalike(original: dict[str, Any], module_id: str, verb: str, **changes: An
     return forged
 
 
-def platform_pk(app: Flask, issuer: str, client_id: str = SECOND_CLIENT_ID) -> int:
+def platform_pk(app: Flask, issuer: str, client_id: str = B_CLIENT_ID) -> int:
     with app.app_context():
         value = db.session.scalar(
             select(PlatformRow.id).where(PlatformRow.issuer == issuer, PlatformRow.client_id == client_id)
