@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,10 +17,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text, update
+from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.engine import make_url
 
 from lti_tool import create_app
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts
+from lti_tool.config import normalise_database_url
 from lti_tool.content.loader import Content
 from lti_tool.db import db
 from lti_tool.learners.models import Platform as PlatformRow
@@ -444,10 +447,33 @@ def test_a_client_reads_only_its_platforms_statements(tenants: Tenants) -> None:
 
 
 # -- the migration -----------------------------------------------------------------------------------------
-def test_the_migration_marks_socles_statements_and_restores_those_a_client_voided(tmp_path: Path) -> None:
+@pytest.fixture
+def fresh_database(tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own: a SQLite file, or a new PostgreSQL database on the suite's server."""
+    server_url = os.environ.get("LTI_TOOL_TEST_DATABASE_URL")
+    if not server_url or server_url.startswith("sqlite"):
+        yield "sqlite:///" + str(tmp_path / "migrated.sqlite3")
+        return
+    admin_url = make_url(normalise_database_url(server_url))
+    name = f"socle_migration_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_the_migration_marks_socles_statements_and_restores_those_a_client_voided(
+    tmp_path: Path, fresh_database: str
+) -> None:
     """Existing rows: those without a source client were recorded by Socle; a Socle statement that a
-    client voided is no longer voided (one Socle voided itself stays voided)."""
-    app = create_app(standalone_config(tmp_path))
+    client voided is no longer voided (one Socle voided itself stays voided); what is stored afterwards
+    without saying is no one's evidence."""
+    app = create_app(standalone_config(tmp_path, DATABASE_URL=fresh_database))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "upgrade", "0009_xapi_index_keys"])
     assert result.exit_code == 0, result.output
@@ -497,3 +523,16 @@ def test_the_migration_marks_socles_statements_and_restores_those_a_client_voide
         "v1": (False, False),
         "v2": (True, False),
     }
+    unsaid = str(uuid.uuid4())
+    with app.app_context():
+        db.session.execute(
+            text(
+                "INSERT INTO xapi_statements (id, stored_us, verb_id, is_voided, body)"
+                " VALUES (:id, 1, :verb, false, '{}')"
+            ),
+            {"id": unsaid, "verb": PASSED},
+        )
+        assert db.session.scalar(select(Statement.is_first_party).where(Statement.id == unsaid)) is False
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()

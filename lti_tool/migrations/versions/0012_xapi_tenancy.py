@@ -26,9 +26,12 @@ depends_on = None
 
 
 def upgrade():
+    # Nearly every existing row is Socle's: the column comes with a default of true, which PostgreSQL
+    # records without rewriting the table, only the clients' rows are updated to false, and then the
+    # default becomes false, so that a row stored by any other path than Socle's own counts for nothing.
     with op.batch_alter_table("xapi_statements", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("is_first_party", sa.Boolean(), nullable=False, server_default=sa.false())
+            sa.Column("is_first_party", sa.Boolean(), nullable=False, server_default=sa.true())
         )
     statements = sa.table(
         "xapi_statements",
@@ -40,9 +43,13 @@ def upgrade():
     )
     op.execute(
         statements.update()
-        .where(statements.c.source_client_id.is_(None))
-        .values(is_first_party=True)
+        .where(statements.c.source_client_id.is_not(None))
+        .values(is_first_party=False)
     )
+    with op.batch_alter_table("xapi_statements", schema=None) as batch_op:
+        batch_op.alter_column(
+            "is_first_party", existing_type=sa.Boolean(), existing_nullable=False, server_default=sa.false()
+        )
     voided_by_socle = (
         sa.select(statements.c.voids)
         # voids IS NOT NULL: a NULL in a NOT IN list would make it match nothing.
