@@ -239,24 +239,26 @@ class Visibility:
     platform_ids: frozenset[int] = frozenset()
     client_id: int | None = None
     only_own: bool = False
-    # Only what the application recorded itself (never a client's statement): what evidence is read from.
-    first_party: bool = False
+    # Only what the application recorded itself (never a client's statement) for this platform: what
+    # competence evidence is read from.
+    evidence_of: int | None = None
 
     def clause(self) -> Any:
-        first_party = Statement.is_first_party.is_(True) if self.first_party else None
+        if self.evidence_of is not None:
+            # "+ 0": the platform is compared, not looked up. Asked for an agent, the agent index gives their
+            # few hundred statements; SQLite, seeing the platform's index, would walk all of that instead.
+            return and_(Statement.is_first_party.is_(True), (Statement.platform_id + 0) == self.evidence_of)
         if self.everything:
-            return first_party
+            return None
         own = Statement.source_client_id == self.client_id if self.client_id is not None else None
         if self.only_own:
-            seen = own if own is not None else Statement.id.is_(None)
-        else:
-            parts = [
-                c
-                for c in (Statement.platform_id.in_(self.platform_ids) if self.platform_ids else None, own)
-                if c is not None
-            ]
-            seen = or_(*parts) if parts else Statement.id.is_(None)
-        return seen if first_party is None else and_(seen, first_party)
+            return own if own is not None else Statement.id.is_(None)
+        parts = [
+            c
+            for c in (Statement.platform_id.in_(self.platform_ids) if self.platform_ids else None, own)
+            if c is not None
+        ]
+        return or_(*parts) if parts else Statement.id.is_(None)
 
 
 # -- writing

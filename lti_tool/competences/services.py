@@ -311,7 +311,7 @@ def rebuild(session: DbSession, learner: Learner, context: Context, content: Con
     query = store.Query(
         agent=f"account:{learner.issuer}|{learner.sub}", ascending=True, limit=store.MAX_LIMIT
     )
-    evidence = store.Visibility(platform_ids=frozenset({context.platform_id}), first_party=True)
+    evidence = store.Visibility(evidence_of=context.platform_id)
     statements: list[dict[str, Any]] = []
     while True:
         page, more = store.find(session, query, evidence)

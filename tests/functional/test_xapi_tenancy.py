@@ -17,14 +17,17 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, event, select, text, update
 from sqlalchemy.engine import make_url
 
 from lti_tool import create_app
+from lti_tool.competences import services
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts
 from lti_tool.config import normalise_database_url
 from lti_tool.content.loader import Content
 from lti_tool.db import db
+from lti_tool.learners.models import Context, Enrolment
+from lti_tool.learners.models import Learner as LearnerRow
 from lti_tool.learners.models import Platform as PlatformRow
 from tests.conftest import SECOND_CLIENT_ID, SECOND_DEPLOYMENT_ID, LiveServer, standalone_config
 from tests.functional.test_competences import follow_module, learner_id
@@ -167,6 +170,18 @@ def lookalike(original: dict[str, Any], module_id: str, verb: str, **changes: An
     forged["result"] = {"score": {"scaled": 1.0}, "success": True, "completion": True}
     forged.update(changes)
     return forged
+
+
+def context_of(app: Flask, learner_pk: int) -> int:
+    with app.app_context():
+        value = db.session.scalar(select(Enrolment.context_pk).where(Enrolment.learner_id == learner_pk))
+        db.session.remove()
+    assert value is not None
+    return int(value)
+
+
+def base_iri(app: Flask) -> str:
+    return str(app.config.get("XAPI_IRI_BASE") or app.config["BASE_URL"])
 
 
 def platform_pk(app: Flask, issuer: str, client_id: str = B_CLIENT_ID) -> int:
@@ -433,6 +448,39 @@ def test_withdrawing_an_attendance_voids_socles_record_not_a_clients_lookalike(t
     assert row(app, lookalike["id"])["is_voided"] is False  # type: ignore[index]
     rebuild(app)
     assert "M5" not in mastery(app, tenants.pk_b)["facts"]["attended"]
+
+
+def test_the_rebuild_finds_a_learners_evidence_by_their_account_not_by_the_platform(tenants: Tenants) -> None:
+    """The platform and the first-party mark are compared on the learner's statements, found by the agent
+    index: SQLite (without statistics) would otherwise walk the platform's whole index for every learner."""
+    app = tenants.app
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            db.session.remove()
+            pytest.skip("SQLite's planner: PostgreSQL plans from its statistics")
+        learner = db.session.get(LearnerRow, tenants.pk_b)
+        context = db.session.get(Context, context_of(app, tenants.pk_b))
+        assert learner is not None and context is not None
+        seen: list[tuple[str, Any]] = []
+
+        def keep(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, _many: bool) -> None:
+            if sql.lstrip().upper().startswith("SELECT") and "FROM xapi_statements" in sql:
+                seen.append((sql, params))
+
+        event.listen(db.engine, "before_cursor_execute", keep)
+        try:
+            read = services.rebuild(db.session, learner, context, tenants.content, base_iri(app))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", keep)
+        assert read > 0 and seen
+        for sql, params in seen:
+            plan = " ".join(
+                str(row[3])
+                for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)
+            )
+            assert "ix_xapi_statements_platform" not in plan, plan
+        db.session.rollback()
+        db.session.remove()
 
 
 # -- reading -----------------------------------------------------------------------------------------------
