@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.dashboard.exports_blueprint import bp as exports_bp
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
     from lti_tool.home.blueprint import bp as home_bp
+    from lti_tool.learners import services as learners_services
     from lti_tool.learners.blueprint import bp as learners_bp
     from lti_tool.lti import launches, runtime
     from lti_tool.lti.blueprint import bp as lti_bp
@@ -78,7 +79,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(exports_bp)
-    app.register_blueprint(xapi_api.create_blueprint(lambda: database.db.session, database.db.session.commit))
+    app.register_blueprint(
+        xapi_api.create_blueprint(
+            lambda: database.db.session,
+            database.db.session.commit,
+            lambda: learners_services.platform_issuers(database.db.session),
+        )
+    )
     if app.config["DEMO_PLATFORM"]:
         from lti_tool.lti.demo_platform import blueprint as demo_platform
 

@@ -313,7 +313,8 @@ def xapi_client() -> None:
     "--platform",
     "platforms",
     multiple=True,
-    help="Issuer (or issuer|client_id) whose statements it may see; repeat for several.",
+    help="Issuer (or issuer|client_id) whose statements it may write, void and see; repeat for several."
+    " Without it, the client writes only statements that name no registered platform.",
 )
 def xapi_client_add(name: str, scopes: tuple[str, ...], platforms: tuple[str, ...]) -> None:
     """Create a client; print its key and secret once (the last line is key:secret)."""

@@ -83,9 +83,15 @@ def emit(
         statements = [build.void(person, voider, str(payload["earned_statement_id"]))]
     if not statements:
         return []
-    # Statement ids derive from this brand-new event id: they cannot exist yet.
+    # Statement ids derive from this brand-new event id: they cannot exist yet. Only this path stores
+    # first-party statements, the only ones the competence engine and its rebuild read.
     return store.store(
-        session, statements, authority=authority(), platform_id=scope.platform_id, new_ids=True
+        session,
+        statements,
+        authority=authority(),
+        platform_id=scope.platform_id,
+        new_ids=True,
+        first_party=True,
     )
 
 

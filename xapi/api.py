@@ -1,8 +1,8 @@
 """The Statement API (``/xapi/statements``, ``/xapi/about``), as a Flask blueprint.
 
-The application gives it a session factory; this package imports nothing from it. Clients authenticate with
-HTTP Basic (key:secret from ``flask --app lti_tool xapi client add``); their scopes say what they may do and
-their platforms which statements they may see.
+The application gives it a session factory and the registered platforms; this package imports nothing from
+it. Clients authenticate with HTTP Basic (key:secret from ``flask --app lti_tool xapi client add``); their
+scopes say what they may do and their platforms which statements they may write, void and see.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -26,6 +27,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 READ_SCOPES = {"statements/read", "all/read", "all"}
 WRITE_SCOPES = {"statements/write", "all"}
 ALL_SCOPES = ("statements/write", "statements/read", "statements/read/mine", "all/read", "all")
+PLATFORMS_CACHE_SECONDS = 5.0
 
 
 def hash_secret(secret: str) -> str:
@@ -40,8 +42,36 @@ class ApiError(Exception):
         self.message = message
 
 
-def create_blueprint(session: Callable[[], SessionLike], commit: Callable[[], None]) -> Blueprint:
+def create_blueprint(
+    session: Callable[[], SessionLike],
+    commit: Callable[[], None],
+    platforms: Callable[[], Mapping[int, str]],
+) -> Blueprint:
+    """``platforms`` gives every registered platform's id and issuer (its learners' account ``homePage``)."""
     bp = Blueprint("xapi", __name__, url_prefix="/xapi")
+    # The registrations, re-read every few seconds rather than on every write (they change rarely), and at
+    # once when a client names one not seen yet. A platform registered meanwhile may thus be named by a
+    # client bound to none for those seconds: such statements are stored under no platform, seen by none of
+    # its clients and never evidence.
+    cache: dict[str, Any] = {"at": -PLATFORMS_CACHE_SECONDS, "platforms": {}}
+
+    def registered(needed: list[int]) -> Mapping[int, str]:
+        known: Mapping[int, str] = cache["platforms"]
+        if time.monotonic() - cache["at"] >= PLATFORMS_CACHE_SECONDS or not set(needed) <= known.keys():
+            known = dict(platforms())
+            cache.update(at=time.monotonic(), platforms=known)
+        return known
+
+    def writer(client: Client) -> store.Writer:
+        registered_now = registered(client.platform_ids)
+        homes: dict[str, int] = {}
+        # Registrations of one issuer share its learners' homePage: their statements go under the first.
+        for platform_id in sorted(client.platform_ids):
+            if platform_id in registered_now:
+                homes.setdefault(registered_now[platform_id], platform_id)
+        return store.Writer(
+            client.id, frozenset(client.platform_ids), homes, frozenset(registered_now.values())
+        )
 
     @bp.before_request
     def check_version() -> None:
@@ -73,6 +103,10 @@ def create_blueprint(session: Callable[[], SessionLike], commit: Callable[[], No
     def bad_request(error: store.BadRequest) -> tuple[Response, int]:
         return _json({"error": True, "message": str(error)}, 400), 400
 
+    @bp.errorhandler(store.Forbidden)
+    def forbidden(error: store.Forbidden) -> tuple[Response, int]:
+        return _json({"error": True, "message": str(error)}, 403), 403
+
     @bp.errorhandler(store.Conflict)
     def conflict(error: store.Conflict) -> tuple[Response, int]:
         return _json({"error": True, "message": str(error)}, 409), 409
@@ -93,7 +127,7 @@ def create_blueprint(session: Callable[[], SessionLike], commit: Callable[[], No
             statements,
             authority=authority(client),
             source_client_id=client.id,
-            platform_id=client.platform_ids[0] if len(client.platform_ids) == 1 else None,
+            writer=writer(client),
         )
         commit()
         return _json(ids, 200)
@@ -111,11 +145,7 @@ def create_blueprint(session: Callable[[], SessionLike], commit: Callable[[], No
             raise ApiError(400, "the statement's id differs from the statementId parameter")
         body = {**body, "id": statement_id}
         store.store(
-            session(),
-            [body],
-            authority=authority(client),
-            source_client_id=client.id,
-            platform_id=client.platform_ids[0] if len(client.platform_ids) == 1 else None,
+            session(), [body], authority=authority(client), source_client_id=client.id, writer=writer(client)
         )
         commit()
         return Response(status=204)

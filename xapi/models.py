@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
 
 NAMING_CONVENTION = {
@@ -53,6 +53,10 @@ class Statement(Base):
     # Who may see it: the platform registration it belongs to, and the API client that posted it.
     platform_id: Mapped[int | None] = mapped_column(Integer)
     source_client_id: Mapped[int | None] = mapped_column(Integer)
+    # Recorded by the application itself (its own recording path sets it), never by a Statement API client.
+    # Only these statements are evidence: a client controls every byte of its statements' JSON (actor,
+    # context, extensions), not this column. False unless set, so a new writing path counts for nothing.
+    is_first_party: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The statement as stored (with stored, authority and version), JSON text.
     body: Mapped[str] = mapped_column(Text)
 

@@ -11,7 +11,7 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -150,6 +150,71 @@ class BadRequest(ValueError):
     """A request the Statement API refuses with 400 and this message."""
 
 
+class Forbidden(Exception):
+    """A write the client's platforms do not allow (403 and this message)."""
+
+
+@dataclass(frozen=True)
+class Writer:
+    """What a Statement API client may write.
+
+    A statement belongs to the platform its actor's account ``homePage`` names (the platform's issuer, as in
+    every statement Socle records). A client bound to platforms writes only statements of those platforms,
+    stored under them; a client bound to none writes only statements that name no registered platform
+    (another LRS's learners, tests), stored under none. It voids only statements it may write, never one
+    Socle recorded itself."""
+
+    client_id: int
+    platform_ids: frozenset[int]
+    homes: Mapping[str, int]  # homePage -> the client's platform its statements are stored under
+    registered: frozenset[str]  # the homePages of every registered platform
+
+    def platform_of(self, statement: dict[str, Any], where: str) -> int | None:
+        named = _homes(statement["actor"])
+        if self.platform_ids:
+            if not named or not named <= self.homes.keys():
+                others = sorted(named - self.homes.keys())
+                raise Forbidden(
+                    f"{where}: its actor names no platform of this client"
+                    + (f" ({', '.join(others)} is not one of them)" if others else " (no account homePage)")
+                    + ": the actor must be an account whose homePage is the issuer of one of the client's"
+                    " platforms"
+                )
+            platforms = {self.homes[home] for home in named}
+            if len(platforms) > 1:
+                raise Forbidden(
+                    f"{where}: its actor names several platforms; send one statement per platform"
+                )
+            return platforms.pop()
+        foreign = sorted(named & self.registered)
+        if foreign:
+            raise Forbidden(
+                f"{where}: its actor names the platform {foreign[0]}, and this client is bound to no"
+                " platform: only a client bound to that platform may write its statements"
+            )
+        return None
+
+    def may_change(self, platform_id: int | None, is_first_party: bool, source_client_id: int | None) -> bool:
+        if is_first_party:
+            return False
+        if source_client_id == self.client_id:
+            return True
+        return platform_id in self.platform_ids if self.platform_ids else platform_id is None
+
+
+def _homes(agent: Any) -> set[str]:
+    """The account homePages an actor names (a group's and its members')."""
+    if not isinstance(agent, dict):
+        return set()
+    found = set()
+    account = agent.get("account")
+    if isinstance(account, dict) and isinstance(account.get("homePage"), str):
+        found.add(account["homePage"])
+    for member in agent.get("member") or []:
+        found |= _homes(member)
+    return found
+
+
 def iso(us: int) -> str:
     return (
         datetime.fromtimestamp(us / 1_000_000, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -174,8 +239,15 @@ class Visibility:
     platform_ids: frozenset[int] = frozenset()
     client_id: int | None = None
     only_own: bool = False
+    # Only what the application recorded itself (never a client's statement) for this platform: what
+    # competence evidence is read from.
+    evidence_of: int | None = None
 
     def clause(self) -> Any:
+        if self.evidence_of is not None:
+            # "+ 0": the platform is compared, not looked up. Asked for an agent, the agent index gives their
+            # few hundred statements; SQLite, seeing the platform's index, would walk all of that instead.
+            return and_(Statement.is_first_party.is_(True), (Statement.platform_id + 0) == self.evidence_of)
         if self.everything:
             return None
         own = Statement.source_client_id == self.client_id if self.client_id is not None else None
@@ -198,24 +270,35 @@ def store(
     platform_id: int | None = None,
     source_client_id: int | None = None,
     new_ids: bool = False,
+    first_party: bool = False,
+    writer: Writer | None = None,
 ) -> list[str]:
     """Validate and store statements; return their ids (equal resends are accepted and not stored twice).
 
     ``new_ids``: the caller made the ids itself from a brand-new event, so none can exist yet; the check for
-    an earlier copy (a query and a savepoint) is skipped on that hot path."""
+    an earlier copy (a query and a savepoint) is skipped on that hot path. ``first_party``: the application
+    records these itself (they may count as evidence); never for a client's. ``writer``: a Statement API
+    client, whose platforms decide which statements it may write and void (each statement is stored under
+    the platform its actor names, instead of ``platform_id``)."""
     normalised = []
+    platform_of: dict[str, int | None] = {}
     for index, raw in enumerate(statements):
+        where = f"statement[{index}]" if len(statements) > 1 else "statement"
         try:
             statement = validation.validate_statement(raw)
         except validation.StatementError as error:
-            where = f"statement[{index}]" if len(statements) > 1 else "statement"
             raise BadRequest(str(error).replace("statement", where, 1)) from error
         statement.setdefault("id", str(uuid.uuid4()))
         statement["id"] = statement["id"].lower()
+        platform_of[statement["id"]] = (
+            writer.platform_of(statement, where) if writer is not None else platform_id
+        )
         normalised.append(statement)
     ids = [s["id"] for s in normalised]
     if len(set(ids)) != len(ids):
         raise BadRequest("two statements of the batch have the same id")
+    if writer is not None:
+        _check_voids(session, writer, normalised)
     # On PostgreSQL the insert itself skips ids already stored (ON CONFLICT DO NOTHING) and says which it
     # stored; the earlier copies are judged afterwards. Elsewhere, a query first and a savepoint.
     on_postgres = session.get_bind().dialect.name == "postgresql"
@@ -251,8 +334,9 @@ def store(
                 "registration": context.get("registration", "").lower() or None,
                 "is_voided": False,
                 "voids": obj["id"].lower() if statement["verb"]["id"] == VOIDED else None,
-                "platform_id": platform_id,
+                "platform_id": platform_of[statement["id"]],
                 "source_client_id": source_client_id,
+                "is_first_party": first_party,
                 "body": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
             }
         )
@@ -286,18 +370,63 @@ def store(
                 authority=authority,
                 platform_id=platform_id,
                 source_client_id=source_client_id,
+                first_party=first_party,
+                writer=writer,
             )
         _insert_index(session, agents, activities)
     targets = [row["voids"] for row in rows if row["voids"]]
     if targets:
-        # A voiding statement cannot itself be voided.
+        # A voiding statement cannot itself be voided. Who may void what was checked above; the same rule is
+        # repeated here so that no statement stored meanwhile escapes it: the application voids only its own
+        # records, a client only the statements it may write.
         session.execute(
             update(Statement)
-            .where(Statement.id.in_(targets), Statement.verb_id != VOIDED)
+            .where(Statement.id.in_(targets), Statement.verb_id != VOIDED, _voidable_by(writer))
             .values(is_voided=True)
         )
-    _enqueue(session, [row["id"] for row in rows], platform_id)
+    by_platform: dict[int | None, list[str]] = {}
+    for row in rows:
+        by_platform.setdefault(row["platform_id"], []).append(row["id"])
+    for platform, stored_ids in by_platform.items():
+        _enqueue(session, stored_ids, platform)
     return ids
+
+
+def _check_voids(session: SessionLike, writer: Writer, statements: list[dict[str, Any]]) -> None:
+    """Refuse a client's voiding statement whose target it may not change (one query, only for a batch that
+    voids something). A target not stored (yet) is no reason to refuse (xAPI): nothing is voided then."""
+    targets = {
+        statement["object"]["id"].lower(): index
+        for index, statement in enumerate(statements)
+        if statement["verb"]["id"] == VOIDED
+    }
+    if not targets:
+        return
+    rows = session.execute(
+        select(
+            Statement.id, Statement.platform_id, Statement.is_first_party, Statement.source_client_id
+        ).where(Statement.id.in_(list(targets)))
+    ).all()
+    for target, platform, is_first_party, source in sorted(rows):
+        if not writer.may_change(platform, bool(is_first_party), source):
+            index = targets[target]
+            where = f"statement[{index}]" if len(statements) > 1 else "statement"
+            owner = (
+                "Socle recorded it itself" if is_first_party else "it belongs to a platform of another client"
+            )
+            raise Forbidden(f"{where}: this client may not void statement {target}: {owner}")
+
+
+def _voidable_by(writer: Writer | None) -> Any:
+    if writer is None:
+        return Statement.is_first_party.is_(True)
+    mine = Statement.source_client_id == writer.client_id
+    platform = (
+        Statement.platform_id.in_(writer.platform_ids)
+        if writer.platform_ids
+        else Statement.platform_id.is_(None)
+    )
+    return and_(Statement.is_first_party.is_(False), or_(mine, platform))
 
 
 # Active endpoints per platform, re-read every few seconds: the list changes rarely and is read on every
@@ -523,12 +652,14 @@ def decode_cursor(token: str) -> tuple[int, str]:
 
 
 def statement_ids_for(session: SessionLike, verb: str, activity: str, agent_ifi: str) -> list[str]:
-    """Ids of the non-voided statements of an agent with this verb and object (e.g. an attendance to void)."""
+    """Ids of the non-voided statements the application recorded itself of an agent with this verb and
+    object (e.g. an attendance to void: never a client's look-alike)."""
     return list(
         session.execute(
             select(Statement.id).where(
                 Statement.verb_id == verb,
                 Statement.is_voided.is_(False),
+                Statement.is_first_party.is_(True),
                 Statement.id.in_(
                     select(StatementActivity.statement_id).where(
                         StatementActivity.activity_id == activity, StatementActivity.is_direct.is_(True)

@@ -303,8 +303,12 @@ def recognise_prior_learning(
 
 # -- rebuild -----------------------------------------------------------------------------------------------
 def rebuild(session: DbSession, learner: Learner, context: Context, content: Content, base_iri: str) -> int:
-    """Recompute a learner's mastery in a context from their stored statements alone; return how many
-    statements were read. Nothing is emitted or issued: it restores state, it does not award."""
+    """Recompute a learner's mastery in a context from the statements Socle recorded of them there; return
+    how many statements were read. Nothing is emitted or issued: it restores state, it does not award.
+
+    Only first-party statements of the context's registration are read: a Statement API client can write
+    any actor, context and extension into its JSON, but cannot set the column that says Socle recorded it
+    (nor choose its platform). Within those, the context extensions (Socle's own) pick the course."""
     deployment = session.get(Deployment, context.deployment_pk)
     vocabulary = Vocabulary(base_iri)
     ext = {
@@ -317,9 +321,10 @@ def rebuild(session: DbSession, learner: Learner, context: Context, content: Con
     query = store.Query(
         agent=f"account:{learner.issuer}|{learner.sub}", ascending=True, limit=store.MAX_LIMIT
     )
+    evidence = store.Visibility(evidence_of=context.platform_id)
     statements: list[dict[str, Any]] = []
     while True:
-        page, more = store.find(session, query, store.Visibility(everything=True))
+        page, more = store.find(session, query, evidence)
         statements += [
             s
             for s in page

@@ -62,6 +62,11 @@ def list_platforms(session: DbSession) -> list[Platform]:
     return list(session.scalars(select(Platform).order_by(Platform.issuer, Platform.client_id)))
 
 
+def platform_issuers(session: DbSession) -> dict[int, str]:
+    """Every registration's id and issuer, inactive ones too (what the xAPI API tells tenants apart by)."""
+    return {row[0]: row[1] for row in session.execute(select(Platform.id, Platform.issuer))}
+
+
 def find_platform(session: DbSession, issuer: str, client_id: str) -> Platform | None:
     return session.scalar(
         select(Platform).where(
