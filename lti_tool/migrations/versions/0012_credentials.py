@@ -6,8 +6,8 @@ conditions are met again; the revoked row stays, its status-list bit set. ``evid
 file frozen at issue (the credential names its digest); ``evidence_shared_at`` records the holder's choice
 to show it to anyone with the verification link.
 
-Revision ID: 0014_credentials
-Revises: 0010_registration_invites
+Revision ID: 0012_credentials
+Revises: 0011_xapi_tenancy
 Create Date: 2026-12-07 13:00:00
 
 """
@@ -17,8 +17,8 @@ from alembic import op
 import lti_tool.db
 
 
-revision = "0014_credentials"
-down_revision = "0010_registration_invites"
+revision = "0012_credentials"
+down_revision = "0011_xapi_tenancy"
 branch_labels = None
 depends_on = None
 

@@ -10,8 +10,8 @@ voided only by Socle (an attendance withdrawn, a credential revoked): a Socle st
 Socle's own was voided by a client, and is restored (the client's voiding statement stays stored, as sent).
 Run ``flask --app lti_tool competences rebuild`` afterwards so that mastery follows.
 
-Revision ID: 0012_xapi_tenancy
-Revises: 0009_xapi_index_keys
+Revision ID: 0011_xapi_tenancy
+Revises: 0010_registration_invites
 Create Date: 2026-12-07 13:00:00
 
 """
@@ -19,8 +19,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0012_xapi_tenancy"
-down_revision = "0009_xapi_index_keys"
+revision = "0011_xapi_tenancy"
+down_revision = "0010_registration_invites"
 branch_labels = None
 depends_on = None
 

@@ -3,8 +3,8 @@
 Attempts recorded before keep NULL: they asked every question of the quiz as it was, in file order, and
 the services read them so (the questions they answered, then the rest of the file up to the draw).
 
-Revision ID: 0016_quiz_draws
-Revises: 0014_credentials
+Revision ID: 0013_quiz_draws
+Revises: 0012_credentials
 Create Date: 2026-12-07 13:10:00
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0016_quiz_draws"
-down_revision = "0014_credentials"
+revision = "0013_quiz_draws"
+down_revision = "0012_credentials"
 branch_labels = None
 depends_on = None
 
