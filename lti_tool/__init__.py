@@ -84,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             lambda: database.db.session,
             database.db.session.commit,
             lambda: learners_services.platform_issuers(database.db.session),
+            app.config["BASE_URL"],
         )
     )
     if app.config["DEMO_PLATFORM"]:

@@ -46,8 +46,11 @@ def create_blueprint(
     session: Callable[[], SessionLike],
     commit: Callable[[], None],
     platforms: Callable[[], Mapping[int, str]],
+    base_url: str,
 ) -> Blueprint:
-    """``platforms`` gives every registered platform's id and issuer (its learners' account ``homePage``)."""
+    """``platforms`` gives every registered platform's id and issuer (its learners' account ``homePage``);
+    ``base_url`` is the LRS's own address, which names its clients in a statement's ``authority`` (never the
+    request's Host header, which a client chooses)."""
     bp = Blueprint("xapi", __name__, url_prefix="/xapi")
     # The registrations, re-read every few seconds rather than on every write (they change rarely), and at
     # once when a client names one not seen yet. A platform registered meanwhile may thus be named by a
@@ -125,7 +128,7 @@ def create_blueprint(
         ids = store.store(
             session(),
             statements,
-            authority=authority(client),
+            authority=authority(client, base_url),
             source_client_id=client.id,
             writer=writer(client),
         )
@@ -145,7 +148,11 @@ def create_blueprint(
             raise ApiError(400, "the statement's id differs from the statementId parameter")
         body = {**body, "id": statement_id}
         store.store(
-            session(), [body], authority=authority(client), source_client_id=client.id, writer=writer(client)
+            session(),
+            [body],
+            authority=authority(client, base_url),
+            source_client_id=client.id,
+            writer=writer(client),
         )
         commit()
         return Response(status=204)
@@ -232,11 +239,11 @@ def require(scopes: set[str]) -> Client:
     return client
 
 
-def authority(client: Client) -> dict[str, Any]:
+def authority(client: Client, base_url: str) -> dict[str, Any]:
     return {
         "objectType": "Agent",
         "name": client.name,
-        "account": {"homePage": request.host_url.rstrip("/") + "/xapi/clients", "name": client.key},
+        "account": {"homePage": base_url.rstrip("/") + "/xapi/clients", "name": client.key},
     }
 
 

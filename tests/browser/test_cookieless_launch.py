@@ -154,10 +154,15 @@ def lms_page(cookieless_browser: BrowserContext) -> Iterator[Page]:
     cookieless_browser.clear_cookies()
 
 
-def tool_frame(page: Page, sites: Sites, path: str) -> Any:
-    frame = next((f for f in page.frames if f.url.startswith(sites.tool + path)), None)
-    assert frame is not None, [f.url for f in page.frames]
-    return frame
+def tool_frame(page: Page, sites: Sites, path: str, timeout_ms: int = 10_000) -> Any:
+    """The tool's frame once its address is ``path``: the page shows its content first, then a script
+    (static/page-url.js) puts the page's own URL in place of /lti/launch, so wait for it."""
+    for _ in range(timeout_ms // 100):
+        frame = next((f for f in page.frames if f.url.startswith(sites.tool + path)), None)
+        if frame is not None:
+            return frame
+        page.wait_for_timeout(100)
+    raise AssertionError([f.url for f in page.frames])
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,7 @@ def test_a_production_worker_refuses_an_internal_lrs_the_operator_did_not_name(
             "LTI_TOOL_ENV": "production",
             "LTI_TOOL_BASE_URL": "https://socle.example.org",
             "LTI_TOOL_DEMO_PLATFORM": "false",
+            "LTI_TOOL_CERTIFICATE_ISSUER_EMAIL": "certificats@socle.example.org",
         }
         worker = subprocess.Popen(  # noqa: S603 - our own interpreter running our own command
             [sys.executable, "-m", "flask", "--app", "lti_tool", "worker", "--once"],

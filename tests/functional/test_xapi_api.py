@@ -120,6 +120,13 @@ def test_post_put_and_get_a_statement(lrs: Lrs) -> None:
     assert got.headers["Last-Modified"] == body["stored"]
 
 
+def test_the_authority_names_socle_whatever_host_header_the_client_sends(lrs: Lrs, app: Flask) -> None:
+    posted = statement()
+    assert lrs.post(posted, headers={"Host": "lrs.attacker.example"}).status_code == 200
+    authority = lrs.get(statementId=posted["id"]).json()["authority"]
+    assert authority["account"]["homePage"] == app.config["BASE_URL"] + "/xapi/clients"
+
+
 def test_an_equal_resend_is_accepted_and_a_different_one_conflicts(lrs: Lrs) -> None:
     original = statement()
     assert lrs.post(original).status_code == 200

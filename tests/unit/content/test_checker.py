@@ -191,7 +191,9 @@ def test_routing_refuses_a_format_that_is_not_offered_today(copy: Path) -> None:
 def test_a_questionnaire_version_after_the_content_version_is_a_problem(copy: Path) -> None:
     edit_yaml(copy / "autodiagnostic.yaml", lambda d: d.update(since_version=99))
     assert any(
-        p.startswith("modules/autodiagnostic.yaml: since_version: since_version 99 is after the content version")
+        p.startswith(
+            "modules/autodiagnostic.yaml: since_version: since_version 99 is after the content version"
+        )
         for p in problems(copy)
     )
 
