@@ -155,7 +155,7 @@ def landing(context: LaunchContext) -> tuple[str, dict[str, Any]]:
 
 
 def catalogue(context_pk: int) -> list[deep_linking.Item]:
-    """What a trainer can place in a course: modules, the autodiagnostic, the staff area, live sessions."""
+    """What a trainer can place in a course: modules, the autodiagnostic, the whole path, live sessions."""
     items = [
         deep_linking.Item(
             f"module:{m.id}", f"{m.id} · {m.meta.title}", m.meta.summary, {"module": m.id}, m.id
@@ -180,15 +180,8 @@ def catalogue(context_pk: int) -> list[deep_linking.Item]:
             None,
         )
     )
-    items.append(
-        deep_linking.Item(
-            "activity:dashboard",
-            "Espace formateur",
-            "Le suivi du cours pour l'équipe pédagogique.",
-            {"activity": "dashboard"},
-            None,
-        )
-    )
+    # No separate "trainer area" activity (students would see it in the course): staff reach it from
+    # every activity's header, and a link placed earlier with activity=dashboard still lands them there.
     items.append(
         deep_linking.Item(
             "activity:sessions",

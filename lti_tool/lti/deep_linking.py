@@ -31,7 +31,7 @@ RESPONSE_LIFETIME_SECONDS = 600
 class Item:
     """Something a trainer can place in the course."""
 
-    key: str  # what the form sends: module:M1, activity:autodiagnostic, activity:dashboard, session:12
+    key: str  # what the form sends: module:M1, activity:autodiagnostic, activity:path, session:12
     title: str
     text: str
     custom: dict[str, str]

@@ -206,7 +206,7 @@ def test_deep_linking_places_several_items_and_their_links_open_them(
     response = browser.http.post(
         browser.base_url + "/lti/deep-link",
         params={"launch": launch},
-        data={"item": ["module:M2", "activity:autodiagnostic", "activity:dashboard"]},
+        data={"item": ["module:M2", "activity:autodiagnostic", "activity:sessions"]},
     )
     assert response.status_code == 200
     action, fields = autopost_form(response.text)

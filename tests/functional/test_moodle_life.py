@@ -153,7 +153,7 @@ def test_deep_linking_places_the_chosen_modules_and_the_whole_path_is_an_item(
     response = browser.http.post(
         browser.base_url + "/lti/deep-link",
         params={"launch": launch_id_of(picker)},
-        data={"item": ["module:M7", "activity:dashboard"]},
+        data={"item": ["module:M7", "activity:sessions"]},
     )
     assert response.status_code == 200
     autopost_form(response.text)
@@ -162,7 +162,7 @@ def test_deep_linking_places_the_chosen_modules_and_the_whole_path_is_an_item(
             db.session.scalars(select(Placement.resource_id).where(Placement.context_pk.in_(context_pks)))
         )
         db.session.remove()
-    assert "M7" in placed and "dashboard" not in placed
+    assert "M7" in placed and "sessions" not in placed
 
 
 # -- 6. the roster: never enrolled is not "left the course"
@@ -222,3 +222,23 @@ def test_english_chosen_once_stays_english_for_the_rest_of_the_launch(browser: L
     # Switching back to French lasts too.
     french = learner.get("/learner/", lang="fr")
     assert all("lang=fr" in link for link in re.findall(r'href="(/modules/[^"]+)"', french.text))
+
+
+# -- 4. staff find their room from any activity
+def test_a_teacher_opening_a_module_activity_has_a_way_to_the_trainer_area(
+    browser: LtiBrowser, other_browser: LtiBrowser, demo: DemoPlatform
+) -> None:
+    place = course()
+    teacher = Person(browser, user="instructor", context=place, custom={"module": "M2"})
+    assert 'data-testid="module-overview"' in teacher.landing.text  # the activity itself, as learners see it
+    link = re.search(r'href="([^"]+)" data-testid="staff-area-link"', teacher.landing.text)
+    assert link and "cohorte, séances, exports" in teacher.landing.text
+    staff = browser.http.get(browser.base_url + html.unescape(link.group(1)))
+    assert staff.status_code == 200 and 'data-testid="staff-home"' in staff.text
+    learner = Person(other_browser, context=place, custom={"module": "M2"})
+    assert 'data-testid="module-overview"' in learner.landing.text
+    assert 'data-testid="staff-area-link"' not in learner.landing.text
+    assert learner.get("/staff/").status_code == 403
+    # The trainer area is no longer an activity of its own for the course page (students would see it).
+    picker = deep_link_launch(browser, demo)
+    assert 'value="activity:dashboard"' not in picker.text
