@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from lti_tool import outbound
 from lti_tool.db import DbSession, utcnow
 from lti_tool.keys import KeyStore
-from lti_tool.learners.models import Platform
+from lti_tool.learners.models import Learner, Platform, display_name
 from lti_tool.lti import claims as c
 from lti_tool.lti import placements
 from lti_tool.lti.models import Launch, LineItem, ScoreOutbox
@@ -37,6 +37,13 @@ SCORE_MEDIA_TYPE = "application/vnd.ims.lis.v1.score+json"
 LINEITEM_MEDIA_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 CONTAINER_MEDIA_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 TAG = "socle"
+# Values of a link's custom ``score`` parameter meaning: this activity sends no score to the gradebook.
+NO_SCORE = frozenset({"none", "no", "non", "aucune", "false", "0"})
+
+
+def _activity_resource(activity: Any) -> str | None:
+    """The resource id a link's custom ``activity`` names (``diagnostic`` is the autodiagnostic too)."""
+    return "autodiagnostic" if activity in ("autodiagnostic", "diagnostic") else activity
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,10 @@ def enqueue(session: DbSession, scope: Any, grade: Grade) -> ScoreOutbox | None:
         return None
     if not is_placed(session, scope.context_pk, grade):
         # No column the teacher did not ask for: it would change every learner's course total.
+        return None
+    if claim.get("_for_resource") == grade.resource_id and claim.get("_sends_no_score"):
+        # The teacher chose, on this activity, that it sends no score (an autodiagnostic's 38/100 reads as
+        # a failing grade).
         return None
     now = utcnow().replace(microsecond=0)
     last = session.scalar(
@@ -140,7 +151,8 @@ def _ags_claim(session: DbSession, scope: Any) -> dict[str, Any] | None:
     claim = dict(row.claims[c.AGS_ENDPOINT])
     custom = row.claims.get(c.CUSTOM) or {}
     claim["_resource_link_id"] = row.resource_link_id
-    claim["_for_resource"] = str(custom.get("module", "")).upper() or custom.get("activity")
+    claim["_for_resource"] = str(custom.get("module", "")).upper() or _activity_resource(custom.get("activity"))
+    claim["_sends_no_score"] = str(custom.get("score", "")).strip().lower() in NO_SCORE
     return claim
 
 
@@ -366,12 +378,14 @@ def _retry(row: ScoreOutbox, error: str, policy: Policy) -> dict[str, Any]:
     }
 
 
-def context_scores(session: DbSession, context_pk: int) -> list[ScoreOutbox]:
-    return list(
-        session.scalars(
-            select(ScoreOutbox)
-            .where(ScoreOutbox.context_pk == context_pk)
-            .order_by(ScoreOutbox.created_at.desc())
-            .limit(500)
-        )
+def context_scores(session: DbSession, context_pk: int) -> list[tuple[ScoreOutbox, str | None]]:
+    """The course's latest score sends, each with the learner's name as the platform gave it (None if it
+    gave none)."""
+    rows = session.execute(
+        select(ScoreOutbox, Learner.name, Learner.given_name, Learner.family_name)
+        .join(Learner, Learner.id == ScoreOutbox.learner_id)
+        .where(ScoreOutbox.context_pk == context_pk)
+        .order_by(ScoreOutbox.created_at.desc(), ScoreOutbox.id.desc())
+        .limit(500)
     )
+    return [(row[0], display_name(row[1], row[2], row[3])) for row in rows]

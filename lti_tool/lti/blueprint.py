@@ -173,6 +173,15 @@ def catalogue(context_pk: int) -> list[deep_linking.Item]:
     )
     items.append(
         deep_linking.Item(
+            "activity:autodiagnostic-ungraded",
+            "Autodiagnostic (sans note)",
+            "Le même autodiagnostic, sans score envoyé au carnet de notes.",
+            {"activity": "autodiagnostic", "score": "none"},
+            None,
+        )
+    )
+    items.append(
+        deep_linking.Item(
             "activity:path",
             "Parcours complet",
             "Tous les modules et l'autodiagnostic, depuis l'accueil de l'apprenant.",

@@ -168,7 +168,7 @@ def test_deep_linking_places_the_chosen_modules_and_the_whole_path_is_an_item(
 # -- 6. the roster: never enrolled is not "left the course"
 def roster_row(page: str, name: str) -> str:
     start = page.index(name)
-    return page[page.rindex("<tr>", 0, start) : page.index("</tr>", start)]
+    return page[page.rindex("<tr", 0, start) : page.index("</tr>", start)]
 
 
 def test_a_site_admin_who_never_was_in_the_roster_is_not_someone_who_left(
@@ -242,3 +242,35 @@ def test_a_teacher_opening_a_module_activity_has_a_way_to_the_trainer_area(
     # The trainer area is no longer an activity of its own for the course page (students would see it).
     picker = deep_link_launch(browser, demo)
     assert 'value="activity:dashboard"' not in picker.text
+
+
+# -- 3. the grades page: names, what each row is, and an autodiagnostic that sends no score
+def test_the_grades_page_names_people_says_what_each_row_is_and_an_ungraded_autodiagnostic_sends_nothing(
+    app: Flask, browser: LtiBrowser, other_browser: LtiBrowser, demo: DemoPlatform
+) -> None:
+    from tests.functional.test_diagnostic import run_through
+
+    place, code = course(), str(time.time_ns())
+    quiet = Person(
+        browser,
+        context=place,
+        custom={"activity": "autodiagnostic", "score": "none"},
+        name=f"Camille Sansnote{code}",
+    )
+    run_through(quiet, {"A": 2, "B": 2, "C": 2, "D": 2, "E": 2})
+    assert "autodiagnostic" not in {resource for resource, _, _ in queued(app, quiet.sub)}
+    graded = Person(
+        other_browser, context=place, custom={"activity": "autodiagnostic"}, name=f"Dominique Note{code}"
+    )
+    run_through(graded, {"A": 2, "B": 2, "C": 2, "D": 2, "E": 2})
+    assert "autodiagnostic" in {resource for resource, _, _ in queued(app, graded.sub)}
+    teacher = Person(browser, user="instructor", context=place, custom={"module": "M1"})
+    page = teacher.get("/staff/grades")
+    assert page.status_code == 200
+    row = roster_row(page.text, f"Dominique Note{code}")
+    assert graded.sub not in page.text  # a name, not the platform's user id
+    assert "résultat de l'autodiagnostic" in row and "Chaque ligne est un envoi" in page.text
+    assert f"Sansnote{code}" not in page.text
+    # The picker offers the autodiagnostic without a grade, as its own choice.
+    picker = deep_link_launch(browser, demo)
+    assert 'value="activity:autodiagnostic-ungraded"' in picker.text
