@@ -274,3 +274,26 @@ def test_the_grades_page_names_people_says_what_each_row_is_and_an_ungraded_auto
     # The picker offers the autodiagnostic without a grade, as its own choice.
     picker = deep_link_launch(browser, demo)
     assert 'value="activity:autodiagnostic-ungraded"' in picker.text
+
+
+# -- 16. a newcomer's first run
+def test_setup_says_where_to_go_and_nothing_that_reads_like_a_failure(app: Flask) -> None:
+    from pathlib import Path
+
+    path = Path(app.config["LTI_CONFIG_PATH"])
+    assert not path.exists() or '"platforms": []' in path.read_text()  # as in a fresh clone
+    result = app.test_cli_runner().invoke(args=["setup"])
+    assert result.exit_code == 0, result.output
+    assert "Imported 0" not in result.output and "0 platform" not in result.output
+    assert f"open {app.config['BASE_URL']}/" in result.output
+
+
+def test_the_readme_sends_a_newcomer_nowhere_a_clone_does_not_have() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for readme in (root / "README.md", root / "modules" / "README.md"):
+        text = readme.read_text(encoding="utf-8")
+        assert "../shared" not in text and "/work/" not in text, readme
+        for target in re.findall(r"\]\((?!https?:|#|mailto:)([^)#]+)", text):
+            assert (readme.parent / target).exists(), (readme, target)
