@@ -297,3 +297,74 @@ def test_the_readme_sends_a_newcomer_nowhere_a_clone_does_not_have() -> None:
         assert "../shared" not in text and "/work/" not in text, readme
         for target in re.findall(r"\]\((?!https?:|#|mailto:)([^)#]+)", text):
             assert (readme.parent / target).exists(), (readme, target)
+
+
+# -- 7. what Moodle shows of the tool
+def test_registration_sends_an_icon_that_is_served_and_the_site_has_a_favicon(
+    app: Flask, browser: LtiBrowser, demo: DemoPlatform
+) -> None:
+    from lti_tool.lti.demo_platform.models import DemoToolRegistration
+    from tests.functional.test_lti_advantage import invite, registration_token
+
+    page = browser.http.get(
+        browser.base_url + "/lti/register",
+        params={
+            "token": invite(app),
+            "openid_configuration": demo.openid_configuration_url,
+            "registration_token": registration_token(demo),
+        },
+    )
+    assert page.status_code == 200 and 'data-testid="registered"' in page.text
+    with app.app_context():
+        tool = db.session.scalars(
+            select(DemoToolRegistration).order_by(DemoToolRegistration.id.desc())
+        ).first()
+        assert tool is not None
+        logo = tool.metadata_json.get("logo_uri")
+        db.session.remove()
+    assert logo == app.config["BASE_URL"] + "/static/socle-icon.png"
+    icon = browser.http.get(logo)
+    assert icon.status_code == 200 and icon.headers["Content-Type"] == "image/png"
+    assert icon.content.startswith(b"\x89PNG")
+    favicon = browser.http.get(browser.base_url + "/favicon.ico")
+    assert favicon.status_code == 200 and favicon.content[:4] == b"\x00\x00\x01\x00"
+
+
+def test_a_launch_in_a_new_window_offers_the_way_back_to_the_course(
+    browser: LtiBrowser, other_browser: LtiBrowser
+) -> None:
+    back = "https://moodle.example/mod/lti/return.php?course=7&launch_container=4"
+    window = Person(
+        browser,
+        launch_presentation={"document_target": "window", "return_url": back, "locale": "fr-FR"},
+    )
+    link = re.search(r'<a href="([^"]+)" data-testid="back-to-course">Retour au cours</a>', window.landing.text)
+    assert link and html.unescape(link.group(1)) == back
+    assert 'data-testid="back-to-course"' in window.get("/learner/").text  # on every page of the launch
+    framed = Person(other_browser, launch_presentation={"document_target": "iframe", "return_url": back})
+    assert 'data-testid="back-to-course"' not in framed.landing.text  # the platform's page is around it
+    hostile = Person(
+        other_browser,
+        launch_presentation={"document_target": "window", "return_url": "javascript:alert(1)"},
+    )
+    assert 'data-testid="back-to-course"' not in hostile.landing.text
+
+
+def test_deep_linking_item_descriptions_stay_short(
+    app: Flask, browser: LtiBrowser, demo: DemoPlatform, content: Any
+) -> None:
+    import jwt as pyjwt
+
+    picker = deep_link_launch(browser, demo)
+    response = browser.http.post(
+        browser.base_url + "/lti/deep-link",
+        params={"launch": launch_id_of(picker)},
+        data={"item": [f"module:{m.id}" for m in content.modules]},
+    )
+    _, fields = autopost_form(response.text)
+    message = pyjwt.decode(fields["JWT"], options={"verify_signature": False})
+    items = message["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert len(items) == len(content.modules)
+    assert all(len(item["text"]) <= 140 for item in items)
+    assert any(len(m.meta.summary) > 140 for m in content.modules)  # so the cut is really exercised
+    assert any(item["text"].endswith("…") for item in items)
