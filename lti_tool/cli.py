@@ -64,7 +64,7 @@ def setup() -> None:
         )
     else:
         # Nothing is wrong: platforms usually register themselves (Dynamic Registration, see the README).
-        click.echo("No platform listed in lti_config.json (none is needed to try Socle with the demo platform).")
+        click.echo("No platform listed in lti_config.json (none is needed to try Socle with the demo one).")
     if current_app.config.get("DEMO_PLATFORM"):
         register_demo_platform()
         click.echo(

@@ -151,7 +151,8 @@ def _ags_claim(session: DbSession, scope: Any) -> dict[str, Any] | None:
     claim = dict(row.claims[c.AGS_ENDPOINT])
     custom = row.claims.get(c.CUSTOM) or {}
     claim["_resource_link_id"] = row.resource_link_id
-    claim["_for_resource"] = str(custom.get("module", "")).upper() or _activity_resource(custom.get("activity"))
+    module = str(custom.get("module", "")).upper()
+    claim["_for_resource"] = module or _activity_resource(custom.get("activity"))
     claim["_sends_no_score"] = str(custom.get("score", "")).strip().lower() in NO_SCORE
     return claim
 

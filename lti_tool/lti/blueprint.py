@@ -99,8 +99,8 @@ def launch() -> BaseResponse:
     context = record_launch(db.session, validated, browser_id=browser_id, ttl_seconds=ttl_seconds)
     endpoint, values = landing(context)
     if not context.is_deep_linking:
-        module_id = content().module(values["key"]).id if "key" in values else None
-        resource = placements.resource_of(context.custom, module_id)
+        landed_on = content().module(values["key"]) if "key" in values else None
+        resource = placements.resource_of(context.custom, landed_on.id if landed_on else None)
         if resource is not None:
             placements.place(db.session, context.context_pk, resource)
     events.record_event(

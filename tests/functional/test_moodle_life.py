@@ -338,7 +338,9 @@ def test_a_launch_in_a_new_window_offers_the_way_back_to_the_course(
         browser,
         launch_presentation={"document_target": "window", "return_url": back, "locale": "fr-FR"},
     )
-    link = re.search(r'<a href="([^"]+)" data-testid="back-to-course">Retour au cours</a>', window.landing.text)
+    link = re.search(
+        r'<a href="([^"]+)" data-testid="back-to-course">Retour au cours</a>', window.landing.text
+    )
     assert link and html.unescape(link.group(1)) == back
     assert 'data-testid="back-to-course"' in window.get("/learner/").text  # on every page of the launch
     framed = Person(other_browser, launch_presentation={"document_target": "iframe", "return_url": back})
