@@ -37,8 +37,6 @@ SCORE_MEDIA_TYPE = "application/vnd.ims.lis.v1.score+json"
 LINEITEM_MEDIA_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 CONTAINER_MEDIA_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 TAG = "socle"
-# Values of a link's custom ``score`` parameter meaning: this activity sends no score to the gradebook.
-NO_SCORE = frozenset({"none", "no", "non", "aucune", "false", "0"})
 
 
 def _activity_resource(activity: Any) -> str | None:
@@ -135,7 +133,7 @@ def is_placed(session: DbSession, context_pk: int, grade: Grade) -> bool:
     if has_app_context() and current_app.config.get("AGS_LINE_ITEMS_FOR_UNPLACED"):
         return True
     resources = placements.placed(session, context_pk)
-    return grade.resource_id in resources or (grade.is_in_path and placements.WHOLE_PATH in resources)
+    return placements.is_graded(resources, grade.resource_id, is_in_path=grade.is_in_path)
 
 
 def _ags_claim(session: DbSession, scope: Any) -> dict[str, Any] | None:
@@ -153,7 +151,7 @@ def _ags_claim(session: DbSession, scope: Any) -> dict[str, Any] | None:
     claim["_resource_link_id"] = row.resource_link_id
     module = str(custom.get("module", "")).upper()
     claim["_for_resource"] = module or _activity_resource(custom.get("activity"))
-    claim["_sends_no_score"] = str(custom.get("score", "")).strip().lower() in NO_SCORE
+    claim["_sends_no_score"] = placements.sends_no_score(custom)
     return claim
 
 

@@ -17,20 +17,40 @@ from lti_tool.db import DbSession
 from lti_tool.lti.models import Placement
 
 WHOLE_PATH = "path"
+# A resource placed by a link that sends no score (custom ``score=none``) is recorded as ``<id>:sans-note``.
+UNGRADED = ":sans-note"
+# Values of a link's custom ``score`` parameter meaning: this activity sends no score to the gradebook.
+NO_SCORE = frozenset({"none", "no", "non", "aucune", "false", "0"})
 
 
 def resource_of(custom: Mapping[str, str], module_id: str | None) -> str | None:
     """The resource a link places: its module (``module_id``, resolved from custom ``module``),
     ``autodiagnostic``, ``path`` for the whole path (or a link naming nothing), or None (a staff area, an
     unknown module)."""
-    if custom.get("module"):
-        return module_id
+    resource: str | None = None
     activity = str(custom.get("activity", "")).strip().lower()
-    if activity in ("autodiagnostic", "diagnostic"):
-        return "autodiagnostic"
-    if activity in ("", WHOLE_PATH):
+    if custom.get("module"):
+        resource = module_id
+    elif activity in ("autodiagnostic", "diagnostic"):
+        resource = "autodiagnostic"
+    elif activity in ("", WHOLE_PATH):
         return WHOLE_PATH
-    return None
+    if resource is not None and sends_no_score(custom):
+        return resource + UNGRADED
+    return resource
+
+
+def sends_no_score(custom: Mapping[str, str]) -> bool:
+    """The teacher chose, on this link, that it sends no score (custom ``score=none``)."""
+    return str(custom.get("score", "")).strip().lower() in NO_SCORE
+
+
+def is_graded(resources: set[str], resource_id: str, *, is_in_path: bool) -> bool:
+    """Whether a score for this resource belongs in the course's gradebook: a link placed it with a grade,
+    or it is part of the whole path and no link placed it without one."""
+    if resource_id in resources:
+        return True
+    return is_in_path and WHOLE_PATH in resources and resource_id + UNGRADED not in resources
 
 
 def place(session: DbSession, context_pk: int, resource_id: str) -> None:
@@ -50,7 +70,7 @@ def placed(session: DbSession, context_pk: int) -> set[str]:
 def offered(session: DbSession, context_pk: int, module_ids: Iterable[str]) -> set[str]:
     """The resources learners of this course are offered: what was placed, or all of them for the whole
     path."""
-    resources = placed(session, context_pk)
+    resources = {resource.removesuffix(UNGRADED) for resource in placed(session, context_pk)}
     if WHOLE_PATH in resources:
         return {*module_ids, "autodiagnostic", WHOLE_PATH}
     return resources

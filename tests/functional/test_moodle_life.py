@@ -259,6 +259,10 @@ def test_the_grades_page_names_people_says_what_each_row_is_and_an_ungraded_auto
     )
     run_through(quiet, {"A": 2, "B": 2, "C": 2, "D": 2, "E": 2})
     assert "autodiagnostic" not in {resource for resource, _, _ in queued(app, quiet.sub)}
+    # The choice holds for the course, also for a learner who reaches the autodiagnostic another way.
+    roundabout = Person(other_browser, context=place, custom={"activity": "path"})
+    run_through(roundabout, {"A": 2, "B": 2, "C": 2, "D": 2, "E": 2})
+    assert "autodiagnostic" not in {resource for resource, _, _ in queued(app, roundabout.sub)}
     graded = Person(
         other_browser, context=place, custom={"activity": "autodiagnostic"}, name=f"Dominique Note{code}"
     )
