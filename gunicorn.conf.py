@@ -15,3 +15,9 @@ keepalive = 5
 accesslog = "-"
 # %(U)s is the path without its query string.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    """Say where to go once the server listens (a newcomer's first `make run` ends here)."""
+    url = os.environ.get("LTI_TOOL_BASE_URL") or "http://" + bind
+    server.log.info("Socle is ready: open %s/ in your browser (Ctrl+C stops it).", url.rstrip("/"))

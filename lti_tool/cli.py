@@ -58,10 +58,19 @@ def setup() -> None:
     upgrade()
     click.echo("Database schema up to date.")
     imported = import_lti_config()
-    click.echo(f"Imported {imported} platform registration(s) from {current_app.config['LTI_CONFIG_PATH']}.")
+    if imported:
+        click.echo(
+            f"Imported {imported} platform registration(s) from {current_app.config['LTI_CONFIG_PATH']}."
+        )
+    else:
+        # Nothing is wrong: platforms usually register themselves (Dynamic Registration, see the README).
+        click.echo("No platform listed in lti_config.json (none is needed to try Socle with the demo one).")
     if current_app.config.get("DEMO_PLATFORM"):
         register_demo_platform()
-        click.echo("Demo platform registered: open the home page and launch as a learner or an instructor.")
+        click.echo(
+            f"Demo platform ready: open {current_app.config['BASE_URL']}/ and launch as a learner or an "
+            "instructor."
+        )
     db.session.commit()
 
 

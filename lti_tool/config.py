@@ -55,6 +55,10 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOUND_MAX_RESPONSE_BYTES": 5 * 1024 * 1024,
     # How long an invitation to register by Dynamic Registration stays usable by default.
     "INVITE_TTL_HOURS": 48,
+    # Scores go only to the gradebook columns of what the teachers placed in the course (Deep Linking items,
+    # resource links; all modules and the autodiagnostic for the whole path). True: Socle also creates a
+    # column for anything else that earns a score (a module not placed, a bloc, the certificate).
+    "AGS_LINE_ITEMS_FOR_UNPLACED": False,
     # A real id_token is a few kilobytes; anything larger is refused before decoding.
     "MAX_ID_TOKEN_BYTES": 32 * 1024,
     "LTI_CONFIG_PATH": str(PROJECT_ROOT / "lti_config.json"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template, send_from_directory
 from sqlalchemy import text
 
 from lti_tool.db import db
@@ -17,6 +17,15 @@ def index() -> str:
     """Front page."""
     return render_template(
         "home.html", demo_enabled=bool(current_app.config.get("DEMO_PLATFORM")), urls=runtime().urls
+    )
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon browsers ask for at the root (a 404 in every log otherwise)."""
+    assert current_app.static_folder is not None
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
     )
 
 

@@ -12,7 +12,7 @@ from lti_tool.errors import AccessDenied, Message, refused
 from lti_tool.events import Scope
 from lti_tool.learners import services
 from lti_tool.learners.models import Context, Deployment, Platform
-from lti_tool.lti import ags, nrps
+from lti_tool.lti import ags, nrps, placements
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.lti.platform_services import PlatformServices, ServiceError
 from lti_tool.lti.runtime import runtime
@@ -44,10 +44,13 @@ def learner_home() -> str:
     runs = [r for r in diagnostic.runs(db.session, scope) if r.status == "submitted"]
     sessions = training.sessions_of_context(db.session, launch.context_pk)
     attended = training.attendance_of_learner(db.session, launch.learner_id, [live.id for live in sessions])
+    # What the teachers placed in the course; every module only when they chose the whole path.
+    offered = placements.offered(db.session, launch.context_pk, [m.id for m in content().modules])
     return render_template(
         "learners/learner_home.html",
         launch=launch,
-        modules=content().modules,
+        modules=[m for m in content().modules if m.id in offered],
+        offers_diagnostic="autodiagnostic" in offered,
         progress_by_module=training.progress_by_module(db.session, scope),
         formats={f.code: f for f in content().programme.activity_formats},
         last_run=runs[0] if runs else None,

@@ -300,6 +300,9 @@ class RosterEntry:
     is_staff: bool
     is_active: bool
     last_launch_at: datetime | None  # None: known from the platform's roster, never launched
+    # Listed at least once by the platform's roster. Someone inactive who never was (a site administrator
+    # launching a course they are not enrolled in) did not leave the course: they were never in it.
+    was_in_roster: bool = False
 
 
 def context_roster(session: DbSession, context_pk: int) -> list[RosterEntry]:
@@ -314,6 +317,7 @@ def context_roster(session: DbSession, context_pk: int) -> list[RosterEntry]:
             Enrolment.is_staff,
             Enrolment.is_active,
             Enrolment.last_launch_at,
+            Enrolment.roster_seen_at,
         )
         .join(Enrolment, Enrolment.learner_id == Learner.id)
         .where(Enrolment.context_pk == context_pk)
@@ -332,6 +336,7 @@ def context_roster(session: DbSession, context_pk: int) -> list[RosterEntry]:
             is_staff=row.is_staff,
             is_active=row.is_active,
             last_launch_at=row.last_launch_at,
+            was_in_roster=row.roster_seen_at is not None,
         )
         for row in rows
     ]

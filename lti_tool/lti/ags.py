@@ -18,14 +18,16 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from lti_tool import outbound
 from lti_tool.db import DbSession, utcnow
 from lti_tool.keys import KeyStore
-from lti_tool.learners.models import Platform
+from lti_tool.learners.models import Learner, Platform, display_name
 from lti_tool.lti import claims as c
+from lti_tool.lti import placements
 from lti_tool.lti.models import Launch, LineItem, ScoreOutbox
 from lti_tool.lti.platform_services import AGS_LINEITEM, AGS_SCORE, PlatformServices, ServiceError
 
@@ -37,6 +39,11 @@ CONTAINER_MEDIA_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 TAG = "socle"
 
 
+def _activity_resource(activity: Any) -> str | None:
+    """The resource id a link's custom ``activity`` names (``diagnostic`` is the autodiagnostic too)."""
+    return "autodiagnostic" if activity in ("autodiagnostic", "diagnostic") else activity
+
+
 @dataclass(frozen=True)
 class Grade:
     resource_id: str  # M1…M8, autodiagnostic, B1…B4, certificate-fundraiser…
@@ -45,17 +52,18 @@ class Grade:
     activity_progress: str  # Initialized | Started | InProgress | Submitted | Completed
     grading_progress: str = "FullyGraded"
     score_maximum: float = 100.0
+    # Part of the learning path (a module, the autodiagnostic): placed when the course holds the whole path.
+    is_in_path: bool = True
 
 
 def grade_for(event_type: str, payload: dict[str, Any], module: Any) -> Grade | None:
     """The gradebook score an event earns, if any."""
     if event_type in ("quiz_passed", "quiz_failed") and module is not None:
-        return Grade(
-            module.id,
-            f"{module.id} · {module.meta.title}",
-            round(float(payload["score"]) * 100, 2),
-            "Submitted",
-        )
+        # The module's rule counts the best attempt (as the learner's page says): a failed retake after a
+        # pass must not replace the pass in the platform's gradebook, which keeps only the latest score.
+        best = payload.get("best_score")
+        score = max(float(payload["score"]), float(best)) if best is not None else float(payload["score"])
+        return Grade(module.id, f"{module.id} · {module.meta.title}", round(score * 100, 2), "Submitted")
     if event_type == "module_completed" and module is not None and payload.get("score") is not None:
         return Grade(
             module.id,
@@ -65,7 +73,9 @@ def grade_for(event_type: str, payload: dict[str, Any], module: Any) -> Grade | 
         )
     if event_type == "credential_earned":
         # A bloc or the certificate in the gradebook: 100 when earned (the credential itself is the proof).
-        return Grade(str(payload["achievement"]), str(payload["name"])[:255], 100.0, "Completed")
+        return Grade(
+            str(payload["achievement"]), str(payload["name"])[:255], 100.0, "Completed", is_in_path=False
+        )
     if event_type == "diagnostic_submitted":
         return Grade(
             "autodiagnostic", "Autodiagnostic", round(float(payload["global_score"]), 2), "Completed"
@@ -74,9 +84,17 @@ def grade_for(event_type: str, payload: dict[str, Any], module: Any) -> Grade | 
 
 
 def enqueue(session: DbSession, scope: Any, grade: Grade) -> ScoreOutbox | None:
-    """Queue a score if the learner's launch offers AGS with the score scope; None otherwise."""
+    """Queue a score if the learner's launch offers AGS with the score scope and the teachers placed the
+    resource in the course (or ``AGS_LINE_ITEMS_FOR_UNPLACED`` is set); None otherwise."""
     claim = _ags_claim(session, scope)
     if claim is None or AGS_SCORE not in claim.get("scope", []):
+        return None
+    if not is_placed(session, scope.context_pk, grade):
+        # No column the teacher did not ask for: it would change every learner's course total.
+        return None
+    if claim.get("_for_resource") == grade.resource_id and claim.get("_sends_no_score"):
+        # The teacher chose, on this activity, that it sends no score (an autodiagnostic's 38/100 reads as
+        # a failing grade).
         return None
     now = utcnow().replace(microsecond=0)
     last = session.scalar(
@@ -110,6 +128,14 @@ def enqueue(session: DbSession, scope: Any, grade: Grade) -> ScoreOutbox | None:
     return row
 
 
+def is_placed(session: DbSession, context_pk: int, grade: Grade) -> bool:
+    """Whether this grade belongs in the course's gradebook: its resource was placed by the teachers."""
+    if has_app_context() and current_app.config.get("AGS_LINE_ITEMS_FOR_UNPLACED"):
+        return True
+    resources = placements.placed(session, context_pk)
+    return placements.is_graded(resources, grade.resource_id, is_in_path=grade.is_in_path)
+
+
 def _ags_claim(session: DbSession, scope: Any) -> dict[str, Any] | None:
     """The AGS claim of this launch, or else of the learner's latest launch in the course."""
     query = select(Launch.claims, Launch.resource_link_id)
@@ -123,7 +149,9 @@ def _ags_claim(session: DbSession, scope: Any) -> dict[str, Any] | None:
     claim = dict(row.claims[c.AGS_ENDPOINT])
     custom = row.claims.get(c.CUSTOM) or {}
     claim["_resource_link_id"] = row.resource_link_id
-    claim["_for_resource"] = str(custom.get("module", "")).upper() or custom.get("activity")
+    module = str(custom.get("module", "")).upper()
+    claim["_for_resource"] = module or _activity_resource(custom.get("activity"))
+    claim["_sends_no_score"] = placements.sends_no_score(custom)
     return claim
 
 
@@ -349,12 +377,14 @@ def _retry(row: ScoreOutbox, error: str, policy: Policy) -> dict[str, Any]:
     }
 
 
-def context_scores(session: DbSession, context_pk: int) -> list[ScoreOutbox]:
-    return list(
-        session.scalars(
-            select(ScoreOutbox)
-            .where(ScoreOutbox.context_pk == context_pk)
-            .order_by(ScoreOutbox.created_at.desc())
-            .limit(500)
-        )
+def context_scores(session: DbSession, context_pk: int) -> list[tuple[ScoreOutbox, str | None]]:
+    """The course's latest score sends, each with the learner's name as the platform gave it (None if it
+    gave none)."""
+    rows = session.execute(
+        select(ScoreOutbox, Learner.name, Learner.given_name, Learner.family_name)
+        .join(Learner, Learner.id == ScoreOutbox.learner_id)
+        .where(ScoreOutbox.context_pk == context_pk)
+        .order_by(ScoreOutbox.created_at.desc(), ScoreOutbox.id.desc())
+        .limit(500)
     )
+    return [(row[0], display_name(row[1], row[2], row[3])) for row in rows]

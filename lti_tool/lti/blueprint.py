@@ -22,7 +22,7 @@ from lti_tool import events
 from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.errors import Message, PlatformError, refused
-from lti_tool.lti import deep_linking, registration
+from lti_tool.lti import deep_linking, placements, registration
 from lti_tool.lti.context import LaunchContext
 from lti_tool.lti.launch import NeedsPlatformStorage, StrictMessageLaunch
 from lti_tool.lti.launches import BROWSER_COOKIE, current_launch, require_launch
@@ -98,6 +98,11 @@ def launch() -> BaseResponse:
         ttl_seconds = lti.launch_ttl_seconds
     context = record_launch(db.session, validated, browser_id=browser_id, ttl_seconds=ttl_seconds)
     endpoint, values = landing(context)
+    if not context.is_deep_linking:
+        landed_on = content().module(values["key"]) if "key" in values else None
+        resource = placements.resource_of(context.custom, landed_on.id if landed_on else None)
+        if resource is not None:
+            placements.place(db.session, context.context_pk, resource)
     events.record_event(
         db.session,
         events.Scope.of_launch(context),
@@ -150,7 +155,7 @@ def landing(context: LaunchContext) -> tuple[str, dict[str, Any]]:
 
 
 def catalogue(context_pk: int) -> list[deep_linking.Item]:
-    """What a trainer can place in a course: modules, the autodiagnostic, the staff area, live sessions."""
+    """What a trainer can place in a course: modules, the autodiagnostic, the whole path, live sessions."""
     items = [
         deep_linking.Item(
             f"module:{m.id}", f"{m.id} · {m.meta.title}", m.meta.summary, {"module": m.id}, m.id
@@ -168,13 +173,24 @@ def catalogue(context_pk: int) -> list[deep_linking.Item]:
     )
     items.append(
         deep_linking.Item(
-            "activity:dashboard",
-            "Espace formateur",
-            "Le suivi du cours pour l'équipe pédagogique.",
-            {"activity": "dashboard"},
+            "activity:autodiagnostic-ungraded",
+            "Autodiagnostic (sans note)",
+            "Le même autodiagnostic, sans score envoyé au carnet de notes.",
+            {"activity": "autodiagnostic", "score": "none"},
             None,
         )
     )
+    items.append(
+        deep_linking.Item(
+            "activity:path",
+            "Parcours complet",
+            "Tous les modules et l'autodiagnostic, depuis l'accueil de l'apprenant.",
+            {"activity": "path"},
+            None,
+        )
+    )
+    # No separate "trainer area" activity (students would see it in the course): staff reach it from
+    # every activity's header, and a link placed earlier with activity=dashboard still lands them there.
     items.append(
         deep_linking.Item(
             "activity:sessions",
@@ -213,7 +229,13 @@ def deep_link_respond() -> str:
             "unknown_item", "Un des contenus choisis n'existe pas.", "One of the chosen items does not exist."
         )
     lti = runtime()
-    answer = deep_linking.respond(db.session, launch, lti.keys, lti.urls.launch, [by_key[k] for k in wanted])
+    chosen = [by_key[k] for k in wanted]
+    answer = deep_linking.respond(db.session, launch, lti.keys, lti.urls.launch, chosen)
+    for item in chosen:
+        module = content().module(item.custom["module"]) if item.custom.get("module") else None
+        resource = placements.resource_of(item.custom, module.id if module else None)
+        if resource is not None:
+            placements.place(db.session, launch.context_pk, resource)
     db.session.commit()
     return render_template("lti/deep_link_response.html", action=answer.return_url, token=answer.jwt)
 

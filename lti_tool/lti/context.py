@@ -37,6 +37,8 @@ class LaunchContext:
     # How the launch names the person (given name, else full name), for a greeting; None if it does not.
     person_name: str | None = None
     custom: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # The platform's return_url for a launch opened in a new window (« Retour au cours »); None otherwise.
+    return_url: str | None = None
 
     @property
     def is_deep_linking(self) -> bool:

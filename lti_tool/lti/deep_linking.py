@@ -25,13 +25,24 @@ from lti_tool.lti.context import LaunchContext
 from lti_tool.lti.models import Launch
 
 RESPONSE_LIFETIME_SECONDS = 600
+# Moodle passes each item's text to its page's JavaScript and logs "Too much data passed to js_call_amd"
+# past a limit: a description is one short sentence.
+MAX_TEXT_LENGTH = 140
+
+
+def short_text(text: str, limit: int = MAX_TEXT_LENGTH) -> str:
+    """The text, cut at a word before ``limit`` characters with an ellipsis when it is longer."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"
 
 
 @dataclass(frozen=True)
 class Item:
     """Something a trainer can place in the course."""
 
-    key: str  # what the form sends: module:M1, activity:autodiagnostic, activity:dashboard, session:12
+    key: str  # what the form sends: module:M1, activity:autodiagnostic, activity:path, session:12
     title: str
     text: str
     custom: dict[str, str]
@@ -104,7 +115,7 @@ def respond(
         resources.append(resource)
     message = deep_link.get_message_jwt(resources)
     for content_item, item in zip(message[c.DL_CONTENT_ITEMS], chosen, strict=True):  # type: ignore[call-overload]
-        content_item["text"] = item.text
+        content_item["text"] = short_text(item.text)
     now = int(time.time())
     message.update({"iat": now, "exp": now + RESPONSE_LIFETIME_SECONDS})
     if message.get(c.DL_DATA) is None:

@@ -96,6 +96,20 @@ class LineItem(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Placement(db.Model):  # type: ignore[name-defined,misc]
+    """Something of Socle the course's teachers placed (a module, the autodiagnostic, or ``path``: the whole
+    path), known from a Deep Linking selection or a resource link's launch. Only placed resources show on
+    the learner home and get a gradebook column."""
+
+    __tablename__ = "lti_placements"
+    __table_args__ = (UniqueConstraint("context_pk", "resource_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_pk: Mapped[int] = mapped_column(ForeignKey("contexts.id", ondelete="CASCADE"))
+    resource_id: Mapped[str] = mapped_column(String(64))  # M1…M8, autodiagnostic, path
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ScoreOutbox(db.Model):  # type: ignore[name-defined,misc]
     """A score to post to the platform's gradebook (AGS), delivered by the worker with retries.
 

@@ -292,6 +292,7 @@ def register(
         "initiate_login_uri": urls.login,
         "redirect_uris": [urls.launch],
         "client_name": "Socle",
+        "logo_uri": urls.icon,
         "jwks_uri": urls.jwks,
         "token_endpoint_auth_method": "private_key_jwt",
         "scope": " ".join(SCOPES),

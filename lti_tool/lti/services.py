@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -207,7 +208,20 @@ def _context(
         expires_at=launch.expires_at,
         person_name=_text(launch.claims.get("given_name"), 255) or _text(launch.claims.get("name"), 255),
         custom=MappingProxyType(custom),
+        return_url=_return_url(launch.claims.get(c.LAUNCH_PRESENTATION)),
     )
+
+
+def _return_url(presentation: Any) -> str | None:
+    """Where a launch opened in a new window sends the person back to the course: the platform's
+    ``return_url``, if it is a plain http(s) URL; None in a frame (the platform's page is around it)."""
+    if not isinstance(presentation, dict) or presentation.get("document_target") != "window":
+        return None
+    url = _text(presentation.get("return_url"), 2048)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc and not parts.username else None
 
 
 def _text(value: Any, limit: int) -> str | None:

@@ -24,6 +24,11 @@ class ToolUrls:
         return self.base + "/lti/jwks"
 
     @property
+    def icon(self) -> str:
+        # The tool's icon in the platform (Dynamic Registration's logo_uri), instead of Moodle's puzzle piece.
+        return self.base + "/static/socle-icon.png"
+
+    @property
     def register(self) -> str:
         return self.base + "/lti/register"
 

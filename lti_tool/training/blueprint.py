@@ -28,7 +28,11 @@ def module_or_404(key: str) -> Module:
 
 
 def here(endpoint: str, **values: Any) -> str:
-    """A URL in this launch (the launch id travels with every link and form)."""
+    """A URL in this launch (the launch id travels with every link and form, and so does a language the
+    person chose with the switch: it lasts for the rest of the launch, not one page)."""
+    chosen = request.args.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        values.setdefault("lang", chosen)
     return url_for(endpoint, launch=current_launch().launch_id, **values)
 
 

@@ -447,6 +447,8 @@ def _finish(session: DbSession, scope: Scope, module: Module, attempt: QuizAttem
         payload={
             "attempt": attempt.number,
             "score": attempt.score,
+            # What the gradebook gets: the best score so far, so a failed retake never lowers a pass.
+            "best_score": progress.best_score,
             "mastery_score": module.meta.mastery_score,
             "correct": correct,
             "questions": len(attempt.answers),

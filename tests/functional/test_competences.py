@@ -504,8 +504,11 @@ def test_a_forged_status_list_is_refused_by_the_verifier(app: Flask, graduate: G
     assert verdict.revoked is not True  # a forged list proves nothing either way
 
 
-def test_each_credential_earned_is_queued_as_a_grade_for_the_platform(app: Flask, graduate: Graduate) -> None:
-    """The demo platform's launches offer AGS: each bloc and the certificate get their gradebook column."""
+def test_credentials_earned_create_no_gradebook_column_the_teacher_did_not_place(
+    app: Flask, graduate: Graduate
+) -> None:
+    """Blocs and the certificate are not placed in a course (issue 14): no column of theirs changes every
+    learner's course total, unless the operator sets AGS_LINE_ITEMS_FOR_UNPLACED."""
     from lti_tool.lti.models import ScoreOutbox
 
     with app.app_context():
@@ -515,7 +518,7 @@ def test_each_credential_earned_is_queued_as_a_grade_for_the_platform(app: Flask
             )
         ).all()
         db.session.remove()
-    assert sorted(rows) == sorted((achievement, 100.0) for achievement in graduate.credentials)
+    assert graduate.credentials and rows == []
 
 
 # -- revocation: last, it changes the graduate's credentials
