@@ -3,6 +3,7 @@ over real HTTP on loopback with its demo platform as the fake LMS, and browser-l
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -30,15 +31,16 @@ SECOND_DEPLOYMENT_ID = "socle-demo-second-1"
 EXTRA_DEPLOYMENT_ID = "socle-demo-2"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh database for the session: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+@contextlib.contextmanager
+def new_database(prefix: str, sqlite_file: Path) -> Iterator[str]:
+    """An empty database of its own: a SQLite file, or a new PostgreSQL database on the server named by
+    LTI_TOOL_TEST_DATABASE_URL, dropped afterwards."""
     server_url = os.environ.get("LTI_TOOL_TEST_DATABASE_URL")
     if not server_url or server_url.startswith("sqlite"):
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "socle-test.sqlite3")
+        yield "sqlite:///" + str(sqlite_file)
         return
     admin_url = make_url(normalise_database_url(server_url))
-    name = f"socle_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -55,6 +57,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             )
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database for the session: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    with new_database("socle_test", tmp_path_factory.mktemp("db") / "socle-test.sqlite3") as url:
+        yield url
 
 
 def free_port() -> int:

@@ -22,7 +22,7 @@ from lti_tool.learners.models import Learner as LearnerRow
 from lti_tool.learners.models import Platform as PlatformRow
 from lti_tool.training.models import Deliverable
 from tests.conftest import SECOND_CLIENT_ID, LiveServer
-from tests.functional.test_player import Learner, start_attempt
+from tests.functional.test_player import Learner, answer, asked, right_answer, start_attempt
 from tests.functional.test_xapi_api import Lrs, make_client, statement
 from tests.helpers import LtiBrowser, Platform, error_code
 
@@ -91,15 +91,21 @@ def test_a_superscript_digit_as_a_matching_answer_is_a_400(
     live_server: LiveServer, course: dict[str, str], content: Content
 ) -> None:
     learner = person(live_server, course, "learner")
-    module, question = next(
-        (m, q) for m in content.modules for q in m.quiz.questions if isinstance(q, MatchingQuestion)
-    )
-    attempt = start_attempt(learner, module)
-    form = {f"match-{i}": "²" for i in range(len(question.pairs))}
-    response = learner.post(
-        f"/modules/{module.slug}/quiz/attempts/{attempt}/answers", {"question": question.id, **form}
-    )
-    assert response.status_code == 400 and error_code(response) == "bad_choice"
+    # An attempt asks the questions it drew: answer them until it asks a matching question.
+    for module in (
+        m for m in content.modules if any(isinstance(q, MatchingQuestion) for q in m.quiz.questions)
+    ):
+        attempt = start_attempt(learner, module)
+        for _ in range(module.draw):
+            question = asked(learner, module)
+            assert question is not None
+            if isinstance(question, MatchingQuestion):
+                form = {f"match-{i}": "²" for i in range(len(question.pairs))}
+                response = answer(learner, module, attempt, question, form)
+                assert response.status_code == 400 and error_code(response) == "bad_choice"
+                return
+            assert answer(learner, module, attempt, question, right_answer(question)).status_code == 303
+    pytest.fail("no attempt drew a matching question")
 
 
 def test_a_superscript_digit_as_the_xapi_limit_is_a_400(app: Flask, live_server: LiveServer) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,19 +16,17 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, event, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, select, text, update
 
 from lti_tool import create_app
 from lti_tool.competences import services
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts
-from lti_tool.config import normalise_database_url
 from lti_tool.content.loader import Content
 from lti_tool.db import db
 from lti_tool.learners.models import Context, Enrolment
 from lti_tool.learners.models import Learner as LearnerRow
 from lti_tool.learners.models import Platform as PlatformRow
-from tests.conftest import SECOND_CLIENT_ID, SECOND_DEPLOYMENT_ID, LiveServer, standalone_config
+from tests.conftest import SECOND_CLIENT_ID, SECOND_DEPLOYMENT_ID, LiveServer, new_database, standalone_config
 from tests.functional.test_competences import follow_module, learner_id
 from tests.functional.test_exports import table
 from tests.functional.test_player import Learner
@@ -497,22 +494,9 @@ def test_a_client_reads_only_its_platforms_statements(tenants: Tenants) -> None:
 # -- the migration -----------------------------------------------------------------------------------------
 @pytest.fixture
 def fresh_database(tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own: a SQLite file, or a new PostgreSQL database on the suite's server."""
-    server_url = os.environ.get("LTI_TOOL_TEST_DATABASE_URL")
-    if not server_url or server_url.startswith("sqlite"):
-        yield "sqlite:///" + str(tmp_path / "migrated.sqlite3")
-        return
-    admin_url = make_url(normalise_database_url(server_url))
-    name = f"socle_migration_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    """An empty database of its own, to migrate step by step."""
+    with new_database("socle_migration", tmp_path / "migrated.sqlite3") as url:
+        yield url
 
 
 def test_the_migration_marks_socles_statements_and_restores_those_a_client_voided(
