@@ -5,7 +5,7 @@ No Flask here; callers commit once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from lti_tool.competences import engine
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts, PriorLearning
 from lti_tool.competences.rules import Evaluation, Rules, empty_facts
 from lti_tool.content.loader import Content, Module
+from lti_tool.content.schemas import Rubric
 from lti_tool.db import DbSession, utcnow
 from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
@@ -24,6 +25,7 @@ from lti_tool.events import Scope
 from lti_tool.learners.models import Context, Deployment, Learner
 from lti_tool.learners.services import enrolled_learner
 from lti_tool.training.models import Deliverable, ModuleProgress
+from lti_tool.training import rubrics
 from lti_tool.training.services import acting_for
 from xapi import store
 from xapi.vocabulary import Vocabulary
@@ -193,6 +195,17 @@ def deliverables_to_review(session: DbSession, context_pk: int) -> list[tuple[De
     return [(d, learner) for d, learner in rows]
 
 
+def rubric_of(session: DbSession, deliverable_id: int, context_pk: int, content: Content) -> Rubric | None:
+    """The marking grid of a deliverable of this course context, if its module has one."""
+    deliverable = session.get(Deliverable, deliverable_id)
+    progress = session.get(ModuleProgress, deliverable.progress_id) if deliverable else None
+    if deliverable is None or progress is None or progress.context_pk != context_pk:
+        raise not_found("Ce livrable", "This deliverable")
+    module = content.module(deliverable.module_id)
+    spec = module.meta.deliverable if module is not None else None
+    return spec.rubric if spec is not None else None
+
+
 def review_deliverable(
     session: DbSession,
     facilitator: Scope,
@@ -200,12 +213,33 @@ def review_deliverable(
     accepted: bool,
     comment: str,
     content: Content,
+    levels: Mapping[str, int] | None = None,
 ) -> Deliverable:
-    """Accept or return a learner's deliverable, in the facilitator's own course context only."""
+    """Accept or return a learner's deliverable, in the facilitator's own course context only. A production
+    with a marking grid is assessed instead: a level per criterion and a comment; it is accepted when every
+    criterion reaches its required level (``accepted`` is then ignored)."""
     deliverable = session.get(Deliverable, deliverable_id)
     progress = session.get(ModuleProgress, deliverable.progress_id) if deliverable else None
     if deliverable is None or progress is None or progress.context_pk != facilitator.context_pk:
         raise not_found("Ce livrable", "This deliverable")
+    module = content.module(deliverable.module_id)
+    spec = module.meta.deliverable if module is not None else None
+    marking: rubrics.Marking | None = None
+    if spec is not None and spec.rubric is not None:
+        if levels is None:
+            raise refused(
+                "levels_required",
+                "Cette production s'évalue sur sa grille : donnez un niveau pour chaque critère.",
+                "This production is assessed on its grid: give a level for every criterion.",
+            )
+        marking = rubrics.mark(spec.rubric, levels)
+        accepted = marking.is_met
+        if not comment.strip():
+            raise refused(
+                "comment_required",
+                "Ajoutez un commentaire pour la personne : ce qui est acquis, ce qu'il faut reprendre.",
+                "Add a comment for the learner: what is achieved, what to rework.",
+            )
     comment = comment.strip()
     if not accepted and not comment:
         raise refused(
@@ -220,7 +254,8 @@ def review_deliverable(
             "The comment is over 5,000 characters.",
         )
     status = "accepted" if accepted else "returned"
-    if deliverable.review_status == status:
+    same_levels = marking is None or deliverable.rubric_levels == marking.levels
+    if deliverable.review_status == status and same_levels:
         raise AlreadyRecorded(
             Message("Cette décision est déjà enregistrée.", "This decision is already recorded."),
             Message("Rien n'a changé.", "Nothing changed."),
@@ -230,7 +265,17 @@ def review_deliverable(
     deliverable.review_comment = comment or None
     deliverable.reviewed_by = facilitator.learner_id
     deliverable.reviewed_at = utcnow()
-    module = content.module(deliverable.module_id)
+    payload: dict[str, Any] = {"accepted": accepted, "deliverable": deliverable.id}
+    if marking is not None:
+        deliverable.rubric_levels = marking.levels
+        deliverable.rubric_score = marking.score
+        payload["rubric"] = {
+            "levels": marking.levels,
+            "below": marking.below,
+            "score": marking.score,
+            "raw": marking.raw,
+            "max": marking.max,
+        }
     events.record_event(
         session,
         acting_for(session, facilitator, learner),
@@ -238,7 +283,7 @@ def review_deliverable(
         content_version=content.version,
         module=module,
         actor=facilitator,
-        payload={"accepted": accepted, "deliverable": deliverable.id},
+        payload=payload,
     )
     session.flush()
     return deliverable
