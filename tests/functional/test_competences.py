@@ -25,6 +25,7 @@ from xapi import store
 SATISFIED = "https://w3id.org/xapi/adl/verbs/satisfied"
 EARNED = "http://id.tincanapi.com/verb/earned"
 WAIVED = "https://w3id.org/xapi/adl/verbs/waived"
+SCORED = "http://adlnet.gov/expapi/verbs/scored"
 
 
 def learner_id(app: Flask, sub: str) -> int:
@@ -207,6 +208,42 @@ def test_the_learner_page_shows_competences_met_and_credentials(graduate: Gradua
     assert page.text.count("acquise</strong>") == 9
     for credential in graduate.credentials.values():
         assert f"/verify/{credential['id']}" in page.text
+
+
+def test_each_assessment_is_a_scored_statement_with_the_level_of_each_criterion(
+    app: Flask, graduate: Graduate
+) -> None:
+    scored = statements(app, graduate.learner, SCORED)
+    by_module = {}
+    for statement in sorted(scored, key=lambda s: s["timestamp"]):
+        assert statement["object"]["id"].endswith("/deliverable")
+        by_module.setdefault(statement["object"]["id"].split("/")[-2], []).append(statement)
+    assert sorted(by_module) == ["M2", "M4", "M7"]
+    first, second = by_module["M2"]  # one level under on « domaines », then at the required levels
+    assert first["result"]["success"] is False and second["result"]["success"] is True
+    levels = next(v for k, v in first["result"]["extensions"].items() if k.endswith("/rubric-levels"))
+    assert levels == {"projet": 3, "trois-leviers": 3, "domaines": 2, "coherence": 3}
+    assert first["result"]["score"]["scaled"] < second["result"]["score"]["scaled"]
+    assert second["context"]["instructor"]["account"]["name"] == graduate.facilitator.sub
+    # the competence evidence points at the assessment that met the grid, not at the one below it
+    with app.app_context():
+        linked = set(
+            db.session.scalars(
+                select(EvidenceLink.statement_id).where(
+                    EvidenceLink.learner_id == graduate.pk, EvidenceLink.kind == "assessed"
+                )
+            )
+        )
+        db.session.remove()
+    assert second["id"] in linked and first["id"] not in linked
+
+
+def test_the_learner_sees_the_grid_and_the_levels_given(graduate: Graduate) -> None:
+    page = graduate.learner.get("/modules/diagnostic/")
+    assert 'data-testid="rubric-M2"' in page.text
+    assert "chaque critère atteint son niveau requis" in page.text
+    assert "Diagnostic étayé, sources citées." in page.text
+    assert 'data-testid="given-domaines">3' in page.text
 
 
 def test_rebuild_from_statements_equals_the_incremental_result(app: Flask, graduate: Graduate) -> None:
