@@ -349,6 +349,8 @@ def criteria(codes: list[str], content: Content, rules: Rules) -> str:
             parts.append(f"séance en direct suivie : {', '.join(rule.attended)}")
         if rule.accepted:
             parts.append(f"livrable accepté : {', '.join(rule.accepted)}")
+        if rule.assessed:
+            parts.append(f"production évaluée, chaque critère au niveau requis : {', '.join(rule.assessed)}")
         lines.append(f"- **{code} · {names[code]}** : " + " ; ".join(parts) + ".")
     lines += ["", "Un module reconnu au titre des acquis antérieurs compte comme satisfait."]
     return "\n".join(lines)
