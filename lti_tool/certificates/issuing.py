@@ -128,7 +128,7 @@ def award(session: DbSession, scope: Scope, content: Content, rules: Rules) -> l
         if _may_issue(session, scope, bloc, met_at[bloc]):
             issued.append(issue(session, scope, content, rules, bloc, None))
             valid.add(bloc)
-    track = track_of(session, scope.learner_id, scope.context_pk)
+    track = track_of(session, scope.learner_id, scope.context_pk, content)
     blocs = rules.tracks.get(track, [])
     if rules.certificate_met(track, set(met_at)) and all(
         bloc in valid or existing(session, scope.learner_id, scope.context_pk, bloc) is not None

@@ -8,11 +8,12 @@ its grid with every criterion at its required level; ``waived`` module -> reason
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lti_tool.content.loader import Content
-from lti_tool.content.schemas import MasteryRule
+from lti_tool.content.schemas import MasteryRule, Programme
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,19 @@ class Evaluation:
     required: float  # 0..1
     is_met: bool
     missing: list[tuple[str, str]]  # (French, English)
+
+
+def track_for(programme: Programme, profile: Mapping[str, str] | None) -> str:
+    """The certificate track of a person whose latest autodiagnostic gave this profile: the first track
+    whose `from_profiles` matches it, else the programme's first track (programme.yaml)."""
+    answers = profile or {}
+    for track in programme.tracks:
+        if any(
+            all(answers.get(question) in options for question, options in condition.items())
+            for condition in track.from_profiles
+        ):
+            return track.code
+    return programme.tracks[0].code
 
 
 def empty_facts() -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from lti_tool import events
 from lti_tool.competences import engine
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts, PriorLearning
-from lti_tool.competences.rules import Evaluation, Rules, empty_facts
+from lti_tool.competences.rules import Evaluation, Rules, empty_facts, track_for
 from lti_tool.content.loader import Content, Module
 from lti_tool.content.schemas import Rubric
 from lti_tool.db import DbSession, utcnow
@@ -24,8 +24,8 @@ from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.learners.models import Context, Deployment, Learner
 from lti_tool.learners.services import enrolled_learner
-from lti_tool.training.models import Deliverable, ModuleProgress
 from lti_tool.training import rubrics
+from lti_tool.training.models import Deliverable, ModuleProgress
 from lti_tool.training.services import acting_for
 from xapi import store
 from xapi.vocabulary import Vocabulary
@@ -96,10 +96,11 @@ def facts_of(session: DbSession, learner_id: int, context_pk: int) -> dict[str, 
     return row.facts if row is not None else empty_facts()
 
 
-def track_of(session: DbSession, learner_id: int, context_pk: int) -> str:
-    """The certificate track: the grantmaker one when the latest autodiagnostic took that variant."""
-    variant = session.scalar(
-        select(DiagnosticRun.variant)
+def track_of(session: DbSession, learner_id: int, context_pk: int, content: Content) -> str:
+    """The certificate track, from the profile of the latest submitted autodiagnostic (programme.yaml's
+    `from_profiles`: a grantmaker, or the director of a foundation, follows the grantmaker track)."""
+    profile = session.scalar(
+        select(DiagnosticRun.profile)
         .where(
             DiagnosticRun.learner_id == learner_id,
             DiagnosticRun.context_pk == context_pk,
@@ -108,7 +109,7 @@ def track_of(session: DbSession, learner_id: int, context_pk: int) -> str:
         .order_by(DiagnosticRun.submitted_at.desc())
         .limit(1)
     )
-    return "grantmaker" if variant == "grantmaker" else DEFAULT_TRACK
+    return track_for(content.programme, profile)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def overview(session: DbSession, learner_id: int, context_pk: int, content: Cont
     """Every competence of the learner's track, evaluated now, with its trail and what is missing."""
     rules = rules_of(content)
     facts = facts_of(session, learner_id, context_pk)
-    track = track_of(session, learner_id, context_pk)
+    track = track_of(session, learner_id, context_pk, content)
     states = {
         s.code: s
         for s in session.scalars(

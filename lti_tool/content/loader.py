@@ -113,6 +113,7 @@ def load_content(root: str | Path) -> Content:
         _check_programme(programme, modules, problems)
         if diagnostic is not None:
             _check_diagnostic(diagnostic, programme, modules, problems)
+            _check_track_profiles(programme, diagnostic, problems)
         if thresholds is not None:
             _check_thresholds(thresholds, programme, modules, problems)
     if problems or programme is None or diagnostic is None or thresholds is None:
@@ -803,10 +804,39 @@ def _check_rubric(file: str, rubric: Rubric) -> list[Problem]:
             problems.append(Problem(file, f"{where}.levels", "list the levels from lowest to highest"))
         if criterion.required not in levels:
             problems.append(
-                Problem(file, f"{where}.required", f"{criterion.required} is not a level; use one of {levels}")
+                Problem(
+                    file, f"{where}.required", f"{criterion.required} is not a level; use one of {levels}"
+                )
             )
         elif criterion.required == min(levels):
             problems.append(
                 Problem(file, f"{where}.required", "the lowest level cannot be the one required; raise it")
             )
     return problems
+
+
+def _check_track_profiles(programme: Programme, diagnostic: Diagnostic, problems: list[Problem]) -> None:
+    """A track's `from_profiles` names profiling questions and options the autodiagnostic asks."""
+    options = {q.id: {o.id for o in q.options} for q in diagnostic.profiling}
+    for track in programme.tracks:
+        for i, condition in enumerate(track.from_profiles):
+            where = f"tracks[{track.code}].from_profiles[{i}]"
+            for question, picked in condition.items():
+                if question not in options:
+                    problems.append(
+                        Problem(
+                            "modules/programme.yaml",
+                            where,
+                            f"unknown profiling question {question}; use one of {sorted(options)}",
+                        )
+                    )
+                    continue
+                problems += [
+                    Problem(
+                        "modules/programme.yaml",
+                        f"{where}.{question}",
+                        f"unknown option {o!r}; use one of {sorted(options[question])}",
+                    )
+                    for o in picked
+                    if o not in options[question]
+                ]

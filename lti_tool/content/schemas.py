@@ -50,6 +50,9 @@ class Track(Strict):
     name: Text
     modules: list[str]
     blocs: list[str]
+    # The autodiagnostic answers that put a person on this track: any one condition, each a profiling
+    # question -> the options that match. A person no track claims follows the first track.
+    from_profiles: list[dict[str, list[str]]] = Field(default_factory=list)
 
 
 class Programme(Strict):

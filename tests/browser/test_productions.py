@@ -40,7 +40,9 @@ def test_a_facilitator_assesses_the_b1_diagnosis_on_its_grid(page: Page, live_se
     # The facilitator opens the productions to assess from the staff home, in the course's iframe.
     page.goto(live_server.url + "/demo/course?as=instructor")
     staff = page.frame_locator("iframe.lti-frame")
-    expect(staff.get_by_role("heading", level=1, name="Espace formateur")).to_be_visible(timeout=LAUNCH_TIMEOUT)
+    expect(staff.get_by_role("heading", level=1, name="Espace formateur")).to_be_visible(
+        timeout=LAUNCH_TIMEOUT
+    )
     staff.get_by_role("link", name="Compétences, livrables et certificats").click()
     card = staff.locator("li.card").filter(has=staff.get_by_role("heading", name=re.compile(r"^M2 ·"))).last
     form = card.locator("form[data-testid^=assess-]")
@@ -56,7 +58,9 @@ def test_a_facilitator_assesses_the_b1_diagnosis_on_its_grid(page: Page, live_se
     # The learner sees the outcome, the level given to each criterion and the comment.
     frame = open_learner_home(page, live_server)
     frame.get_by_role("link", name=f"{module.id} · {module.meta.title}").first.click()
-    expect(frame.get_by_test_id("deliverable-status")).to_contain_text("chaque critère atteint son niveau requis")
+    expect(frame.get_by_test_id("deliverable-status")).to_contain_text(
+        "chaque critère atteint son niveau requis"
+    )
     for criterion in rubric.criteria:
         expect(frame.get_by_test_id(f"given-{criterion.id}")).to_contain_text(f"{criterion.required} atteint")
     expect(frame.get_by_text(COMMENT)).to_be_visible()

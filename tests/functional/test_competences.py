@@ -83,9 +83,7 @@ def assess(
     assert module is not None and module.meta.deliverable is not None
     rubric = module.meta.deliverable.rubric
     assert rubric is not None
-    form = {
-        f"level-{c.id}": str(c.required - 1 if c.id == below else c.required) for c in rubric.criteria
-    }
+    form = {f"level-{c.id}": str(c.required - 1 if c.id == below else c.required) for c in rubric.criteria}
     return facilitator.post(
         f"/staff/deliverables/{deliverable}/review",
         {**form, "decision": "assess", "comment": "Diagnostic étayé, sources citées."},

@@ -440,12 +440,14 @@ def test_tracks_and_hours_of_the_whole_registration_equal_the_per_learner_rules(
         assert platform_id is not None
         scope = StaffScope(platform_id, None, cohort.contexts["A"])
         people = exports.members(db.session, scope)
-        tracks = exports.tracks(db.session, scope)
+        tracks = exports.tracks(db.session, scope, cohort.content)
         hours = exports.followed(db.session, scope, cohort.content)
         assert len(people) >= 4
         for member in people:
             learner, context = member.key
-            assert tracks.get(member.key, "fundraiser") == track_of(db.session, learner, context)
+            assert tracks.get(member.key, "fundraiser") == track_of(
+                db.session, learner, context, cohort.content
+            )
             activity = evidence.activity(db.session, learner, context, cohort.content)
             found = hours.get(member.key)
             assert (found.first_at if found else None) == activity.first_at

@@ -26,6 +26,7 @@ from tests.functional.test_competences import (
     learner_id,
     people,
 )
+from tests.functional.test_diagnostic import PROFILE, run_through
 from tests.helpers import error_code
 
 ROOT = Path(__file__).resolve().parents[2] / "modules"
@@ -151,3 +152,15 @@ def test_new_rules_re_evaluate_learners_in_progress_and_keep_issued_credentials(
         assert verify.status_code == 200 and 'data-status="valid"' in verify.text
     finally:
         app.extensions["socle_content"] = shipped
+
+
+def test_a_foundation_director_follows_the_grantmaker_track(live_server: LiveServer) -> None:
+    course = {"id": f"course-{time.time_ns()}", "title": "Parcours"}
+    director, head = people(live_server, course, "learner", "learner")
+    levels = {"A": 3, "B": 2, "C": 3, "D": 3, "E": 3}
+    run_through(director, levels, {**PROFILE, "P1": "dirigeant", "P2": "fondation"})
+    run_through(head, levels, {**PROFILE, "P1": "dirigeant", "P2": "association-employeuse"})
+    mine = director.get("/competences/").text
+    assert "Parcours : Parcours financeur (grantmaker)" in mine and 'id="bloc-B2"' not in mine
+    theirs = head.get("/competences/").text
+    assert "Parcours : Parcours fundraiser" in theirs and 'id="bloc-B2"' in theirs

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from tests.unit.content.test_checker import copy, edit_yaml, problems  # noqa: F401 - the fixture
-
-from pathlib import Path
+from lti_tool.competences.rules import track_for
+from lti_tool.content.loader import load_content
+from tests.unit.content.test_checker import ROOT, copy, edit_yaml, problems  # noqa: F401 - the fixture
 
 
 def test_a_bloc_reachable_on_quizzes_and_pages_alone_is_refused(copy: Path) -> None:  # noqa: F811
@@ -64,3 +65,27 @@ def test_a_production_names_a_real_bloc(copy: Path) -> None:  # noqa: F811
         "modules/m7-trajectoire/module.yaml: deliverable.bloc: unknown bloc B9; use one of "
         "['B1', 'B2', 'B3', 'B4']"
     ]
+
+
+def test_a_track_is_claimed_by_profile_answers_the_autodiagnostic_asks(copy: Path) -> None:  # noqa: F811
+    def claim(data: dict[str, Any]) -> None:
+        data["tracks"][1]["from_profiles"] = [{"P1": ["directeur"]}, {"P9": ["x"]}]
+
+    edit_yaml(copy / "programme.yaml", claim)
+    found = problems(copy)
+    assert any(
+        p.startswith(
+            "modules/programme.yaml: tracks[grantmaker].from_profiles[0].P1: unknown option 'directeur'"
+        )
+        for p in found
+    )
+    assert any("tracks[grantmaker].from_profiles[1]: unknown profiling question P9" in p for p in found)
+
+
+def test_a_foundation_director_follows_the_grantmaker_track_and_a_fundraiser_the_first() -> None:
+    programme = load_content(ROOT).programme
+    assert track_for(programme, {"P1": "grantmaker", "P2": "association-employeuse"}) == "grantmaker"
+    assert track_for(programme, {"P1": "dirigeant", "P2": "fondation"}) == "grantmaker"
+    assert track_for(programme, {"P1": "dirigeant", "P2": "association-employeuse"}) == "fundraiser"
+    assert track_for(programme, {"P1": "fundraiser", "P2": "fondation"}) == "fundraiser"
+    assert track_for(programme, None) == "fundraiser"  # no autodiagnostic yet

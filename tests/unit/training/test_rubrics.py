@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[3] / "modules"
 
 def grid() -> Rubric:
     def levels(n: int) -> list[dict[str, object]]:
-        return [{"level": i, "label": f"niveau {i}", "descriptor": f"ce que montre le niveau {i}"} for i in range(1, n + 1)]
+        return [
+            {"level": i, "label": f"niveau {i}", "descriptor": f"ce que montre le niveau {i}"}
+            for i in range(1, n + 1)
+        ]
 
     return Rubric.model_validate(
         {
@@ -84,7 +87,11 @@ def test_the_shipped_productions_are_b1_b2_and_b4_with_grids() -> None:
         for m in content.modules
         if m.meta.deliverable is not None and m.meta.deliverable.rubric is not None
     }
-    assert {module_id: spec.bloc for module_id, spec in graded.items()} == {"M2": "B1", "M4": "B2", "M7": "B4"}
+    assert {module_id: spec.bloc for module_id, spec in graded.items()} == {
+        "M2": "B1",
+        "M4": "B2",
+        "M7": "B4",
+    }
     for spec in graded.values():
         assert spec.rubric is not None and len(spec.rubric.criteria) >= 4
         for criterion in spec.rubric.criteria:
