@@ -83,6 +83,11 @@ def test_an_assessment_needs_a_level_for_every_criterion_and_a_comment(live_serv
     page = learner.get(f"/modules/{module.slug}/")
     assert "Plan chiffré et sourcé." in page.text and 'name="text"' in page.text
     assert f'data-testid="given-{first}">{rubric.criteria[0].required - 1}' in page.text
+    # the same, in English (the grid itself is content, in French)
+    english = learner.get(f"/modules/{module.slug}/", lang="en").text
+    assert "<caption>Marking grid</caption>" in english and "below the level required" in english
+    staff = facilitator.get("/staff/competences/", lang="en").text
+    assert "Save the assessment" in staff and "Comment for the learner (required)" in staff
 
 
 def stricter_rules(tmp_path: Path) -> Content:
