@@ -54,6 +54,10 @@ def test_a_facilitator_assesses_the_b1_diagnosis_on_its_grid(page: Page, live_se
     form.get_by_label(re.compile("^Commentaire pour la personne")).fill(COMMENT)
     form.get_by_role("button", name="Enregistrer l'évaluation").click()
     expect(staff.get_by_role("status")).to_have_text("Décision enregistrée.")
+    assessed = (
+        staff.locator("li.card").filter(has=staff.get_by_role("heading", name=re.compile(r"^M2 ·"))).last
+    )
+    expect(assessed.get_by_role("heading")).to_contain_text("évaluée : niveaux atteints")
 
     # The learner sees the outcome, the level given to each criterion and the comment.
     frame = open_learner_home(page, live_server)

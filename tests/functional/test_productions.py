@@ -86,6 +86,7 @@ def test_an_assessment_needs_a_level_for_every_criterion_and_a_comment(live_serv
     # the same, in English (the grid itself is content, in French)
     english = learner.get(f"/modules/{module.slug}/", lang="en").text
     assert "<caption>Marking grid</caption>" in english and "below the level required" in english
+    assert "évaluée : sous le niveau requis" in facilitator.get("/staff/competences/").text
     staff = facilitator.get("/staff/competences/", lang="en").text
     assert "Save the assessment" in staff and "Comment for the learner (required)" in staff
 
