@@ -9,6 +9,7 @@ Revises: 0014_credentials
 Create Date: 2026-12-07 14:00:00
 
 """
+
 import sqlalchemy as sa
 from alembic import op
 
