@@ -427,9 +427,36 @@ class Builder:
         return _activity(iri, "file", f"Livrable : {module.title}")
 
     def _deliverable_reviewed(self, person: Person, where: Where, event: Event) -> list[dict[str, Any]]:
-        """A facilitator accepted (passed) or returned (failed) the learner's deliverable."""
+        """A facilitator accepted (passed) or returned (failed) the learner's deliverable; a production with
+        a marking grid is ``scored`` instead: the share of the grid's points, success when every criterion
+        reached its required level, and the level given to each criterion."""
         assert event.module is not None
         accepted = bool(event.payload["accepted"])
+        rubric = event.payload.get("rubric")
+        if rubric is not None:
+            result = Result(
+                success=accepted,
+                score=Score(
+                    scaled=float(rubric["score"]), raw=int(rubric["raw"]), min=0, max=int(rubric["max"])
+                ),
+                extensions=Extensions(
+                    {
+                        self.vocabulary.extension("rubric-levels"): dict(rubric["levels"]),
+                        self.vocabulary.extension("rubric-below"): list(rubric["below"]),
+                    }
+                ),
+            )
+            return [
+                self.statement(
+                    0,
+                    person,
+                    event,
+                    v.SCORED,
+                    self.deliverable(event.module),
+                    self.context(person, where, event, self.module_activity(event.module)),
+                    result,
+                )
+            ]
         return [
             self.statement(
                 0,

@@ -14,6 +14,7 @@ PASSED = ADL + "passed"
 FAILED = ADL + "failed"
 COMPLETED = ADL + "completed"
 ATTENDED = ADL + "attended"
+SCORED = ADL + "scored"
 VOIDED = ADL + "voided"
 SUBMITTED = "http://activitystrea.ms/schema/1.0/submit"
 SATISFIED = "https://w3id.org/xapi/adl/verbs/satisfied"
@@ -29,6 +30,7 @@ VERB_DISPLAY = {
     FAILED: {"fr": "n'a pas réussi", "en": "failed"},
     COMPLETED: {"fr": "a terminé", "en": "completed"},
     ATTENDED: {"fr": "a participé à", "en": "attended"},
+    SCORED: {"fr": "a obtenu une évaluation pour", "en": "scored"},
     VOIDED: {"fr": "a annulé", "en": "voided"},
     SUBMITTED: {"fr": "a déposé", "en": "submitted"},
     SATISFIED: {"fr": "a satisfait", "en": "satisfied"},

@@ -93,6 +93,8 @@ def rule_text(rule: MasteryRule) -> str:
         parts.append(f"séance en direct suivie : {', '.join(rule.attended)}")
     if rule.accepted:
         parts.append(f"livrable accepté : {', '.join(rule.accepted)}")
+    if rule.assessed:
+        parts.append(f"production évaluée, chaque critère au niveau requis : {', '.join(rule.assessed)}")
     return " ; ".join(parts)
 
 
@@ -313,6 +315,12 @@ class _Describer:
             )
         if link.kind == "accepted":
             return f"Livrable {module} accepté"
+        if link.kind == "assessed":
+            known = self.content.module(module)
+            spec = known.meta.deliverable if known is not None else None
+            title = f"« {spec.title} »" if spec is not None and spec.title else module
+            percent = french_percent(round((link.value or 0.0) * 100))
+            return f"Production {title} évaluée sur sa grille, chaque critère au niveau requis — {percent}"
         if link.kind == "waived":
             reason = self.reasons.get(module)
             return (

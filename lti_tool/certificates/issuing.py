@@ -128,7 +128,7 @@ def award(session: DbSession, scope: Scope, content: Content, rules: Rules) -> l
         if _may_issue(session, scope, bloc, met_at[bloc]):
             issued.append(issue(session, scope, content, rules, bloc, None))
             valid.add(bloc)
-    track = track_of(session, scope.learner_id, scope.context_pk)
+    track = track_of(session, scope.learner_id, scope.context_pk, content)
     blocs = rules.tracks.get(track, [])
     if rules.certificate_met(track, set(met_at)) and all(
         bloc in valid or existing(session, scope.learner_id, scope.context_pk, bloc) is not None
@@ -349,6 +349,8 @@ def criteria(codes: list[str], content: Content, rules: Rules) -> str:
             parts.append(f"séance en direct suivie : {', '.join(rule.attended)}")
         if rule.accepted:
             parts.append(f"livrable accepté : {', '.join(rule.accepted)}")
+        if rule.assessed:
+            parts.append(f"production évaluée, chaque critère au niveau requis : {', '.join(rule.assessed)}")
         lines.append(f"- **{code} · {names[code]}** : " + " ; ".join(parts) + ".")
     lines += ["", "Un module reconnu au titre des acquis antérieurs compte comme satisfait."]
     return "\n".join(lines)

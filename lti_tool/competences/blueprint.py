@@ -19,6 +19,7 @@ from lti_tool.errors import AccessDenied, Message, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.learners.services import enrolled_learner
 from lti_tool.lti.launches import current_launch, loaded_launch, require_launch
+from lti_tool.training import rubrics
 from lti_tool.training import services as training
 from lti_tool.training.blueprint import here
 
@@ -51,6 +52,7 @@ def names() -> dict[str, Any]:
             "completed": _("Module terminé"),
             "attended": _("Séance suivie"),
             "accepted": _("Livrable accepté"),
+            "assessed": _("Production évaluée"),
             "waived": _("Acquis reconnus"),
         },
         "achievement_names": achievements,
@@ -117,9 +119,20 @@ def staff() -> str:
 @bp.post("/staff/deliverables/<int:deliverable_id>/review")
 @require_launch(staff=True)
 def review(deliverable_id: int) -> Response:
+    """A facilitator's decision on a deliverable, or their assessment of a production on its grid."""
     decision = request.form.get("decision")
-    if decision not in ("accept", "return"):
+    if decision not in ("accept", "return", "assess"):
         raise refused("bad_decision", "Choisissez accepter ou renvoyer.", "Choose accept or return.")
+    levels = None
+    if decision == "assess":
+        rubric = services.rubric_of(db.session, deliverable_id, current_launch().context_pk, content())
+        if rubric is None:
+            raise refused(
+                "no_rubric",
+                "Ce livrable n'a pas de grille : acceptez-le ou renvoyez-le.",
+                "This deliverable has no grid: accept or return it.",
+            )
+        levels = rubrics.parse_levels(rubric, request.form.to_dict(flat=False))
     services.review_deliverable(
         db.session,
         Scope.of_launch(current_launch()),
@@ -127,6 +140,7 @@ def review(deliverable_id: int) -> Response:
         decision == "accept",
         request.form.get("comment", ""),
         content(),
+        levels,
     )
     db.session.commit()
     return redirect(here("competences.staff", done="review", _anchor="deliverables"), code=303)

@@ -35,11 +35,11 @@ EVIDENCE_EVENTS = {
 
 @dataclass(frozen=True)
 class Fact:
-    kind: str  # quiz | completed | attended | absent | accepted | returned | waived
+    kind: str  # quiz | completed | attended | absent | accepted | returned | assessed | below | waived
     module_id: str
     at: datetime  # UTC, to the millisecond (what a statement's timestamp keeps)
     statement_id: str | None = None
-    value: float | None = None  # the quiz score
+    value: float | None = None  # the quiz score, or an assessed production's score on its grid
     ref: str | None = None  # the live session (attendance) or the reason (waiver)
 
 
@@ -80,6 +80,9 @@ def facts_of_event(
         kind = "attended" if payload.get("present") else "absent"
         return [Fact(kind, module_id, at, first if kind == "attended" else None, ref=str(payload["session"]))]
     if type_ == "deliverable_reviewed":
+        if "rubric" in payload:  # a production marked on its grid: met, or below a required level
+            score = float(payload["rubric"]["score"])
+            return [Fact("assessed" if payload["accepted"] else "below", module_id, at, first, score)]
         return [Fact("accepted" if payload["accepted"] else "returned", module_id, at, first)]
     return [Fact("waived", module_id, at, first, ref=str(payload["reason"]))]
 
@@ -103,6 +106,9 @@ def facts_of_statement(statement: dict[str, Any], vocabulary: Vocabulary) -> lis
             if verb == v.WAIVED:
                 reason = (result.get("extensions") or {}).get(vocabulary.extension("reason"), "")
                 return [Fact("waived", module_id, at, statement["id"], ref=str(reason))]
+        if parts[1:] == ["deliverable"] and verb == v.SCORED and "score" in result:
+            kind = "assessed" if result.get("success") else "below"
+            return [Fact(kind, module_id, at, statement["id"], float(result["score"]["scaled"]))]
         if parts[1:] == ["deliverable"] and verb in (v.PASSED, v.FAILED):
             return [Fact("accepted" if verb == v.PASSED else "returned", module_id, at, statement["id"])]
     if verb == v.ATTENDED and target.startswith(vocabulary.activity("sessions", "")):
@@ -132,6 +138,10 @@ def _fold(rules: Rules, facts: dict[str, Any], fact: Fact) -> None:
         facts["accepted"][m] = True
     elif fact.kind == "returned":
         facts["accepted"].pop(m, None)
+    elif fact.kind == "assessed":
+        facts["assessed"][m] = fact.value
+    elif fact.kind == "below":
+        facts["assessed"].pop(m, None)
     elif fact.kind == "waived":
         facts["waived"][m] = fact.ref or ""
 
@@ -145,8 +155,8 @@ def _trail(
     links: list[dict[str, Any]],
 ) -> None:
     """Add to ``links`` which statement counts toward which competence (or withdraw what no longer counts)."""
-    if fact.kind in ("absent", "returned"):
-        kind = "attended" if fact.kind == "absent" else "accepted"
+    if fact.kind in ("absent", "returned", "below"):
+        kind = {"absent": "attended", "returned": "accepted", "below": "assessed"}[fact.kind]
         _insert_links(session, links)  # what this batch added before goes first
         links.clear()
         query = delete(EvidenceLink).where(
@@ -284,7 +294,8 @@ def apply(session: DbSession, rules: Rules, owner: Owner, facts_in: Sequence[Fac
     if not facts_in:
         return []
     facts_id, stored, states = _load(session, owner)
-    facts = {key: dict(value) for key, value in (stored or empty_facts()).items()}
+    # Facts stored before a kind of evidence existed lack its key: start from the empty shape.
+    facts = {key: dict(value) for key, value in {**empty_facts(), **(stored or {})}.items()}
     before = json.dumps(facts, sort_keys=True)
     met: list[Met] = []
     links: list[dict[str, Any]] = []

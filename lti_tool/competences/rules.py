@@ -2,16 +2,18 @@
 
 Facts (one JSON document per learner and course context):
 ``best`` module -> best quiz score (0..1); ``completed`` module -> when; ``attended`` module -> live session
-ids attended; ``accepted`` module -> True; ``waived`` module -> reason.
+ids attended; ``accepted`` module -> True; ``assessed`` module -> the score of its production, marked on
+its grid with every criterion at its required level; ``waived`` module -> reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lti_tool.content.loader import Content
-from lti_tool.content.schemas import MasteryRule
+from lti_tool.content.schemas import MasteryRule, Programme
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,21 @@ class Evaluation:
     missing: list[tuple[str, str]]  # (French, English)
 
 
+def track_for(programme: Programme, profile: Mapping[str, str] | None) -> str:
+    """The certificate track of a person whose latest autodiagnostic gave this profile: the first track
+    whose `from_profiles` matches it, else the programme's first track (programme.yaml)."""
+    answers = profile or {}
+    for track in programme.tracks:
+        if any(
+            all(answers.get(question) in options for question, options in condition.items())
+            for condition in track.from_profiles
+        ):
+            return track.code
+    return programme.tracks[0].code
+
+
 def empty_facts() -> dict[str, Any]:
-    return {"best": {}, "completed": {}, "attended": {}, "accepted": {}, "waived": {}}
+    return {"best": {}, "completed": {}, "attended": {}, "accepted": {}, "assessed": {}, "waived": {}}
 
 
 class Rules:
@@ -43,7 +58,13 @@ class Rules:
         # module -> the competences whose rule names it (what an event about the module can change)
         self.by_module: dict[str, set[str]] = {}
         for code, rule in self.rules.items():
-            for module_id in (*rule.quiz_modules, *rule.completed, *rule.attended, *rule.accepted):
+            for module_id in (
+                *rule.quiz_modules,
+                *rule.completed,
+                *rule.attended,
+                *rule.accepted,
+                *rule.assessed,
+            ):
                 self.by_module.setdefault(module_id, set()).add(code)
 
     def weight(self, module_id: str, code: str) -> float:
@@ -94,7 +115,23 @@ class Rules:
                         f"have the deliverable of {module_id} accepted",
                     )
                 )
+        for module_id in rule.assessed:
+            if module_id not in facts.get("assessed", {}) and module_id not in waived:
+                title = self.production_title(module_id)
+                missing.append(
+                    (
+                        f"faire évaluer la production de {module_id} ({title}) : chaque critère de sa "
+                        "grille au niveau requis",
+                        f"have the production of {module_id} ({title}) assessed: every criterion of its "
+                        "grid at the level required",
+                    )
+                )
         return Evaluation(code, score, required, not missing, missing)
+
+    def production_title(self, module_id: str) -> str:
+        module = self.content.module(module_id)
+        spec = module.meta.deliverable if module is not None else None
+        return (spec.title if spec is not None and spec.title else None) or "livrable"
 
     def bloc_met(self, bloc: str, met: set[str]) -> bool:
         return all(code in met for code in self.blocs[bloc])

@@ -5,7 +5,7 @@ No Flask here; callers commit once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,14 +15,16 @@ from sqlalchemy import select
 from lti_tool import events
 from lti_tool.competences import engine
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts, PriorLearning
-from lti_tool.competences.rules import Evaluation, Rules, empty_facts
+from lti_tool.competences.rules import Evaluation, Rules, empty_facts, track_for
 from lti_tool.content.loader import Content, Module
+from lti_tool.content.schemas import Rubric
 from lti_tool.db import DbSession, insert_once, utcnow
 from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.learners.models import Context, Deployment, Learner
 from lti_tool.learners.services import enrolled_learner
+from lti_tool.training import rubrics
 from lti_tool.training.models import Deliverable, ModuleProgress
 from lti_tool.training.services import acting_for
 from xapi import store
@@ -94,10 +96,11 @@ def facts_of(session: DbSession, learner_id: int, context_pk: int) -> dict[str, 
     return row.facts if row is not None else empty_facts()
 
 
-def track_of(session: DbSession, learner_id: int, context_pk: int) -> str:
-    """The certificate track: the grantmaker one when the latest autodiagnostic took that variant."""
-    variant = session.scalar(
-        select(DiagnosticRun.variant)
+def track_of(session: DbSession, learner_id: int, context_pk: int, content: Content) -> str:
+    """The certificate track, from the profile of the latest submitted autodiagnostic (programme.yaml's
+    `from_profiles`: a grantmaker, or the director of a foundation, follows the grantmaker track)."""
+    profile = session.scalar(
+        select(DiagnosticRun.profile)
         .where(
             DiagnosticRun.learner_id == learner_id,
             DiagnosticRun.context_pk == context_pk,
@@ -106,7 +109,7 @@ def track_of(session: DbSession, learner_id: int, context_pk: int) -> str:
         .order_by(DiagnosticRun.submitted_at.desc())
         .limit(1)
     )
-    return "grantmaker" if variant == "grantmaker" else DEFAULT_TRACK
+    return track_for(content.programme, profile)
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ def overview(session: DbSession, learner_id: int, context_pk: int, content: Cont
     """Every competence of the learner's track, evaluated now, with its trail and what is missing."""
     rules = rules_of(content)
     facts = facts_of(session, learner_id, context_pk)
-    track = track_of(session, learner_id, context_pk)
+    track = track_of(session, learner_id, context_pk, content)
     states = {
         s.code: s
         for s in session.scalars(
@@ -193,6 +196,17 @@ def deliverables_to_review(session: DbSession, context_pk: int) -> list[tuple[De
     return [(d, learner) for d, learner in rows]
 
 
+def rubric_of(session: DbSession, deliverable_id: int, context_pk: int, content: Content) -> Rubric | None:
+    """The marking grid of a deliverable of this course context, if its module has one."""
+    deliverable = session.get(Deliverable, deliverable_id)
+    progress = session.get(ModuleProgress, deliverable.progress_id) if deliverable else None
+    if deliverable is None or progress is None or progress.context_pk != context_pk:
+        raise not_found("Ce livrable", "This deliverable")
+    module = content.module(deliverable.module_id)
+    spec = module.meta.deliverable if module is not None else None
+    return spec.rubric if spec is not None else None
+
+
 def review_deliverable(
     session: DbSession,
     facilitator: Scope,
@@ -200,12 +214,33 @@ def review_deliverable(
     accepted: bool,
     comment: str,
     content: Content,
+    levels: Mapping[str, int] | None = None,
 ) -> Deliverable:
-    """Accept or return a learner's deliverable, in the facilitator's own course context only."""
+    """Accept or return a learner's deliverable, in the facilitator's own course context only. A production
+    with a marking grid is assessed instead: a level per criterion and a comment; it is accepted when every
+    criterion reaches its required level (``accepted`` is then ignored)."""
     deliverable = session.get(Deliverable, deliverable_id)
     progress = session.get(ModuleProgress, deliverable.progress_id) if deliverable else None
     if deliverable is None or progress is None or progress.context_pk != facilitator.context_pk:
         raise not_found("Ce livrable", "This deliverable")
+    module = content.module(deliverable.module_id)
+    spec = module.meta.deliverable if module is not None else None
+    marking: rubrics.Marking | None = None
+    if spec is not None and spec.rubric is not None:
+        if levels is None:
+            raise refused(
+                "levels_required",
+                "Cette production s'évalue sur sa grille : donnez un niveau pour chaque critère.",
+                "This production is assessed on its grid: give a level for every criterion.",
+            )
+        marking = rubrics.mark(spec.rubric, levels)
+        accepted = marking.is_met
+        if not comment.strip():
+            raise refused(
+                "comment_required",
+                "Ajoutez un commentaire pour la personne : ce qui est acquis, ce qu'il faut reprendre.",
+                "Add a comment for the learner: what is achieved, what to rework.",
+            )
     comment = comment.strip()
     if not accepted and not comment:
         raise refused(
@@ -220,7 +255,8 @@ def review_deliverable(
             "The comment is over 5,000 characters.",
         )
     status = "accepted" if accepted else "returned"
-    if deliverable.review_status == status:
+    same_levels = marking is None or deliverable.rubric_levels == marking.levels
+    if deliverable.review_status == status and same_levels:
         raise AlreadyRecorded(
             Message("Cette décision est déjà enregistrée.", "This decision is already recorded."),
             Message("Rien n'a changé.", "Nothing changed."),
@@ -230,7 +266,17 @@ def review_deliverable(
     deliverable.review_comment = comment or None
     deliverable.reviewed_by = facilitator.learner_id
     deliverable.reviewed_at = utcnow()
-    module = content.module(deliverable.module_id)
+    payload: dict[str, Any] = {"accepted": accepted, "deliverable": deliverable.id}
+    if marking is not None:
+        deliverable.rubric_levels = marking.levels
+        deliverable.rubric_score = marking.score
+        payload["rubric"] = {
+            "levels": marking.levels,
+            "below": marking.below,
+            "score": marking.score,
+            "raw": marking.raw,
+            "max": marking.max,
+        }
     events.record_event(
         session,
         acting_for(session, facilitator, learner),
@@ -238,7 +284,7 @@ def review_deliverable(
         content_version=content.version,
         module=module,
         actor=facilitator,
-        payload={"accepted": accepted, "deliverable": deliverable.id},
+        payload=payload,
     )
     session.flush()
     return deliverable

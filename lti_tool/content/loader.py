@@ -22,6 +22,7 @@ from lti_tool.content.schemas import (
     Programme,
     Question,
     Quiz,
+    Rubric,
     Theme,
     Thresholds,
     TrueFalseQuestion,
@@ -140,6 +141,7 @@ def load_content(root: str | Path) -> Content:
         warnings.extend(giveaways("modules/*/quiz.yaml", every))
         if diagnostic is not None:
             _check_diagnostic(diagnostic, programme, modules, problems)
+            _check_track_profiles(programme, diagnostic, problems)
         if thresholds is not None:
             _check_thresholds(thresholds, programme, modules, problems)
     if problems or programme is None or diagnostic is None or thresholds is None:
@@ -551,6 +553,16 @@ def _check_programme(programme: Programme, modules: list[Module], problems: list
                     "completion asks for a deliverable: add `deliverable: {prompt: …, min_words: …}`",
                 )
             )
+        if meta.deliverable is not None and meta.deliverable.rubric is not None:
+            problems += _check_rubric(file_m, meta.deliverable.rubric)
+        if meta.deliverable is not None and meta.deliverable.bloc not in (None, *blocs):
+            problems.append(
+                Problem(
+                    file_m,
+                    "deliverable.bloc",
+                    f"unknown bloc {meta.deliverable.bloc}; use one of {sorted(blocs)}",
+                )
+            )
         problems += [
             Problem(file_m, "tracks", f"unknown track {t!r}; use one of {sorted(tracks)}")
             for t in meta.tracks
@@ -863,7 +875,7 @@ def _check_thresholds(
         if code not in codes:
             problems.append(Problem(file, where, f"unknown competence; use one of {codes}"))
             continue
-        for part in ("quiz_modules", "completed", "attended", "accepted"):
+        for part in ("quiz_modules", "completed", "attended", "accepted", "assessed"):
             for module_id in getattr(rule, part):
                 module = by_id.get(module_id)
                 if module is None:
@@ -887,7 +899,44 @@ def _check_thresholds(
                     )
                 elif part == "accepted" and module.meta.deliverable is None:
                     problems.append(Problem(file, f"{where}.accepted", f"{module_id} has no deliverable"))
+                elif (
+                    part == "accepted"
+                    and module.meta.deliverable is not None
+                    and module.meta.deliverable.rubric is not None
+                ):
+                    problems.append(
+                        Problem(
+                            file,
+                            f"{where}.accepted",
+                            f"{module_id}'s production has a marking grid: name it under `assessed`",
+                        )
+                    )
+                elif part == "assessed" and (
+                    module.meta.deliverable is None or module.meta.deliverable.rubric is None
+                ):
+                    problems.append(
+                        Problem(
+                            file,
+                            f"{where}.assessed",
+                            f"{module_id} has no production with a marking grid; add `deliverable.rubric` "
+                            "to its module.yaml",
+                        )
+                    )
     blocs = {b.code: b for b in programme.blocs}
+    # A bloc certifies competence only if a person judged some work of the learner's: quizzes and pages
+    # alone must not reach it.
+    for bloc in programme.blocs:
+        rules = [thresholds.competences[c] for c in bloc.competences if c in thresholds.competences]
+        if rules and not any(r.accepted or r.assessed or r.attended for r in rules):
+            problems.append(
+                Problem(
+                    file,
+                    f"competences ({bloc.code})",
+                    f"bloc {bloc.code} is reachable on quizzes and pages alone; require an assessed "
+                    "production (`assessed`), a deliverable (`accepted`) or attendance for one of "
+                    f"{', '.join(bloc.competences)}",
+                )
+            )
     for track in programme.tracks:
         needed = {
             module_id
@@ -909,4 +958,58 @@ def _check_thresholds(
 
 
 def _modules_of(rule: MasteryRule) -> tuple[str, ...]:
-    return (*rule.quiz_modules, *rule.completed, *rule.attended, *rule.accepted)
+    return (*rule.quiz_modules, *rule.completed, *rule.attended, *rule.accepted, *rule.assessed)
+
+
+def _check_rubric(file: str, rubric: Rubric) -> list[Problem]:
+    """Criterion ids unique, levels unique, and the required level one of the criterion's levels."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, criterion in enumerate(rubric.criteria):
+        where = f"deliverable.rubric.criteria[{i}]"
+        if criterion.id in seen:
+            problems.append(Problem(file, f"{where}.id", f"{criterion.id} is used twice; make it unique"))
+        seen.add(criterion.id)
+        levels = [level.level for level in criterion.levels]
+        if len(set(levels)) != len(levels):
+            problems.append(Problem(file, f"{where}.levels", "two levels have the same number; renumber"))
+        if levels != sorted(levels):
+            problems.append(Problem(file, f"{where}.levels", "list the levels from lowest to highest"))
+        if criterion.required not in levels:
+            problems.append(
+                Problem(
+                    file, f"{where}.required", f"{criterion.required} is not a level; use one of {levels}"
+                )
+            )
+        elif criterion.required == min(levels):
+            problems.append(
+                Problem(file, f"{where}.required", "the lowest level cannot be the one required; raise it")
+            )
+    return problems
+
+
+def _check_track_profiles(programme: Programme, diagnostic: Diagnostic, problems: list[Problem]) -> None:
+    """A track's `from_profiles` names profiling questions and options the autodiagnostic asks."""
+    options = {q.id: {o.id for o in q.options} for q in diagnostic.profiling}
+    for track in programme.tracks:
+        for i, condition in enumerate(track.from_profiles):
+            where = f"tracks[{track.code}].from_profiles[{i}]"
+            for question, picked in condition.items():
+                if question not in options:
+                    problems.append(
+                        Problem(
+                            "modules/programme.yaml",
+                            where,
+                            f"unknown profiling question {question}; use one of {sorted(options)}",
+                        )
+                    )
+                    continue
+                problems += [
+                    Problem(
+                        "modules/programme.yaml",
+                        f"{where}.{question}",
+                        f"unknown option {o!r}; use one of {sorted(options[question])}",
+                    )
+                    for o in picked
+                    if o not in options[question]
+                ]

@@ -50,6 +50,9 @@ class Track(Strict):
     name: Text
     modules: list[str]
     blocs: list[str]
+    # The autodiagnostic answers that put a person on this track: any one condition, each a profiling
+    # question -> the options that match. A person no track claims follows the first track.
+    from_profiles: list[dict[str, list[str]]] = Field(default_factory=list)
 
 
 class Programme(Strict):
@@ -75,9 +78,33 @@ class Completion(Strict):
     deliverable: bool = False
 
 
+class RubricLevel(Strict):
+    """One level of a criterion: its number (higher is better), a short label and what the work shows."""
+
+    level: int = Field(ge=0, le=9)
+    label: str = Field(min_length=1, max_length=80)
+    descriptor: str = Field(min_length=1)
+
+
+class Criterion(Strict):
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=32)
+    title: str = Field(min_length=1, max_length=200)
+    levels: list[RubricLevel] = Field(min_length=2, max_length=6)
+    required: int = Field(ge=0, le=9)  # the level the work must reach on this criterion
+
+
+class Rubric(Strict):
+    """A marking grid: the production meets it when every criterion reaches its required level."""
+
+    criteria: list[Criterion] = Field(min_length=1, max_length=12)
+
+
 class Deliverable(Strict):
+    title: str | None = None  # an assessed production's name, e.g. « Diagnostic d'une organisation réelle »
+    bloc: str | None = None  # the bloc whose assessment this production is (programme.yaml)
     prompt: str = Field(min_length=1)
     min_words: int = Field(ge=1)
+    rubric: Rubric | None = None  # a production assessed criterion by criterion (else accept / return)
 
 
 class Replay(Strict):
@@ -316,6 +343,8 @@ class MasteryRule(Strict):
     completed: list[str] = Field(default_factory=list)
     attended: list[str] = Field(default_factory=list)  # a live session of the module attended
     accepted: list[str] = Field(default_factory=list)  # the module's deliverable accepted by a facilitator
+    # the module's production assessed on its marking grid, every criterion at its required level
+    assessed: list[str] = Field(default_factory=list)
 
 
 class Thresholds(Strict):

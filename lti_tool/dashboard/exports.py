@@ -33,6 +33,7 @@ from lti_tool.certificates import evidence, issuing
 from lti_tool.certificates.documents import PARIS, evidence_json, evidence_pdf
 from lti_tool.certificates.models import Credential
 from lti_tool.competences.models import CompetenceState
+from lti_tool.competences.rules import track_for
 from lti_tool.competences.services import DEFAULT_TRACK, rules_of
 from lti_tool.content.loader import Content
 from lti_tool.dashboard.scope import StaffScope
@@ -49,7 +50,6 @@ ROWS_PER_CHUNK = 2000
 CSV_MIMETYPE = "text/csv"  # Werkzeug adds "; charset=utf-8" to text types
 ZIP_MIMETYPE = "application/zip"
 YES, NO = "oui", "non"
-GRANTMAKER = "grantmaker"  # the track (and autodiagnostic variant) of grantmakers
 
 # Moodle's tool_lpimportcsv: the columns of framework_importer::list_required_headers(), in that order (the
 # importer reads them by position; the labels are its English strings, as its own exporter writes them).
@@ -276,21 +276,21 @@ def members(session: DbSession, scope: StaffScope, chosen: Selection = EVERYTHIN
 
 
 def tracks(
-    session: DbSession, scope: StaffScope, chosen: Selection = EVERYTHING
+    session: DbSession, scope: StaffScope, content: Content, chosen: Selection = EVERYTHING
 ) -> dict[tuple[int, int], str]:
-    """Each learner's certificate track per course, as ``competences.services.track_of`` decides it (the
-    grantmaker track when the latest submitted autodiagnostic took that variant), for a cohort at once."""
-    latest: dict[tuple[int, int], str | None] = {}
-    for learner_id, context_pk, variant in session.execute(
-        select(DiagnosticRun.learner_id, DiagnosticRun.context_pk, DiagnosticRun.variant)
+    """Each learner's certificate track per course, as ``competences.services.track_of`` decides it (from
+    the profile of the latest submitted autodiagnostic), for a cohort at once."""
+    latest: dict[tuple[int, int], dict[str, str] | None] = {}
+    for learner_id, context_pk, profile in session.execute(
+        select(DiagnosticRun.learner_id, DiagnosticRun.context_pk, DiagnosticRun.profile)
         .where(
             DiagnosticRun.status == "submitted",
             *chosen.where(scope, DiagnosticRun.context_pk, DiagnosticRun.learner_id),
         )
         .order_by(DiagnosticRun.submitted_at, DiagnosticRun.id)
     ):
-        latest[(learner_id, context_pk)] = variant
-    return {key: GRANTMAKER if variant == GRANTMAKER else DEFAULT_TRACK for key, variant in latest.items()}
+        latest[(learner_id, context_pk)] = profile
+    return {key: track_for(content.programme, profile) for key, profile in latest.items()}
 
 
 def _track_of(known: dict[tuple[int, int], str], member: Member) -> str:
@@ -456,7 +456,7 @@ def learners_competences(
     """One row per learner × bloc and competence (each bloc followed by its competences), from the stored
     mastery states (never re-evaluated here), as CSV chunks. Three queries."""
     people = members(session, scope, chosen)
-    known_tracks = tracks(session, scope, chosen)
+    known_tracks = tracks(session, scope, content, chosen)
     rules = rules_of(content)
     programme = content.programme
     track_names = {t.code: t.name.fr for t in programme.tracks}
@@ -618,7 +618,7 @@ def jury_lines(
     """The jury's summary, one line per learner and course: each bloc's result, date and credential id, the
     certificate, hours followed and live sessions attended. Six queries, whatever the cohort's size."""
     people = members(session, scope, chosen)
-    known_tracks = tracks(session, scope, chosen)
+    known_tracks = tracks(session, scope, content, chosen)
     rules = rules_of(content)
     programme = content.programme
     bloc_codes = [b.code for b in programme.blocs]

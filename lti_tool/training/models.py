@@ -72,6 +72,10 @@ class Deliverable(db.Model):  # type: ignore[name-defined,misc]
     review_comment: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An assessed production (a deliverable with a marking grid): criterion id -> level given, and the
+    # share of the grid's points (0..1). "accepted" then means every criterion reached its required level.
+    rubric_levels: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    rubric_score: Mapped[float | None] = mapped_column(Float)
 
 
 class LiveSession(db.Model):  # type: ignore[name-defined,misc]

@@ -25,6 +25,7 @@ from xapi import store
 SATISFIED = "https://w3id.org/xapi/adl/verbs/satisfied"
 EARNED = "http://id.tincanapi.com/verb/earned"
 WAIVED = "https://w3id.org/xapi/adl/verbs/waived"
+SCORED = "http://adlnet.gov/expapi/verbs/scored"
 
 
 def learner_id(app: Flask, sub: str) -> int:
@@ -73,6 +74,22 @@ def deliverable_ids(app: Flask, learner_pk: int) -> dict[str, int]:
     return {module_id: pk for module_id, pk in rows}
 
 
+def assess(
+    facilitator: Learner, content: Content, module_id: str, deliverable: int, below: str | None = None
+) -> Any:
+    """A facilitator's assessment of a production: every criterion at its required level, but ``below``
+    one level under it."""
+    module = content.module(module_id)
+    assert module is not None and module.meta.deliverable is not None
+    rubric = module.meta.deliverable.rubric
+    assert rubric is not None
+    form = {f"level-{c.id}": str(c.required - 1 if c.id == below else c.required) for c in rubric.criteria}
+    return facilitator.post(
+        f"/staff/deliverables/{deliverable}/review",
+        {**form, "decision": "assess", "comment": "Diagnostic étayé, sources citées."},
+    )
+
+
 def credentials_of(app: Flask, learner_pk: int) -> dict[str, dict[str, Any]]:
     with app.app_context():
         rows = db.session.scalars(select(Credential).where(Credential.learner_id == learner_pk)).all()
@@ -113,8 +130,8 @@ class Graduate:
 
 @pytest.fixture(scope="module")
 def graduate(live_server: LiveServer) -> Graduate:
-    """A fundraiser who follows every module, attends both live sessions and has both deliverables
-    accepted: the thresholds give them the four blocs and the certificate."""
+    """A fundraiser who follows every module, attends both live sessions, has both deliverables accepted
+    and the three productions assessed: the thresholds give them the four blocs and the certificate."""
     app = live_server.app
     content: Content = app.extensions["socle_content"]
     platform = Platform(app.extensions["socle_demo_platform"], live_server.url)
@@ -124,15 +141,28 @@ def graduate(live_server: LiveServer) -> Graduate:
     pk = learner_id(app, learner.sub)
     for module in content.programme.tracks[0].modules:
         follow_module(learner, content, module)
-    # B1 and B2 need modules only; B3 and B4 wait for attendance and accepted deliverables.
+    # Every page read and every quiz passed at 100 %: still no bloc, each waits for work a person judged.
+    assert credentials_of(app, pk) == {}
+    productions = deliverable_ids(app, pk)
+    assert sorted(productions) == ["M2", "M4", "M5", "M7", "M8"]
+    # The B1 diagnosis one level under on one criterion: B1 is not met, however good the rest.
+    below = assess(facilitator, content, "M2", productions["M2"], below="domaines")
+    assert below.status_code == 303, error_code(below)
+    assert credentials_of(app, pk) == {}
+    for module_id in ("M2", "M4"):
+        assert assess(facilitator, content, module_id, productions[module_id]).status_code == 303
     assert sorted(credentials_of(app, pk)) == ["B1", "B2"]
     for module_id in ("M5", "M8"):
         plan_and_attend(facilitator, module_id, pk)
-    for deliverable in sorted(deliverable_ids(app, pk).values()):
+    for module_id in ("M5", "M8"):
         decision = facilitator.post(
-            f"/staff/deliverables/{deliverable}/review", {"decision": "accept", "comment": "Bien argumenté."}
+            f"/staff/deliverables/{productions[module_id]}/review",
+            {"decision": "accept", "comment": "Bien argumenté."},
         )
         assert decision.status_code == 303, error_code(decision)
+    # B4 waits for the defence of the trajectory (M7) too.
+    assert sorted(credentials_of(app, pk)) == ["B1", "B2", "B3"]
+    assert assess(facilitator, content, "M7", productions["M7"]).status_code == 303
     return Graduate(learner, facilitator, pk, credentials_of(app, pk))
 
 
@@ -176,6 +206,42 @@ def test_the_learner_page_shows_competences_met_and_credentials(graduate: Gradua
     assert page.text.count("acquise</strong>") == 9
     for credential in graduate.credentials.values():
         assert f"/verify/{credential['id']}" in page.text
+
+
+def test_each_assessment_is_a_scored_statement_with_the_level_of_each_criterion(
+    app: Flask, graduate: Graduate
+) -> None:
+    scored = statements(app, graduate.learner, SCORED)
+    by_module = {}
+    for statement in sorted(scored, key=lambda s: s["timestamp"]):
+        assert statement["object"]["id"].endswith("/deliverable")
+        by_module.setdefault(statement["object"]["id"].split("/")[-2], []).append(statement)
+    assert sorted(by_module) == ["M2", "M4", "M7"]
+    first, second = by_module["M2"]  # one level under on « domaines », then at the required levels
+    assert first["result"]["success"] is False and second["result"]["success"] is True
+    levels = next(v for k, v in first["result"]["extensions"].items() if k.endswith("/rubric-levels"))
+    assert levels == {"projet": 3, "trois-leviers": 3, "domaines": 2, "coherence": 3}
+    assert first["result"]["score"]["scaled"] < second["result"]["score"]["scaled"]
+    assert second["context"]["instructor"]["account"]["name"] == graduate.facilitator.sub
+    # the competence evidence points at the assessment that met the grid, not at the one below it
+    with app.app_context():
+        linked = set(
+            db.session.scalars(
+                select(EvidenceLink.statement_id).where(
+                    EvidenceLink.learner_id == graduate.pk, EvidenceLink.kind == "assessed"
+                )
+            )
+        )
+        db.session.remove()
+    assert second["id"] in linked and first["id"] not in linked
+
+
+def test_the_learner_sees_the_grid_and_the_levels_given(graduate: Graduate) -> None:
+    page = graduate.learner.get("/modules/diagnostic/")
+    assert 'data-testid="rubric-M2"' in page.text
+    assert "chaque critère atteint son niveau requis" in page.text
+    assert "Diagnostic étayé, sources citées." in page.text
+    assert 'data-testid="given-domaines">3' in page.text
 
 
 def test_rebuild_from_statements_equals_the_incremental_result(app: Flask, graduate: Graduate) -> None:
@@ -238,16 +304,18 @@ def test_prior_learning_is_recognised_with_a_reason_and_counts_for_the_rules(
     waived = statements(app, learner, WAIVED)
     assert len(waived) == 1 and reason in json.dumps(waived[0], ensure_ascii=False)
     assert waived[0]["context"]["instructor"]["account"]["name"] == facilitator.sub
-    # C3 rests on M3 only: recognised, hence met without a score
+    # C3's quiz and module are M3's: recognised, they count without a score; the B2 resource plan (M4's
+    # production) is still to be assessed.
     page = learner.get("/competences/")
     assert "reconnue (acquis)" in page.text
+    assert "faire évaluer la production de M4" in page.text
     with app.app_context():
         c3 = db.session.scalar(
             select(CompetenceState).where(CompetenceState.learner_id == pk, CompetenceState.code == "C3")
         )
-        assert c3 is not None and c3.is_met and c3.score is None
+        assert c3 is not None and not c3.is_met and c3.score is None
         db.session.remove()
-    assert len(statements(app, learner, SATISFIED)) == 1
+    assert statements(app, learner, SATISFIED) == []
 
 
 def test_a_returned_deliverable_needs_a_comment_and_a_decision_is_not_recorded_twice(

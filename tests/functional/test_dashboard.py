@@ -22,7 +22,13 @@ from lti_tool.learners.models import Context, Enrolment
 from lti_tool.learners.models import Learner as LearnerRow
 from lti_tool.lti.claims import NRPS
 from tests.conftest import LiveServer
-from tests.functional.test_competences import follow_module, learner_id, plan_and_attend
+from tests.functional.test_competences import (
+    assess,
+    deliverable_ids,
+    follow_module,
+    learner_id,
+    plan_and_attend,
+)
 from tests.functional.test_diagnostic import run_through
 from tests.functional.test_player import Learner, take_quiz
 from tests.helpers import DROP, LtiBrowser, Platform, error_code
@@ -87,7 +93,11 @@ def cohort(live_server: LiveServer) -> Cohort:
     carol = person(browser(), course, "Carol", "Petit")
     dave = person(browser(), other, "Dave", "Leroy")
     follow_module(alice, content, "M1")
-    follow_module(alice, content, "M3")  # C3 needs M3 only: Alice meets it
+    follow_module(alice, content, "M3")  # C3 needs M3 and the M4 resource plan assessed: Alice meets it
+    plan = content.module("M4")
+    assert plan is not None and plan.meta.deliverable is not None
+    words = " ".join(["ressources"] * plan.meta.deliverable.min_words)
+    assert alice.post(f"/modules/{plan.slug}/deliverable", {"text": words}).status_code == 303
     run_through(alice, {"A": 3, "B": 2, "C": 3, "D": 3, "E": 3})
     module = content.module("M1")
     assert module is not None
@@ -96,6 +106,8 @@ def cohort(live_server: LiveServer) -> Cohort:
     bob.get("/modules/fondamentaux/pages/1")
     instructor = Learner(browser(), user="instructor", context=course, **NO_ROSTER)
     plan_and_attend(instructor, "M5", learner_id(app, alice.sub))
+    assessed = assess(instructor, content, "M4", deliverable_ids(app, learner_id(app, alice.sub))["M4"])
+    assert assessed.status_code == 303, error_code(assessed)
     other_instructor = Learner(browser(), user="instructor", context=other, **NO_ROSTER)
     admin = Learner(browser(), user="admin", context=course, **NO_ROSTER)
     ids = {
@@ -157,7 +169,7 @@ def test_the_trainer_sees_the_cohort_progress_competences_diagnostics_and_attend
     assert cell(text, "diagnosed") == "1 (33 %)"
     assert row_text(text, "module-M1").startswith("M1 · ")
     assert "2 (67 %) 1 (33 %) 1 (33 %)" in row_text(text, "module-M1")
-    assert "1 (33 %)" in row_text(text, "competence-C3")  # Alice met C3 with M3 done
+    assert "1 (33 %)" in row_text(text, "competence-C3")  # Alice met C3: M3 done, the M4 plan assessed
     assert " 2 0 (0 %) " in row_text(text, "competence-C1")  # evidence for Alice and Bob, not met
     assert "L3 · " in row_text(text, "level-L3") and row_text(text, "level-L3").endswith("1 (100 %)")
     session_row = next(m.group(1) for m in re.finditer(r'<tr data-testid="(session-\d+)">', text))

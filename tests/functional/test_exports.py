@@ -30,7 +30,13 @@ from lti_tool.learners.models import Context, Enrolment
 from lti_tool.learners.models import Learner as LearnerRow
 from lti_tool.training.models import LiveSession
 from tests.conftest import SECOND_CLIENT_ID, LiveServer
-from tests.functional.test_competences import follow_module, learner_id, plan_and_attend
+from tests.functional.test_competences import (
+    assess,
+    deliverable_ids,
+    follow_module,
+    learner_id,
+    plan_and_attend,
+)
 from tests.functional.test_player import Learner
 from tests.helpers import LtiBrowser, Platform, error_code
 
@@ -138,9 +144,12 @@ def cohort(live_server: LiveServer) -> Cohort:
     bea = person(context=course_b, given_name="Béa", family_name="Bernard", name="Béa Bernard")
     cyril = person(context=course_c, via=SECOND_CLIENT_ID, given_name="Cyril", family_name="Petit")
     pks = {who.sub: learner_id(app, who.sub) for who in (alice, bob, mallory, bea, cyril)}
-    # Alice earns bloc B1 (C1 and C2: modules M1, M2, M7); Bob starts M1 and hands in M5's deliverable.
+    # Alice earns bloc B1 (C1 and C2: modules M1, M2, M7 and her M2 diagnosis assessed); Bob starts M1 and
+    # hands in M5's deliverable.
     for module_id in ("M1", "M2", "M7"):
         follow_module(alice, content, module_id)
+    assessed = assess(instructor_a, content, "M2", deliverable_ids(app, pks[alice.sub])["M2"])
+    assert assessed.status_code == 303
     assert bob.get("/modules/fondamentaux/pages/1").status_code == 200
     follow_module(bob, content, "M5")
     plan_and_attend(instructor_a, "M5", pks[alice.sub])
@@ -431,12 +440,14 @@ def test_tracks_and_hours_of_the_whole_registration_equal_the_per_learner_rules(
         assert platform_id is not None
         scope = StaffScope(platform_id, None, cohort.contexts["A"])
         people = exports.members(db.session, scope)
-        tracks = exports.tracks(db.session, scope)
+        tracks = exports.tracks(db.session, scope, cohort.content)
         hours = exports.followed(db.session, scope, cohort.content)
         assert len(people) >= 4
         for member in people:
             learner, context = member.key
-            assert tracks.get(member.key, "fundraiser") == track_of(db.session, learner, context)
+            assert tracks.get(member.key, "fundraiser") == track_of(
+                db.session, learner, context, cohort.content
+            )
             activity = evidence.activity(db.session, learner, context, cohort.content)
             found = hours.get(member.key)
             assert (found.first_at if found else None) == activity.first_at
