@@ -39,6 +39,7 @@ test: install browser-deps
 
 lint: install
 	$(BIN)/ruff check lti_tool xapi tests bench
+	$(BIN)/ruff format --check lti_tool xapi tests bench
 	$(BIN)/mypy
 
 # Benchmarks print their figures (they are not tests); add --database-url postgresql://… to each for PostgreSQL.
