@@ -195,9 +195,10 @@ def test_launch_without_third_party_cookies_uses_the_platform_storage(
 
 
 def test_without_platform_storage_blocked_cookies_get_the_new_window_page(
-    lms_page: Page, sites: Sites
+    lms_page: Page, sites: Sites, request: pytest.FixtureRequest
 ) -> None:
     cdp = lms_page.context.new_cdp_session(lms_page)
+    request.addfinalizer(cdp.detach)  # a session left attached would outlive the page in this context
     cdp.send("Network.enable")
     blocked: list[tuple[str, list[str]]] = []
     cdp.on(
