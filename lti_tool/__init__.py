@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request
 from flask_babel import Babel, Domain, get_locale, get_translations
+from markupsafe import Markup
 from sqlalchemy import event
 
 import lti_tool.db as database
 from lti_tool import cli, errors, inputs, security
 from lti_tool.config import load_config, write_instance_secret
-from lti_tool.content.typography import FrenchCatalogue, french
+from lti_tool.content.typography import FrenchCatalogue, french, french_markup
 from xapi import api as xapi_api
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -103,7 +104,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["csrf_field"] = launches.csrf_field
     app.jinja_env.globals["csrf_token"] = launches.csrf_token
     app.jinja_env.filters["localtime"] = _localtime
-    app.jinja_env.filters["french"] = french
+    app.jinja_env.filters["french"] = _french_filter
     if app.config["ENV"] != "testing":
         # What the app built (routes, templates, models, content) lives as long as the process: keep it out
         # of the cyclic garbage collector, whose full passes otherwise walk it all and stall a request for
@@ -128,6 +129,15 @@ class _Babel(Babel):  # type: ignore[misc]
     @cached_property
     def domain_instance(self) -> Domain:
         return _FrenchDomain(domain=self.domain)
+
+
+def _french_filter(value: Any) -> Any:
+    """French spacing for a template's own text: ``{% filter french %}…{% endfilter %}`` (safe markup: only
+    the text between tags changes) or ``value|french`` (plain text, escaped afterwards as usual)."""
+    if isinstance(value, Markup):
+        # already-safe markup: french_markup only spaces the text between tags, never tags or references
+        return Markup(french_markup(str(value)))  # noqa: S704
+    return french(str(value))
 
 
 def _catalogue() -> Any:

@@ -206,3 +206,13 @@ class FrenchCatalogue:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+_MARKUP_SKIP = re.compile(r"(<[^>]*>|&#?[0-9a-zA-Z]+;)")
+
+
+def french_markup(html: str) -> str:
+    """``french`` for HTML that is already safe: only the text between tags changes; tags, their
+    attributes and character references (``&#39;``) stay as they are."""
+    parts = _MARKUP_SKIP.split(html)
+    return "".join(part if index % 2 else french(part) for index, part in enumerate(parts))

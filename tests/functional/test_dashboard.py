@@ -274,7 +274,7 @@ def test_bad_filters_are_refused_with_a_clear_message(
         assert error_code(response) == code
         # what happened and what to do, in French then in English
         what = re.findall(
-            r"<strong>(?:Ce qui s(?:'|&#39;)est passé\u202f:|What happened:)</strong> ([^<]+)</p>",
+            r"<strong>(?:Ce qui s'est passé\u202f:|What happened:)</strong> ([^<]+)</p>",
             response.text,
         )
         assert len(what) == 2 and all(len(text) > 20 for text in what), what

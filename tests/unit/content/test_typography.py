@@ -174,3 +174,10 @@ def test_the_french_catalogue_spaces_ui_strings_and_keeps_placeholders() -> None
     assert catalogue.ugettext("Voir https://socle.example/a?b=1 à 10:30") == (
         "Voir https://socle.example/a?b=1 à 10:30"
     )
+
+
+def test_french_markup_spaces_text_but_not_tags_or_character_references() -> None:
+    from lti_tool.content.typography import french_markup
+
+    html = '<a href="/x?a=b" title="Quoi ?">l&#39; ? Voir :</a> <b>Ok</b> !'
+    assert show(french_markup(html)) == '<a href="/x?a=b" title="Quoi ?">l&#39;⍽? Voir⍽:</a> <b>Ok</b>⍽!'
