@@ -6,18 +6,21 @@ import gc
 import logging
 import os
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request
-from flask_babel import Babel, get_locale, get_translations
+from flask_babel import Babel, Domain, get_locale, get_translations
+from markupsafe import Markup
 from sqlalchemy import event
 
 import lti_tool.db as database
 from lti_tool import cli, errors, inputs, security
 from lti_tool.config import load_config, write_instance_secret
+from lti_tool.content.typography import FrenchCatalogue, french, french_markup
 from xapi import api as xapi_api
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -41,7 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             database.ping_when_idle(engine)
-    Babel(app, locale_selector=_select_locale)
+    _Babel(app, locale_selector=_select_locale)
     # Templates call gettext a few dozen times a page: look the request's catalogue up once, not each time.
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _catalogue().ugettext(s),
@@ -101,12 +104,40 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["csrf_field"] = launches.csrf_field
     app.jinja_env.globals["csrf_token"] = launches.csrf_token
     app.jinja_env.filters["localtime"] = _localtime
+    app.jinja_env.filters["french"] = _french_filter
     if app.config["ENV"] != "testing":
         # What the app built (routes, templates, models, content) lives as long as the process: keep it out
         # of the cyclic garbage collector, whose full passes otherwise walk it all and stall a request for
         # around 100 ms under load. The test suite builds many apps, which must stay collectable.
         gc.freeze()
     return app
+
+
+class _FrenchDomain(Domain):  # type: ignore[misc]
+    """French is the source language: its catalogue hands the UI's strings out with French spacing
+    (narrow no-break space before ; : ! ? », after «), so templates and messages need not type it."""
+
+    def get_translations(self) -> Any:
+        translations = super().get_translations()
+        locale = get_locale()
+        if locale is not None and locale.language == "fr":
+            return FrenchCatalogue(translations)
+        return translations
+
+
+class _Babel(Babel):  # type: ignore[misc]
+    @cached_property
+    def domain_instance(self) -> Domain:
+        return _FrenchDomain(domain=self.domain)
+
+
+def _french_filter(value: Any) -> Any:
+    """French spacing for a template's own text: ``{% filter french %}…{% endfilter %}`` (safe markup: only
+    the text between tags changes) or ``value|french`` (plain text, escaped afterwards as usual)."""
+    if isinstance(value, Markup):
+        # already-safe markup: french_markup only spaces the text between tags, never tags or references
+        return Markup(french_markup(str(value)))  # noqa: S704
+    return french(str(value))
 
 
 def _catalogue() -> Any:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from lti_tool.content.typography import french
+
 log = logging.getLogger(__name__)
 
 
@@ -21,6 +23,10 @@ class Message:
 
     fr: str
     en: str
+
+    def __post_init__(self) -> None:
+        # French spacing (narrow no-break space before ; : ! ? ») whatever the author typed
+        object.__setattr__(self, "fr", french(self.fr))
 
 
 class SocleError(Exception):

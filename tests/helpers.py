@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
+from lti_tool.content.typography import french
 from lti_tool.lti.demo_platform.platform import CLIENT_ID, USERS, DemoPlatform, DemoTool
 
 DROP = object()  # a claim value meaning "leave this claim out"
@@ -216,3 +217,9 @@ def page_url_of(response: requests.Response) -> str:
 
 def launch_id_of(response: requests.Response) -> str:
     return parse_qs(urlsplit(page_url_of(response)).query)["launch"][0]
+
+
+def fr(text: str) -> str:
+    """A French UI string as a page shows it: typed here with ordinary spaces, shown with the narrow
+    no-break spaces the French catalogue puts before ; : ! ? » and after «."""
+    return french(text)

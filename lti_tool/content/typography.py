@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -166,3 +167,52 @@ def check_text(text: str) -> Iterator[tuple[int, str, str]]:
         for pattern, message in _WORDING:
             for found in pattern.finditer(line):
                 yield number, found.group(0), message
+
+
+# -- the UI's French strings: French is the source language, so an untranslated msgid is what a French
+# reader sees; the catalogue hands it out with French spacing, for templates and Python alike.
+@lru_cache(maxsize=8192)
+def french_ui(text: str) -> str:
+    """``french`` for a UI string (msgids are few and fixed: remember them)."""
+    return french(text)
+
+
+class FrenchCatalogue:
+    """A gettext catalogue whose answers get French spacing (the ``fr`` locale's, where the msgid is the
+    text): placeholders such as ``%(name)s`` are untouched, so formatting afterwards still works."""
+
+    def __init__(self, inner: Any):
+        self._inner = inner
+
+    def ugettext(self, message: str) -> str:
+        return french_ui(self._inner.ugettext(message))
+
+    gettext = ugettext
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return french_ui(self._inner.ungettext(singular, plural, n))
+
+    ngettext = ungettext
+
+    def upgettext(self, context: str, message: str) -> str:
+        return french_ui(self._inner.upgettext(context, message))
+
+    pgettext = upgettext
+
+    def unpgettext(self, context: str, singular: str, plural: str, n: int) -> str:
+        return french_ui(self._inner.unpgettext(context, singular, plural, n))
+
+    npgettext = unpgettext
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+_MARKUP_SKIP = re.compile(r"(<[^>]*>|&#?[0-9a-zA-Z]+;)")
+
+
+def french_markup(html: str) -> str:
+    """``french`` for HTML that is already safe: only the text between tags changes; tags, their
+    attributes and character references (``&#39;``) stay as they are."""
+    parts = _MARKUP_SKIP.split(html)
+    return "".join(part if index % 2 else french(part) for index, part in enumerate(parts))

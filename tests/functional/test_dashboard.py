@@ -31,7 +31,7 @@ from tests.functional.test_competences import (
 )
 from tests.functional.test_diagnostic import run_through
 from tests.functional.test_player import Learner, take_quiz
-from tests.helpers import DROP, LtiBrowser, Platform, error_code
+from tests.helpers import DROP, LtiBrowser, Platform, error_code, fr
 
 DASHBOARD = "/staff/dashboard/"
 # The demo platform's roster lists its own demo people only: reading it would mark this cohort as having
@@ -203,7 +203,9 @@ def test_the_heatmap_shows_value_colour_and_an_accessible_table(cohort: Cohort) 
     text = page.text
     assert '<svg viewBox="0 0 ' in text and 'aria-labelledby="heatmap-title"' in text
     assert (
-        "<caption>Scores pondérés par personne et par compétence, en % (✓ : acquise ; — : aucune preuve)</caption>"
+        fr(
+            "<caption>Scores pondérés par personne et par compétence, en % (✓ : acquise ; — : aucune preuve)</caption>"
+        )
         in text
     )
     assert '<th scope="col"><abbr title=' in text
@@ -272,7 +274,8 @@ def test_bad_filters_are_refused_with_a_clear_message(
         assert error_code(response) == code
         # what happened and what to do, in French then in English
         what = re.findall(
-            r"<strong>(?:Ce qui s'est passé :|What happened:)</strong> ([^<]+)</p>", response.text
+            r"<strong>(?:Ce qui s'est passé\u202f:|What happened:)</strong> ([^<]+)</p>",
+            response.text,
         )
         assert len(what) == 2 and all(len(text) > 20 for text in what), what
 
@@ -293,8 +296,9 @@ def test_a_learner_detail_tells_the_story_in_plain_words(cohort: Cohort) -> None
     text = page.text
     assert '<h1 data-testid="dashboard-learner">Alice Martin</h1>' in text
     timeline = text[text.index('data-testid="timeline"') :]
-    assert "a terminé « " in timeline and "a réussi « " in timeline and "a consulté « " in timeline
-    assert "a participé à « " in timeline and "(enregistré par l'équipe de formation)" in timeline
+    assert fr("a terminé « x")[:-1] in timeline and fr("a réussi « x")[:-1] in timeline
+    assert fr("a consulté « x")[:-1] in timeline
+    assert fr("a participé à « x")[:-1] in timeline and "(enregistré par l'équipe de formation)" in timeline
     assert "http://adlnet.gov" not in timeline  # words, not IRIs
     # the competence trail and the actions of the competences pages, for this course
     assert 'data-testid="competence-C1"' in text and "Preuves retenues" in text
@@ -312,7 +316,7 @@ def test_the_history_pages_fifty_statements_at_a_time(cohort: Cohort) -> None:
     assert more
     second = cohort.instructor.get(detail, more=more.group(1)).text
     assert "Les plus récentes" in second and 'data-testid="timeline"' in second
-    assert "a lancé « " in second  # the launch, older than fifty statements
+    assert fr("a lancé « x")[:-1] in second  # the launch, older than fifty statements
 
 
 def test_the_history_keeps_to_the_course(live_server: LiveServer) -> None:
@@ -330,7 +334,7 @@ def test_the_history_keeps_to_the_course(live_server: LiveServer) -> None:
         f"{DASHBOARD}courses/{context_pk_of(app, first['id'])}/learners/{learner_id(app, eve.sub)}"
     )
     timeline = page.text[page.text.index('data-testid="timeline"') :]
-    assert f"a lancé « {first['title']} »" in timeline
+    assert fr(f"a lancé « {first['title']} »") in timeline
     assert second["title"] not in timeline and "a consulté" not in timeline
 
 

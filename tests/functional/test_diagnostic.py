@@ -12,7 +12,7 @@ from lti_tool.content.loader import Content
 from lti_tool.db import db
 from lti_tool.diagnostic.models import DiagnosticRun
 from tests.functional.test_player import Learner, events
-from tests.helpers import LtiBrowser, error_code
+from tests.helpers import LtiBrowser, error_code, fr
 
 
 def content_version(app: Flask) -> int:
@@ -57,7 +57,7 @@ def test_a_submitted_diagnostic_shows_level_radar_table_and_path(app: Flask, bro
     run = run_through(learner, {"A": 3, "B": 2, "C": 3, "D": 3, "E": 3})
     page = learner.get(f"/diagnostic/runs/{run}/result")
     assert page.status_code == 200
-    assert "Niveau L3 : Structuration" in page.text and "score global 60/100" in page.text
+    assert fr("Niveau L3 : Structuration") in page.text and "score global 60/100" in page.text
     assert '<svg viewBox="0 0 320 320" role="img"' in page.text
     assert "<caption>Scores par axe, sur 100</caption>" in page.text
     assert 'data-rule="confirme"' in page.text  # practice N3, organisation L3, spread 33 < 40

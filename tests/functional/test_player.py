@@ -22,7 +22,7 @@ from lti_tool.content.schemas import (
 from lti_tool.db import db
 from lti_tool.events import LearningEvent
 from lti_tool.training.models import ModuleProgress, QuizAttempt
-from tests.helpers import LtiBrowser, error_code, launch_id_of
+from tests.helpers import LtiBrowser, error_code, fr, launch_id_of
 
 
 class Learner:
@@ -194,7 +194,7 @@ def test_a_perfect_quiz_passes_and_completes_the_module(
         learner.get(f"/modules/{module.slug}/pages/{number}")
     attempt = take_quiz(learner, module, correct=len(module.quiz.questions))
     result = learner.get(f"/modules/{module.slug}/quiz")
-    assert "Quiz réussi" in result.text and "Score : 100 %" in result.text
+    assert "Quiz réussi" in result.text and fr("Score : 100 %") in result.text
     assert "Module terminé." in learner.get(f"/modules/{module.slug}/").text
     assert events(app, learner.sub, "question_answered") == module.draw
     assert events(app, learner.sub, "quiz_passed") == 1

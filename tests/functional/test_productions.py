@@ -27,7 +27,7 @@ from tests.functional.test_competences import (
     people,
 )
 from tests.functional.test_diagnostic import PROFILE, run_through
-from tests.helpers import error_code
+from tests.helpers import error_code, fr
 
 ROOT = Path(__file__).resolve().parents[2] / "modules"
 
@@ -86,7 +86,7 @@ def test_an_assessment_needs_a_level_for_every_criterion_and_a_comment(live_serv
     # the same, in English (the grid itself is content, in French)
     english = learner.get(f"/modules/{module.slug}/", lang="en").text
     assert "<caption>Marking grid</caption>" in english and "below the level required" in english
-    assert "évaluée : sous le niveau requis" in facilitator.get("/staff/competences/").text
+    assert fr("évaluée : sous le niveau requis") in facilitator.get("/staff/competences/").text
     staff = facilitator.get("/staff/competences/", lang="en").text
     assert "Save the assessment" in staff and "Comment for the learner (required)" in staff
 
@@ -167,6 +167,6 @@ def test_a_foundation_director_follows_the_grantmaker_track(live_server: LiveSer
     run_through(director, levels, {**PROFILE, "P1": "dirigeant", "P2": "fondation"})
     run_through(head, levels, {**PROFILE, "P1": "dirigeant", "P2": "association-employeuse"})
     mine = director.get("/competences/").text
-    assert "Parcours : Parcours financeur (grantmaker)" in mine and 'id="bloc-B2"' not in mine
+    assert fr("Parcours : Parcours financeur (grantmaker)") in mine and 'id="bloc-B2"' not in mine
     theirs = head.get("/competences/").text
-    assert "Parcours : Parcours fundraiser" in theirs and 'id="bloc-B2"' in theirs
+    assert fr("Parcours : Parcours fundraiser") in theirs and 'id="bloc-B2"' in theirs

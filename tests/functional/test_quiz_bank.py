@@ -24,7 +24,7 @@ from tests.functional.test_player import (
     take_quiz,
     wrong_answer,
 )
-from tests.helpers import LtiBrowser, error_code
+from tests.helpers import LtiBrowser, error_code, fr
 
 
 def banked(content: Content, key: str = "M1") -> Module:
@@ -100,7 +100,7 @@ def test_a_wrong_answer_names_its_theme_and_pages_not_the_expected_answer(
     assert theme is not None
     response = answer(learner, module, attempt, question, wrong_answer(question))
     page = learner.browser.http.get(learner.browser.base_url + response.headers["Location"]).text
-    assert "Réponse incorrecte" in page and shown(f"Thème à revoir : {theme.title}.") in page
+    assert "Réponse incorrecte" in page and shown(fr("Thème à revoir : ") + theme.title + ".") in page
     for taught in module.theme_pages(theme):
         assert f"/modules/{module.slug}/pages/{taught.number}?launch=" in page
     assert "La réponse attendue n'est pas affichée" in page
@@ -206,7 +206,7 @@ def test_an_attempt_recorded_before_the_banks_still_renders_and_grades(
         assert row.score == (module.draw - 2) / module.draw
         db.session.remove()
     result = learner.get(f"/modules/{module.slug}/quiz").text
-    assert f"Score : {round(100 * (module.draw - 2) / module.draw)} %" in result
+    assert fr("Score : ") + f"{round(100 * (module.draw - 2) / module.draw)} %" in result
     # the theme of the question missed is listed; the removed question, with no page left, is not
     first = module.question(old[0])
     theme = module.theme(first.theme if first else None)

@@ -145,3 +145,39 @@ def test_modules_check_reports_wording(tmp_path: Path) -> None:
     assert len(messages) == 1
     assert messages[0].startswith("modules/m1-fondamentaux/pages/01-trois-leviers.md: line ")
     assert "du RAMEAU" in messages[0]
+
+
+class _Source:
+    """A catalogue with no French translation: the msgid is the text (French is the source language)."""
+
+    def ugettext(self, message: str) -> str:
+        return message
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n == 1 else plural
+
+    def upgettext(self, context: str, message: str) -> str:
+        return message
+
+
+def test_the_french_catalogue_spaces_ui_strings_and_keeps_placeholders() -> None:
+    from lti_tool.content.typography import FrenchCatalogue
+
+    catalogue = FrenchCatalogue(_Source())
+    assert show(catalogue.ugettext("Score : %(score)s %% (seuil : %(t)s %%)")) == (
+        "Score⍽: %(score)s %% (seuil⍽: %(t)s %%)"
+    )
+    assert catalogue.ugettext("Score : %(s)s") % {"s": "a : b"} == f"Score{NNBSP}: a : b"  # values untouched
+    assert show(catalogue.ungettext("%(n)s essai ?", "%(n)s essais !", 2)) == "%(n)s essais⍽!"
+    assert show(catalogue.upgettext("quiz", "Relire « %(title)s »")) == "Relire «⍽%(title)s⍽»"
+    # what is glued stays glued: addresses, times, query strings
+    assert catalogue.ugettext("Voir https://socle.example/a?b=1 à 10:30") == (
+        "Voir https://socle.example/a?b=1 à 10:30"
+    )
+
+
+def test_french_markup_spaces_text_but_not_tags_or_character_references() -> None:
+    from lti_tool.content.typography import french_markup
+
+    html = '<a href="/x?a=b" title="Quoi ?">l&#39; ? Voir :</a> <b>Ok</b> !'
+    assert show(french_markup(html)) == '<a href="/x?a=b" title="Quoi ?">l&#39;⍽? Voir⍽:</a> <b>Ok</b>⍽!'
