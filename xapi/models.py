@@ -41,6 +41,7 @@ class Statement(Base):
         Index("ix_xapi_statements_verb", "verb_id", "stored_us"),
         Index("ix_xapi_statements_registration", "registration", "stored_us"),
         Index("ix_xapi_statements_platform", "platform_id", "stored_us"),
+        Index("ix_xapi_statements_object_ref", "object_ref"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -50,6 +51,9 @@ class Statement(Base):
     is_voided: Mapped[bool] = mapped_column(Boolean, default=False)
     # The statement this one voids, when its verb is "voided".
     voids: Mapped[str | None] = mapped_column(String(36))  # kept for reading; no query needs an index on it
+    # The statement a StatementRef object targets (voiding statements included): a filter also returns the
+    # statements that target a statement it matches (xAPI 2.1.3, "filter conditions").
+    object_ref: Mapped[str | None] = mapped_column(String(36))
     # Who may see it: the platform registration it belongs to, and the API client that posted it.
     platform_id: Mapped[int | None] = mapped_column(Integer)
     source_client_id: Mapped[int | None] = mapped_column(Integer)

@@ -583,8 +583,8 @@ _DEFINITION_SPEC: dict[str, Validator] = {
 
 def _definition(value: Any, path: str) -> dict[str, Any]:
     data = _object(value, path, "an Activity definition")
+    # An empty definition ({}) is valid (xAPI 2.4.4.1: every property of a definition is optional).
     out = _fields(data, path, _DEFINITION_SPEC, "an Activity definition")
-    _not_empty(out, path, "the definition")
     interaction = out.get("interactionType")
     if interaction is None and "correctResponsesPattern" in out:
         raise StatementError(

@@ -100,7 +100,6 @@ def endpoints(app: Flask) -> Iterator[list[int]]:
         db.session.execute(update(Endpoint).where(Endpoint.id.in_(created)).values(is_active=False))
         db.session.commit()
         db.session.remove()
-    store.forget_endpoints()  # this process's short cache of active endpoints
 
 
 # -- helpers
@@ -618,3 +617,49 @@ def test_forwarding_to_a_real_ralph_lrs(
     rows = outbox(app, endpoint_id)
     assert {row["status"] for row in rows} == {"delivered"}, [r["last_error"] for r in rows]
     assert ralph.stored() == dict.fromkeys(ids, 1)
+
+
+def test_statements_stored_right_after_endpoint_add_in_another_process_are_all_queued(
+    app: Flask, live_server: LiveServer, sender_client: tuple[str, str], endpoints: list[int]
+) -> None:
+    """`xapi endpoint add` promises "statements stored from now on": the serving process must queue for the
+    new LRS at once, though the endpoint was added by another process (no per-process cache of endpoints)."""
+    url = f"{live_server.url}/xapi/statements"
+    headers = {**XAPI_HEADERS, "Content-Type": "application/json"}
+    activity = "https://socle.example/forwarding-gap/" + uuid.uuid4().hex
+    # The serving process has just read the list of endpoints (a cache would now hold it).
+    primed = requests.post(
+        url, data=json.dumps(new_statements(1, activity)), auth=sender_client, headers=headers, timeout=10
+    )
+    assert primed.status_code == 200, primed.text
+    added = subprocess.run(  # noqa: S603 - our own interpreter running our own command
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "lti_tool",
+            "xapi",
+            "endpoint",
+            "add",
+            "--name",
+            f"gap-{uuid.uuid4().hex[:6]}",
+            "--url",
+            "http://127.0.0.1:9/xapi",
+        ],
+        cwd=PROJECT_ROOT,
+        env=worker_env(app),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert added.returncode == 0, added.stdout + added.stderr
+    endpoint_id = int(added.stdout.split()[1])
+    endpoints.append(endpoint_id)
+    sent: list[str] = []
+    for _ in range(3):
+        batch = new_statements(40, activity)
+        response = requests.post(url, data=json.dumps(batch), auth=sender_client, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        sent += response.json()
+    assert sorted(queued_ids(app, endpoint_id)) == sorted(sent)

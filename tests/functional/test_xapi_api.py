@@ -283,7 +283,7 @@ def test_formats(lrs: Lrs) -> None:
     )
     lrs.post(item)
     ids = lrs.get(statementId=item["id"], format="ids").json()
-    assert ids["object"] == {"objectType": "Activity", "id": item["object"]["id"]}
+    assert ids["object"] == {"id": item["object"]["id"]}
     assert "display" not in ids["verb"]
     canonical = requests.get(
         lrs.url,

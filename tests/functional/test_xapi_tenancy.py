@@ -152,7 +152,6 @@ def tenants(live_server: LiveServer) -> Iterator[Tenants]:
         )
         db.session.commit()
         db.session.remove()
-    store.forget_endpoints()
 
 
 def lookalike(original: dict[str, Any], module_id: str, verb: str, **changes: Any) -> dict[str, Any]:
