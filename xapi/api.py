@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, g, request
+from sqlalchemy import select
 from werkzeug.datastructures import Authorization, Headers, LanguageAccept, MultiDict
 from werkzeug.http import http_date, parse_accept_header
-from sqlalchemy import select
 
 from xapi import store, validation
 from xapi.models import Client, SessionLike
@@ -362,8 +362,10 @@ def _query(args: Any) -> store.Query:
     if "agent" in args:
         try:
             agent = validation.agent_ifi(validation.validate_agent_param(json.loads(args["agent"])))
-        except (ValueError, validation.StatementError) as error:
-            raise ApiError(400, f"agent: {error}" if not isinstance(error, validation.StatementError) else str(error)) from error
+        except validation.StatementError as error:
+            raise ApiError(400, str(error)) from error
+        except ValueError as error:  # not JSON, or a number too long to read
+            raise ApiError(400, f"agent: not a readable JSON object ({error})") from error
         except RecursionError as error:
             raise ApiError(400, "agent: the JSON is nested too deeply") from error
     limit_raw = args.get("limit", str(store.DEFAULT_LIMIT))

@@ -33,7 +33,7 @@ from lti_tool.db import db
 from tests.conftest import LiveServer, standalone_config
 from tests.functional.lrs_fixtures import RalphServer, Receiver, ralph_available
 from tests.helpers import LtiBrowser, error_code, launch_id_of
-from xapi import forwarding, store, validation
+from xapi import forwarding, validation
 from xapi.models import Endpoint, OutboxRow, Statement, as_dict, now_us
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
