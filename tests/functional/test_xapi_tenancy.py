@@ -545,7 +545,9 @@ def test_the_migration_marks_socles_statements_and_restores_those_a_client_voide
             for statement in db.session.scalars(select(Statement))
         }
         # 0018: a voiding statement's target is also its StatementRef target (what the filters follow).
-        refs = dict(db.session.execute(select(Statement.id, Statement.object_ref)).tuples().all())
+        refs = {
+            row.id: row.object_ref for row in db.session.execute(select(Statement.id, Statement.object_ref))
+        }
         db.session.remove()
     assert (refs[ids["v1"]], refs[ids["v2"]], refs[ids["kept"]]) == (
         ids["client_voided"],
