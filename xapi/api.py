@@ -179,11 +179,7 @@ def create_blueprint(
     @bp.get("/statements")
     def get_statements() -> Response:
         client = require(READ_SCOPES | {"statements/read/mine"})
-        visibility = store.Visibility(
-            platform_ids=frozenset(client.platform_ids),
-            client_id=client.id,
-            only_own=not (set(client.scopes) & READ_SCOPES),
-        )
+        visibility = visibility_of(client)
         args = _args()
         known = {
             "statementId",
@@ -230,7 +226,60 @@ def create_blueprint(
             more_url = "/xapi/statements?" + urlencode(params)
         return _json({"statements": [_format(s, fmt) for s in statements], "more": more_url}, 200)
 
+    @bp.get("/agents")
+    def get_agents() -> Response:
+        """The Person object of an agent (Socle merges no identities: the agent's own identifiers)."""
+        require(READ_SCOPES | {"statements/read/mine"})
+        args = _args()
+        unknown = sorted(set(args) - {"agent"})
+        if unknown:
+            raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
+        if "agent" not in args:
+            raise ApiError(400, "the agent parameter is required (an Agent as JSON)")
+        agent = _agent_param(args["agent"])
+        if agent.get("objectType") == "Group":
+            raise ApiError(400, "agent: the Agents resource takes an Agent, not a Group")
+        person: dict[str, Any] = {"objectType": "Person"}
+        for key in ("name", "mbox", "mbox_sha1sum", "openid", "account"):
+            if key in agent:
+                person[key] = [agent[key]]
+        return _json(person, 200)
+
+    @bp.get("/activities")
+    def get_activities() -> Response:
+        """One Activity, its definitions in the statements this client may see merged."""
+        client = require(READ_SCOPES | {"statements/read/mine"})
+        args = _args()
+        unknown = sorted(set(args) - {"activityId"})
+        if unknown:
+            raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
+        activity_id = args.get("activityId", "")
+        if not activity_id:
+            raise ApiError(400, "the activityId parameter is required (the activity's IRI)")
+        if len(activity_id) > store.MAX_ACTIVITY_ID or not validation.is_iri(activity_id):
+            raise ApiError(400, f"activityId must be an IRI of at most {store.MAX_ACTIVITY_ID} characters")
+        return _json(store.activity(session(), activity_id, visibility_of(client)), 200)
+
     return bp
+
+
+def visibility_of(client: Client) -> store.Visibility:
+    return store.Visibility(
+        platform_ids=frozenset(client.platform_ids),
+        client_id=client.id,
+        only_own=not (set(client.scopes) & READ_SCOPES),
+    )
+
+
+def _agent_param(raw: str) -> dict[str, Any]:
+    try:
+        return validation.validate_agent_param(json.loads(raw))
+    except validation.StatementError as error:
+        raise ApiError(400, str(error)) from error
+    except ValueError as error:  # not JSON, or a number too long to read
+        raise ApiError(400, f"agent: not a readable JSON object ({error})") from error
+    except RecursionError as error:
+        raise ApiError(400, "agent: the JSON is nested too deeply") from error
 
 
 def authenticate(db: SessionLike) -> Client:
@@ -361,13 +410,9 @@ def _query(args: Any) -> store.Query:
     agent = None
     if "agent" in args:
         try:
-            agent = validation.agent_ifi(validation.validate_agent_param(json.loads(args["agent"])))
+            agent = validation.agent_ifi(_agent_param(args["agent"]))
         except validation.StatementError as error:
             raise ApiError(400, str(error)) from error
-        except ValueError as error:  # not JSON, or a number too long to read
-            raise ApiError(400, f"agent: not a readable JSON object ({error})") from error
-        except RecursionError as error:
-            raise ApiError(400, "agent: the JSON is nested too deeply") from error
     limit_raw = args.get("limit", str(store.DEFAULT_LIMIT))
     # isdigit() says yes to "²", which int() refuses: ASCII digits only, a length int() reads at once.
     if not limit_raw.isascii() or not limit_raw.isdigit() or len(limit_raw) > 9:

@@ -681,6 +681,48 @@ def _filters(entity: Any, query: Query) -> list[Any]:
     return conditions
 
 
+def activity(
+    session: SessionLike, activity_id: str, visibility: Visibility, *, sample: int = 200
+) -> dict[str, Any]:
+    """The Activity object of the Activities resource: its definitions in the statements the reader may see
+    (the latest ``sample`` of them) merged, the newer over the older, language maps language by language.
+    An activity no visible statement names is still an Activity, with its id alone (xAPI 2.5)."""
+    conditions: list[Any] = [
+        Statement.id.in_(
+            select(StatementActivity.statement_id).where(StatementActivity.activity_id == activity_id)
+        )
+    ]
+    clause = visibility.clause()
+    if clause is not None:
+        conditions.append(clause)
+    bodies = session.execute(
+        select(Statement.body).where(*conditions).order_by(Statement.stored_us.desc()).limit(sample)
+    ).scalars()
+    definition: dict[str, Any] = {}
+    for body in reversed(list(bodies)):
+        for found in _activity_objects(json.loads(body), activity_id):
+            for key, value in (found.get("definition") or {}).items():
+                if isinstance(value, dict) and isinstance(definition.get(key), dict):
+                    definition[key] = {**definition[key], **value}
+                else:
+                    definition[key] = value
+    out: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
+    if definition:
+        out["definition"] = definition
+    return out
+
+
+def _activity_objects(statement: dict[str, Any], activity_id: str) -> Iterable[dict[str, Any]]:
+    """The Activity objects with this id in a statement: its object, context activities, sub-statement's."""
+    obj = statement.get("object", {})
+    for part in (statement, obj if obj.get("objectType") == "SubStatement" else {}):
+        target = part.get("object", {})
+        if target.get("objectType", "Activity") == "Activity" and target.get("id") == activity_id:
+            yield target
+        for activities in part.get("context", {}).get("contextActivities", {}).values():
+            yield from (a for a in activities if a.get("id") == activity_id)
+
+
 def encode_cursor(cursor: tuple[int, str]) -> str:
     return base64.urlsafe_b64encode(f"{cursor[0]}:{cursor[1]}".encode()).decode().rstrip("=")
 

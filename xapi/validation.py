@@ -26,6 +26,7 @@ __all__ = [
     "VOIDED",
     "StatementError",
     "agent_ifi",
+    "is_iri",
     "parse_timestamp",
     "same_statement",
     "validate_agent_param",
@@ -244,6 +245,11 @@ def _is_iri(value: Any) -> bool:
         _VALID_IRIS.clear()
     _VALID_IRIS.add(value)
     return True
+
+
+def is_iri(value: Any) -> bool:
+    """Whether `value` is an absolute IRI (as an activity or verb id must be)."""
+    return bool(_is_iri(value))
 
 
 def _iri(value: Any, path: str) -> str:

@@ -208,3 +208,92 @@ def test_identifiers_wider_than_their_index_are_refused_not_cut(lrs: Lrs) -> Non
     item = statement(verb={"id": verb})
     assert lrs.post(item).status_code == 200
     assert ids_of(lrs.get(verb=verb)) == [item["id"]]
+
+
+def test_head_answers_every_get_resource_with_headers_and_no_body(lrs: Lrs) -> None:
+    item = statement()
+    assert lrs.post(item).status_code == 200
+    base = lrs.url.removesuffix("/statements")
+    for url, params in (
+        (lrs.url, {"statementId": item["id"]}),
+        (lrs.url, {}),
+        (base + "/activities", {"activityId": item["object"]["id"]}),
+        (base + "/agents", {"agent": json.dumps(item["actor"])}),
+        (base + "/about", {}),
+    ):
+        got = requests.get(url, params=params, auth=lrs.auth, headers=V, timeout=5)
+        head = requests.head(url, params=params, auth=lrs.auth, headers=V, timeout=5)
+        assert (head.status_code, got.status_code) == (200, 200), (url, head.text, got.text)
+        assert head.content == b""
+        assert head.headers["Content-Type"] == got.headers["Content-Type"]
+        assert head.headers["X-Experience-API-Version"] == "1.0.3"
+    head = requests.head(lrs.url, params={"statementId": item["id"]}, auth=lrs.auth, headers=V, timeout=5)
+    assert head.headers["Last-Modified"] and head.headers["X-Experience-API-Consistent-Through"]
+    assert (
+        requests.head(
+            lrs.url, params={"statementId": str(uuid.uuid4())}, auth=lrs.auth, headers=V, timeout=5
+        ).status_code
+        == 404
+    )
+
+
+def test_the_agents_resource_gives_the_person_of_an_agent(lrs: Lrs) -> None:
+    base = lrs.url.removesuffix("/statements")
+    agent = {"objectType": "Agent", "name": "Ada", "mbox": "mailto:ada@example.org"}
+    person = requests.get(
+        base + "/agents", params={"agent": json.dumps(agent)}, auth=lrs.auth, headers=V, timeout=5
+    )
+    assert person.status_code == 200, person.text
+    assert person.json() == {"objectType": "Person", "name": ["Ada"], "mbox": ["mailto:ada@example.org"]}
+    for params in (
+        {},
+        {"agent": "{"},
+        {"agent": json.dumps({"name": "no identifier"})},
+        {"agent": "1" * 5000},
+    ):
+        refused = requests.get(base + "/agents", params=params, auth=lrs.auth, headers=V, timeout=5)
+        assert refused.status_code == 400, (params, refused.text)
+    assert (
+        requests.get(base + "/agents", params={"agent": json.dumps(agent)}, headers=V, timeout=5).status_code
+        == 401
+    )
+
+
+def test_the_activities_resource_merges_the_definitions_a_client_may_see(app: Flask, lrs: Lrs) -> None:
+    base = lrs.url.removesuffix("/statements")
+    activity = "https://socle.example/merged/" + uuid.uuid4().hex
+    first = statement(
+        object={
+            "id": activity,
+            "definition": {"name": {"fr": "Ancien nom", "en": "Name"}, "type": "https://t/a"},
+        }
+    )
+    second = statement(
+        object={"id": activity, "definition": {"name": {"fr": "Nom"}, "description": {"fr": "Une page"}}}
+    )
+    assert lrs.post(first).status_code == 200
+    assert lrs.post(second).status_code == 200
+
+    def fetch(auth: tuple[str, str], activity_id: str = activity) -> requests.Response:
+        return requests.get(
+            base + "/activities", params={"activityId": activity_id}, auth=auth, headers=V, timeout=5
+        )
+
+    got = fetch(lrs.auth)
+    assert got.status_code == 200, got.text
+    assert got.json() == {
+        "objectType": "Activity",
+        "id": activity,
+        "definition": {
+            "name": {"fr": "Nom", "en": "Name"},
+            "type": "https://t/a",
+            "description": {"fr": "Une page"},
+        },
+    }
+    # A client that may read only its own statements sees no definition from another client's.
+    mine_only = make_client(app, "statements/read/mine")
+    assert fetch(mine_only).json() == {"objectType": "Activity", "id": activity}
+    assert fetch(lrs.auth, "not an iri").status_code == 400
+    assert fetch(lrs.auth, "https://x/" + "a" * 1100).status_code == 400
+    missing = requests.get(base + "/activities", auth=lrs.auth, headers=V, timeout=5)
+    assert missing.status_code == 400
