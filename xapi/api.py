@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -204,8 +205,9 @@ def create_blueprint(
         fmt = args.get("format", "exact")
         if fmt not in ("exact", "ids", "canonical"):
             raise ApiError(400, "format must be exact, ids or canonical")
-        if args.get("attachments", "false") == "true":
-            raise ApiError(400, "attachments=true is not supported: Socle stores no attachment content")
+        # Socle stores no attachment content (a statement sent with raw attachments is refused; the others
+        # point at theirs with fileUrl): with attachments=true, the multipart answer holds the JSON part only.
+        with_attachments = _flag(args, "attachments")
         single = args.get("statementId") or args.get("voidedStatementId")
         if single:
             others = set(args) - {"statementId", "voidedStatementId", "format", "attachments"}
@@ -214,7 +216,7 @@ def create_blueprint(
             found = store.get(session(), single, visibility, voided="voidedStatementId" in args)
             if found is None:
                 raise ApiError(404, f"no statement {single}")
-            response = _json(_format(found, fmt), 200)
+            response = _answer(_format(found, fmt), multipart=with_attachments)
             response.headers["Last-Modified"] = http_date(datetime.fromisoformat(found["stored"]))
             return response
         query = _query(args)
@@ -224,7 +226,10 @@ def create_blueprint(
             params = {k: v for k, v in args.items() if k != "more"}
             params["more"] = store.encode_cursor(more)
             more_url = "/xapi/statements?" + urlencode(params)
-        return _json({"statements": [_format(s, fmt) for s in statements], "more": more_url}, 200)
+        return _answer(
+            {"statements": [_format(s, fmt) for s in statements], "more": more_url},
+            multipart=with_attachments,
+        )
 
     @bp.get("/agents")
     def get_agents() -> Response:
@@ -285,8 +290,8 @@ def _agent_param(raw: str) -> dict[str, Any]:
 def authenticate(db: SessionLike) -> Client:
     alternate: Alternate | None = g.xapi_alternate
     auth = request.authorization
-    if alternate is not None:
-        auth = Authorization.from_header(alternate.headers.get("Authorization"))
+    if alternate is not None and "Authorization" in alternate.headers:
+        auth = Authorization.from_header(alternate.headers["Authorization"])
     if auth is None or auth.type != "basic" or not auth.username:
         raise ApiError(401, "authentication required: HTTP Basic with the key and secret of an xAPI client")
     client = db.execute(select(Client).where(Client.key == auth.username)).scalar_one_or_none()
@@ -319,7 +324,9 @@ def authority(client: Client, base_url: str) -> dict[str, Any]:
 def _body() -> Any:
     alternate: Alternate | None = g.xapi_alternate
     if alternate is not None:
-        mimetype = alternate.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        # The content's type, when the form does not give it, is JSON (what the Statement resource takes).
+        content_type = alternate.headers.get("Content-Type", "application/json")
+        mimetype = content_type.split(";", 1)[0].strip().lower()
         data = alternate.content.encode()
     else:
         mimetype, data = request.mimetype, request.get_data()
@@ -343,7 +350,8 @@ def _body() -> Any:
 @dataclass(frozen=True)
 class Alternate:
     """A request in the Alternate Request Syntax (xAPI 1.0.3, 2.1.1 "Cross Origin Requests"): a POST with
-    ``?method=GET|PUT|POST|…`` whose form body carries the headers, the parameters and the content."""
+    ``?method=GET|PUT|POST|…`` whose form body carries the headers, the parameters and the content. A header
+    the form does not carry is read from the request itself."""
 
     method: str
     headers: Headers
@@ -388,8 +396,8 @@ def _alternate() -> Alternate:
 def _header(name: str) -> str:
     """A request header, from the form body in the Alternate Request Syntax."""
     alternate: Alternate | None = g.get("xapi_alternate")
-    if alternate is not None:
-        return alternate.headers.get(name, "")
+    if alternate is not None and name in alternate.headers:
+        return alternate.headers[name]
     return request.headers.get(name, "")
 
 
@@ -494,6 +502,19 @@ def _canonical(node: Any, accepted: LanguageAccept) -> Any:
         else:
             out[key] = _canonical(value, accepted)
     return out
+
+
+def _answer(data: Any, *, multipart: bool) -> Response:
+    """A 200 answer: JSON, or multipart/mixed with the JSON as its only part (attachments=true)."""
+    if not multipart:
+        return _json(data, 200)
+    boundary = uuid.uuid4().hex
+    body = (
+        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n"
+        + json.dumps(data, ensure_ascii=False)
+        + f"\r\n--{boundary}--\r\n"
+    )
+    return Response(body.encode(), status=200, content_type=f"multipart/mixed; boundary={boundary}")
 
 
 def _json(data: Any, status: int) -> Response:

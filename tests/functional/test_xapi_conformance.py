@@ -297,3 +297,45 @@ def test_the_activities_resource_merges_the_definitions_a_client_may_see(app: Fl
     assert fetch(lrs.auth, "https://x/" + "a" * 1100).status_code == 400
     missing = requests.get(base + "/activities", auth=lrs.auth, headers=V, timeout=5)
     assert missing.status_code == 400
+
+
+def test_attachments_true_answers_multipart_with_the_statements_first(lrs: Lrs) -> None:
+    item = statement()
+    assert lrs.post(item).status_code == 200
+    for params in ({"statementId": item["id"], "attachments": "true"}, {"attachments": "true", "limit": "1"}):
+        response = lrs.get(**params)
+        assert response.status_code == 200, response.text
+        kind, _, boundary = response.headers["Content-Type"].partition("; boundary=")
+        assert kind == "multipart/mixed" and boundary
+        first = response.content.split(f"--{boundary}".encode())[1]
+        head, _, body = first.partition(b"\r\n\r\n")
+        assert b"Content-Type: application/json" in head
+        data = json.loads(body.strip())
+        assert data["id"] == item["id"] if "statementId" in params else len(data["statements"]) == 1
+        assert response.headers["X-Experience-API-Consistent-Through"]
+    assert lrs.get(attachments="yes").status_code == 400
+
+
+def test_the_alternate_syntax_reads_missing_headers_from_the_request(lrs: Lrs) -> None:
+    """Credentials and version as ordinary headers, the content's type left out (JSON): as ADL's suite sends."""
+    item = statement()
+    put = requests.post(
+        lrs.url,
+        params={"method": "PUT"},
+        data={"statementId": item["id"], "content": json.dumps(item)},
+        auth=lrs.auth,
+        headers=V,
+        timeout=10,
+    )
+    assert put.status_code == 204, put.text
+    # A version given in the form wins over the request's header.
+    other = statement()
+    wrong = requests.post(
+        lrs.url,
+        params={"method": "PUT"},
+        data={"statementId": other["id"], "content": json.dumps(other), "X-Experience-API-Version": "0.8"},
+        auth=lrs.auth,
+        headers=V,
+        timeout=10,
+    )
+    assert wrong.status_code == 400
