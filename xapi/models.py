@@ -10,7 +10,19 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
 
 NAMING_CONVENTION = {
@@ -41,7 +53,13 @@ class Statement(Base):
         Index("ix_xapi_statements_verb", "verb_id", "stored_us"),
         Index("ix_xapi_statements_registration", "registration", "stored_us"),
         Index("ix_xapi_statements_platform", "platform_id", "stored_us"),
-        Index("ix_xapi_statements_object_ref", "object_ref"),
+        # Partial: most statements target none, and those add no index entry on the ingest path.
+        Index(
+            "ix_xapi_statements_object_ref",
+            "object_ref",
+            postgresql_where=text("object_ref IS NOT NULL"),
+            sqlite_where=text("object_ref IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -23,7 +23,14 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("xapi_statements", schema=None) as batch_op:
         batch_op.add_column(sa.Column("object_ref", sa.String(length=36), nullable=True))
-        batch_op.create_index("ix_xapi_statements_object_ref", ["object_ref"], unique=False)
+        # Partial: most statements target none, and those add no index entry on the ingest path.
+        batch_op.create_index(
+            "ix_xapi_statements_object_ref",
+            ["object_ref"],
+            unique=False,
+            postgresql_where=sa.text("object_ref IS NOT NULL"),
+            sqlite_where=sa.text("object_ref IS NOT NULL"),
+        )
     # Voiding statements already stored: their target is known. Other StatementRefs (rare: sent by API
     # clients) stay NULL and are found by their own filters only.
     op.execute("UPDATE xapi_statements SET object_ref = voids WHERE voids IS NOT NULL")
