@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, or_, select, text, true, update
+from sqlalchemy import Table, and_, insert, or_, select, text, true, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -626,28 +626,28 @@ def find(
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     columns = (Statement.stored_us, Statement.id, Statement.body)
     filters = _filters(Statement, query)
-    rows = list(
-        session.execute(select(*columns).where(*base, *filters).order_by(*order).limit(limit + 1)).all()
-    )
-    if filters and query.include_referring:
-        # A second, small query (StatementRefs are few; their column has its own index) rather than an OR,
-        # which would keep the first from walking its index in order.
+    matching = select(*columns).where(*base, *filters).order_by(*order).limit(limit + 1)
+    if not (filters and query.include_referring):
+        rows = list(session.execute(matching).all())
+    else:
+        # The statements targeting a match, as a second branch of the same query (one round trip; each
+        # branch planned on its own, so the first still walks its index in order, which an OR would prevent;
+        # StatementRefs are few and have their own partial index).
         target = aliased(Statement)
         target_visible = visibility.clause(target)
         targets = select(target.id).where(
             *_filters(target, query), *([target_visible] if target_visible is not None else [])
         )
-        referring = session.execute(
+        referring = (
             select(*columns)
             .where(*base, Statement.object_ref.is_not(None), Statement.object_ref.in_(targets))
             .order_by(*order)
             .limit(limit + 1)
-        ).all()
-        if referring:
-            seen = {row.id for row in rows}
-            rows += [row for row in referring if row.id not in seen]
-            rows.sort(key=lambda row: (row.stored_us, row.id), reverse=not query.ascending)
-            rows = rows[: limit + 1]
+        )
+        both = union_all(select(matching.subquery()), select(referring.subquery()))
+        unique = {row.id: row for row in session.execute(both).all()}
+        rows = sorted(unique.values(), key=lambda row: (row.stored_us, row.id), reverse=not query.ascending)
+        rows = rows[: limit + 1]
     more = (rows[limit - 1].stored_us, rows[limit - 1].id) if len(rows) > limit else None
     return [json.loads(row.body) for row in rows[:limit]], more
 
