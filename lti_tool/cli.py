@@ -24,7 +24,6 @@ from lti_tool.lti.runtime import runtime
 from lti_tool.lti.services import purge_expired
 from xapi import api as xapi_api
 from xapi import forwarding
-from xapi import store as xapi_store
 from xapi.models import Client as XapiClient
 from xapi.models import Endpoint as XapiEndpoint
 
@@ -394,7 +393,6 @@ def xapi_endpoint_add(
     )
     db.session.add(endpoint)
     db.session.commit()
-    xapi_store.forget_endpoints()
     click.echo(f"Endpoint {endpoint.id} ({name}) added; `flask --app lti_tool worker` delivers to it.")
 
 

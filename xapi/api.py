@@ -11,13 +11,17 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, g, request
 from sqlalchemy import select
+from werkzeug.datastructures import Authorization, Headers, LanguageAccept, MultiDict
+from werkzeug.http import http_date, parse_accept_header
 
 from xapi import store, validation
 from xapi.models import Client, SessionLike
@@ -28,6 +32,11 @@ READ_SCOPES = {"statements/read", "all/read", "all"}
 WRITE_SCOPES = {"statements/write", "all"}
 ALL_SCOPES = ("statements/write", "statements/read", "statements/read/mine", "all/read", "all")
 PLATFORMS_CACHE_SECONDS = 5.0
+STATEMENT_ENDPOINTS = {"xapi.post_statements", "xapi.put_statement", "xapi.get_statements"}
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def hash_secret(secret: str) -> str:
@@ -81,7 +90,8 @@ def create_blueprint(
         request.max_content_length = MAX_BODY_BYTES
         if request.endpoint == "xapi.about":
             return
-        version = request.headers.get("X-Experience-API-Version", "")
+        g.xapi_alternate = _alternate() if request.method == "POST" and "method" in request.args else None
+        version = _header("X-Experience-API-Version")
         if not version:
             raise ApiError(
                 400, "missing X-Experience-API-Version header: send X-Experience-API-Version: 1.0.3"
@@ -93,6 +103,9 @@ def create_blueprint(
     @bp.after_request
     def version_header(response: Response) -> Response:
         response.headers["X-Experience-API-Version"] = VERSION
+        if request.endpoint in STATEMENT_ENDPOINTS or request.path.rstrip("/").endswith("/statements"):
+            # Every Statement-resource response says how fresh its reads are, errors included (xAPI 2.1.3).
+            response.headers["X-Experience-API-Consistent-Through"] = _now_iso()
         return response
 
     @bp.errorhandler(ApiError)
@@ -120,6 +133,13 @@ def create_blueprint(
 
     @bp.post("/statements")
     def post_statements() -> Response:
+        alternate: Alternate | None = g.xapi_alternate
+        if alternate is not None and alternate.method == "GET":
+            return get_statements()
+        if alternate is not None and alternate.method == "PUT":
+            return put_statement()
+        if alternate is not None and alternate.method != "POST":
+            raise ApiError(405, f"method={alternate.method} is not allowed on statements")
         client = require(WRITE_SCOPES)
         body = _body()
         statements = body if isinstance(body, list) else [body]
@@ -138,7 +158,7 @@ def create_blueprint(
     @bp.put("/statements")
     def put_statement() -> Response:
         client = require(WRITE_SCOPES)
-        statement_id = request.args.get("statementId")
+        statement_id = _args().get("statementId")
         if not statement_id:
             raise ApiError(400, "PUT needs the statementId parameter")
         body = _body()
@@ -160,12 +180,8 @@ def create_blueprint(
     @bp.get("/statements")
     def get_statements() -> Response:
         client = require(READ_SCOPES | {"statements/read/mine"})
-        visibility = store.Visibility(
-            platform_ids=frozenset(client.platform_ids),
-            client_id=client.id,
-            only_own=not (set(client.scopes) & READ_SCOPES),
-        )
-        args = request.args
+        visibility = visibility_of(client)
+        args = _args()
         known = {
             "statementId",
             "voidedStatementId",
@@ -189,8 +205,9 @@ def create_blueprint(
         fmt = args.get("format", "exact")
         if fmt not in ("exact", "ids", "canonical"):
             raise ApiError(400, "format must be exact, ids or canonical")
-        if args.get("attachments", "false") == "true":
-            raise ApiError(400, "attachments=true is not supported: Socle stores no attachment content")
+        # Socle stores no attachment content (a statement sent with raw attachments is refused; the others
+        # point at theirs with fileUrl): with attachments=true, the multipart answer holds the JSON part only.
+        with_attachments = _flag(args, "attachments")
         single = args.get("statementId") or args.get("voidedStatementId")
         if single:
             others = set(args) - {"statementId", "voidedStatementId", "format", "attachments"}
@@ -199,8 +216,8 @@ def create_blueprint(
             found = store.get(session(), single, visibility, voided="voidedStatementId" in args)
             if found is None:
                 raise ApiError(404, f"no statement {single}")
-            response = _json(_format(found, fmt), 200)
-            response.headers["Last-Modified"] = found["stored"]
+            response = _answer(_format(found, fmt), multipart=with_attachments)
+            response.headers["Last-Modified"] = http_date(datetime.fromisoformat(found["stored"]))
             return response
         query = _query(args)
         statements, more = store.find(session(), query, visibility)
@@ -209,15 +226,72 @@ def create_blueprint(
             params = {k: v for k, v in args.items() if k != "more"}
             params["more"] = store.encode_cursor(more)
             more_url = "/xapi/statements?" + urlencode(params)
-        response = _json({"statements": [_format(s, fmt) for s in statements], "more": more_url}, 200)
-        response.headers["X-Experience-API-Consistent-Through"] = datetime.now(UTC).isoformat()
-        return response
+        return _answer(
+            {"statements": [_format(s, fmt) for s in statements], "more": more_url},
+            multipart=with_attachments,
+        )
+
+    @bp.get("/agents")
+    def get_agents() -> Response:
+        """The Person object of an agent (Socle merges no identities: the agent's own identifiers)."""
+        require(READ_SCOPES | {"statements/read/mine"})
+        args = _args()
+        unknown = sorted(set(args) - {"agent"})
+        if unknown:
+            raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
+        if "agent" not in args:
+            raise ApiError(400, "the agent parameter is required (an Agent as JSON)")
+        agent = _agent_param(args["agent"])
+        if agent.get("objectType") == "Group":
+            raise ApiError(400, "agent: the Agents resource takes an Agent, not a Group")
+        person: dict[str, Any] = {"objectType": "Person"}
+        for key in ("name", "mbox", "mbox_sha1sum", "openid", "account"):
+            if key in agent:
+                person[key] = [agent[key]]
+        return _json(person, 200)
+
+    @bp.get("/activities")
+    def get_activities() -> Response:
+        """One Activity, its definitions in the statements this client may see merged."""
+        client = require(READ_SCOPES | {"statements/read/mine"})
+        args = _args()
+        unknown = sorted(set(args) - {"activityId"})
+        if unknown:
+            raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
+        activity_id = args.get("activityId", "")
+        if not activity_id:
+            raise ApiError(400, "the activityId parameter is required (the activity's IRI)")
+        if len(activity_id) > store.MAX_ACTIVITY_ID or not validation.is_iri(activity_id):
+            raise ApiError(400, f"activityId must be an IRI of at most {store.MAX_ACTIVITY_ID} characters")
+        return _json(store.activity(session(), activity_id, visibility_of(client)), 200)
 
     return bp
 
 
+def visibility_of(client: Client) -> store.Visibility:
+    return store.Visibility(
+        platform_ids=frozenset(client.platform_ids),
+        client_id=client.id,
+        only_own=not (set(client.scopes) & READ_SCOPES),
+    )
+
+
+def _agent_param(raw: str) -> dict[str, Any]:
+    try:
+        return validation.validate_agent_param(json.loads(raw))
+    except validation.StatementError as error:
+        raise ApiError(400, str(error)) from error
+    except ValueError as error:  # not JSON, or a number too long to read
+        raise ApiError(400, f"agent: not a readable JSON object ({error})") from error
+    except RecursionError as error:
+        raise ApiError(400, "agent: the JSON is nested too deeply") from error
+
+
 def authenticate(db: SessionLike) -> Client:
+    alternate: Alternate | None = g.xapi_alternate
     auth = request.authorization
+    if alternate is not None and "Authorization" in alternate.headers:
+        auth = Authorization.from_header(alternate.headers["Authorization"])
     if auth is None or auth.type != "basic" or not auth.username:
         raise ApiError(401, "authentication required: HTTP Basic with the key and secret of an xAPI client")
     client = db.execute(select(Client).where(Client.key == auth.username)).scalar_one_or_none()
@@ -248,10 +322,18 @@ def authority(client: Client, base_url: str) -> dict[str, Any]:
 
 
 def _body() -> Any:
-    if not (request.mimetype or "").startswith("application/json"):
+    alternate: Alternate | None = g.xapi_alternate
+    if alternate is not None:
+        # The content's type, when the form does not give it, is JSON (what the Statement resource takes).
+        content_type = alternate.headers.get("Content-Type", "application/json")
+        mimetype = content_type.split(";", 1)[0].strip().lower()
+        data = alternate.content.encode()
+    else:
+        mimetype, data = request.mimetype, request.get_data()
+    if not (mimetype or "").startswith("application/json"):
         raise ApiError(400, "send statements as application/json")
     try:
-        return json.loads(request.get_data() or b"null")
+        return json.loads(data or b"null")
     except json.JSONDecodeError as error:
         raise ApiError(
             400, f"the body is not valid JSON (line {error.lineno}, column {error.colno})"
@@ -260,6 +342,69 @@ def _body() -> Any:
         raise ApiError(400, f"the body is not UTF-8 text (byte {error.start})") from error
     except RecursionError as error:
         raise ApiError(400, "the body's JSON is nested too deeply") from error
+    except ValueError as error:
+        # An integer of more than 4,300 digits (Python's integer-string limit), e.g. an extension's 10^5000.
+        raise ApiError(400, "the body holds a number too long to read (over 4,300 digits)") from error
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """A request in the Alternate Request Syntax (xAPI 1.0.3, 2.1.1 "Cross Origin Requests"): a POST with
+    ``?method=GET|PUT|POST|…`` whose form body carries the headers, the parameters and the content. A header
+    the form does not carry is read from the request itself."""
+
+    method: str
+    headers: Headers
+    args: MultiDict[str, str]
+    content: str
+
+
+_ALTERNATE_HEADERS = {
+    "authorization",
+    "x-experience-api-version",
+    "content-type",
+    "content-length",
+    "if-match",
+    "if-none-match",
+    "accept-language",
+}
+
+
+def _alternate() -> Alternate:
+    method = request.args["method"]
+    if method not in ("GET", "PUT", "POST", "DELETE", "HEAD"):
+        raise ApiError(400, "method must be GET, PUT, POST, DELETE or HEAD (in capitals)")
+    if set(request.args) != {"method"}:
+        raise ApiError(
+            400, "with method=, method is the only query parameter: the others go in the form body"
+        )
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise ApiError(400, "with method=, send the body as application/x-www-form-urlencoded")
+    headers = Headers()
+    args: MultiDict[str, str] = MultiDict()
+    content = ""
+    for key, value in request.form.items(multi=True):
+        if key.lower() in _ALTERNATE_HEADERS:
+            headers.add(key, value)
+        elif key == "content":
+            content = value
+        else:
+            args.add(key, value)
+    return Alternate(method, headers, args, content)
+
+
+def _header(name: str) -> str:
+    """A request header, from the form body in the Alternate Request Syntax."""
+    alternate: Alternate | None = g.get("xapi_alternate")
+    if alternate is not None and name in alternate.headers:
+        return alternate.headers[name]
+    return request.headers.get(name, "")
+
+
+def _args() -> Any:
+    """The query parameters, from the form body in the Alternate Request Syntax."""
+    alternate: Alternate | None = g.get("xapi_alternate")
+    return alternate.args if alternate is not None else request.args
 
 
 def _flag(args: Any, name: str) -> bool:
@@ -273,15 +418,21 @@ def _query(args: Any) -> store.Query:
     agent = None
     if "agent" in args:
         try:
-            agent = validation.agent_ifi(validation.validate_agent_param(json.loads(args["agent"])))
-        except (json.JSONDecodeError, validation.StatementError) as error:
+            agent = validation.agent_ifi(_agent_param(args["agent"]))
+        except validation.StatementError as error:
             raise ApiError(400, str(error)) from error
-        except RecursionError as error:
-            raise ApiError(400, "agent: the JSON is nested too deeply") from error
     limit_raw = args.get("limit", str(store.DEFAULT_LIMIT))
     # isdigit() says yes to "²", which int() refuses: ASCII digits only, a length int() reads at once.
     if not limit_raw.isascii() or not limit_raw.isdigit() or len(limit_raw) > 9:
         raise ApiError(400, "limit must be a whole number (0 for the server's maximum)")
+    for name, value, longest in (
+        ("agent", agent, store.MAX_AGENT_IFI),
+        ("verb", args.get("verb"), store.MAX_VERB_ID),
+        ("activity", args.get("activity"), store.MAX_ACTIVITY_ID),
+    ):
+        if value is not None and len(value) > longest:
+            # No statement can hold it (they are refused on the way in): say so rather than match nothing.
+            raise ApiError(400, f"{name}: identifiers longer than {longest} characters are not stored here")
     return store.Query(
         agent=agent,
         verb=args.get("verb"),
@@ -294,6 +445,7 @@ def _query(args: Any) -> store.Query:
         limit=int(limit_raw) or store.MAX_LIMIT,
         ascending=_flag(args, "ascending"),
         after=store.decode_cursor(args["more"]) if "more" in args else None,
+        include_referring=True,
     )
 
 
@@ -301,7 +453,11 @@ def _format(statement: dict[str, Any], fmt: str) -> dict[str, Any]:
     if fmt == "exact":
         return statement
     if fmt == "canonical":
-        return _canonical(statement, request.accept_languages.best_match(["fr", "en"]) or "fr")
+        alternate: Alternate | None = g.get("xapi_alternate")
+        accepted = request.accept_languages
+        if alternate is not None and "Accept-Language" in alternate.headers:
+            accepted = parse_accept_header(alternate.headers["Accept-Language"], LanguageAccept)
+        return _canonical(statement, accepted)
     return _ids(statement)
 
 
@@ -322,14 +478,15 @@ def _ids(node: Any) -> Any:
             keep["member"] = _ids(node["member"])
         return keep
     if kind == "Activity" or ("id" in node and "definition" in node):
-        return {"objectType": "Activity", "id": node["id"]}
+        return {"id": node["id"]}
     return {k: (_ids(v) if k not in ("display",) else v) for k, v in node.items() if k != "display"}
 
 
-def _canonical(node: Any, language: str) -> Any:
-    """format=canonical: each language map reduced to one language."""
+def _canonical(node: Any, accepted: LanguageAccept) -> Any:
+    """format=canonical: each language map reduced to the language the request's Accept-Language prefers
+    among those the map has (its first language when none of them is accepted)."""
     if isinstance(node, list):
-        return [_canonical(item, language) for item in node]
+        return [_canonical(item, accepted) for item in node]
     if not isinstance(node, dict):
         return node
     out = {}
@@ -340,11 +497,24 @@ def _canonical(node: Any, language: str) -> Any:
             and value
             and all(isinstance(x, str) for x in value.values())
         ):
-            chosen = language if language in value else next(iter(value))
+            chosen = accepted.best_match(list(value)) or next(iter(value))
             out[key] = {chosen: value[chosen]}
         else:
-            out[key] = _canonical(value, language)
+            out[key] = _canonical(value, accepted)
     return out
+
+
+def _answer(data: Any, *, multipart: bool) -> Response:
+    """A 200 answer: JSON, or multipart/mixed with the JSON as its only part (attachments=true)."""
+    if not multipart:
+        return _json(data, 200)
+    boundary = uuid.uuid4().hex
+    body = (
+        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n"
+        + json.dumps(data, ensure_ascii=False)
+        + f"\r\n--{boundary}--\r\n"
+    )
+    return Response(body.encode(), status=200, content_type=f"multipart/mixed; boundary={boundary}")
 
 
 def _json(data: Any, status: int) -> Response:

@@ -10,7 +10,19 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
 
 NAMING_CONVENTION = {
@@ -41,6 +53,13 @@ class Statement(Base):
         Index("ix_xapi_statements_verb", "verb_id", "stored_us"),
         Index("ix_xapi_statements_registration", "registration", "stored_us"),
         Index("ix_xapi_statements_platform", "platform_id", "stored_us"),
+        # Partial: most statements target none, and those add no index entry on the ingest path.
+        Index(
+            "ix_xapi_statements_object_ref",
+            "object_ref",
+            postgresql_where=text("object_ref IS NOT NULL"),
+            sqlite_where=text("object_ref IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -50,6 +69,9 @@ class Statement(Base):
     is_voided: Mapped[bool] = mapped_column(Boolean, default=False)
     # The statement this one voids, when its verb is "voided".
     voids: Mapped[str | None] = mapped_column(String(36))  # kept for reading; no query needs an index on it
+    # The statement a StatementRef object targets (voiding statements included): a filter also returns the
+    # statements that target a statement it matches (xAPI 2.1.3, "filter conditions").
+    object_ref: Mapped[str | None] = mapped_column(String(36))
     # Who may see it: the platform registration it belongs to, and the API client that posted it.
     platform_id: Mapped[int | None] = mapped_column(Integer)
     source_client_id: Mapped[int | None] = mapped_column(Integer)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, or_, select, text, true, update
+from sqlalchemy import Table, and_, insert, or_, select, text, true, union_all, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from xapi import validation
 from xapi.models import Endpoint, OutboxRow, SessionLike, Statement, StatementActivity, StatementAgent, now_us
@@ -135,6 +135,11 @@ def _unnest_sql(table: Table, columns: tuple[str, ...], dialect: Any) -> str:
 
 
 MAX_LIMIT = 500
+# The widths of the indexed identifier columns. A longer identifier is refused (400) rather than cut, which
+# would make a filter miss it or match statements of another one sharing the cut prefix.
+MAX_VERB_ID = 512
+MAX_ACTIVITY_ID = 1024
+MAX_AGENT_IFI = 700
 DEFAULT_LIMIT = 100
 
 
@@ -243,22 +248,23 @@ class Visibility:
     # competence evidence is read from.
     evidence_of: int | None = None
 
-    def clause(self) -> Any:
+    def clause(self, entity: Any = Statement) -> Any:
+        """The condition on ``entity`` (the statements table, or an alias of it), or None for everything."""
         if self.evidence_of is not None:
             # "+ 0": the platform is compared, not looked up. Asked for an agent, the agent index gives their
             # few hundred statements; SQLite, seeing the platform's index, would walk all of that instead.
-            return and_(Statement.is_first_party.is_(True), (Statement.platform_id + 0) == self.evidence_of)
+            return and_(entity.is_first_party.is_(True), (entity.platform_id + 0) == self.evidence_of)
         if self.everything:
             return None
-        own = Statement.source_client_id == self.client_id if self.client_id is not None else None
+        own = entity.source_client_id == self.client_id if self.client_id is not None else None
         if self.only_own:
-            return own if own is not None else Statement.id.is_(None)
+            return own if own is not None else entity.id.is_(None)
         parts = [
             c
-            for c in (Statement.platform_id.in_(self.platform_ids) if self.platform_ids else None, own)
+            for c in (entity.platform_id.in_(self.platform_ids) if self.platform_ids else None, own)
             if c is not None
         ]
-        return or_(*parts) if parts else Statement.id.is_(None)
+        return or_(*parts) if parts else entity.id.is_(None)
 
 
 # -- writing
@@ -322,7 +328,8 @@ def store(
     for statement in fresh:
         statement["stored"] = stored
         statement["authority"] = authority
-        statement["version"] = "1.0.0"
+        # The version the statement was sent with is kept; one is set only when it is missing (xAPI 2.4.10).
+        statement.setdefault("version", "1.0.0")
         statement.setdefault("timestamp", stored)
         context = statement.get("context", {})
         obj = statement["object"]
@@ -334,14 +341,18 @@ def store(
                 "registration": context.get("registration", "").lower() or None,
                 "is_voided": False,
                 "voids": obj["id"].lower() if statement["verb"]["id"] == VOIDED else None,
+                "object_ref": obj["id"].lower() if obj.get("objectType") == "StatementRef" else None,
                 "platform_id": platform_of[statement["id"]],
                 "source_client_id": source_client_id,
                 "is_first_party": first_party,
                 "body": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
             }
         )
-        agents += [(statement["id"], ifi, direct) for ifi, direct in _agents(statement)]
-        activities += [(statement["id"], a, direct) for a, direct in _activities(statement)]
+        statement_agents = [(statement["id"], ifi, direct) for ifi, direct in _agents(statement)]
+        statement_activities = [(statement["id"], a, direct) for a, direct in _activities(statement)]
+        _check_widths(statement, statement_agents, statement_activities)
+        agents += statement_agents
+        activities += statement_activities
     if on_postgres:
         stored_now = _insert_with_index_pg(session, rows, agents, activities, skip_stored=not new_ids)
         if len(stored_now) < len(rows):
@@ -392,6 +403,25 @@ def store(
     return ids
 
 
+def _check_widths(
+    statement: dict[str, Any], agents: list[tuple[str, str, bool]], activities: list[tuple[str, str, bool]]
+) -> None:
+    """Refuse identifiers wider than their index column (a cut one would be found by the wrong filters)."""
+    if len(statement["verb"]["id"]) > MAX_VERB_ID:
+        raise BadRequest(f"statement {statement['id']}: its verb id is longer than {MAX_VERB_ID} characters")
+    for _, activity, _ in activities:
+        if len(activity) > MAX_ACTIVITY_ID:
+            raise BadRequest(
+                f"statement {statement['id']}: an activity id is longer than {MAX_ACTIVITY_ID} characters"
+            )
+    for _, ifi, _ in agents:
+        if len(ifi) > MAX_AGENT_IFI:
+            raise BadRequest(
+                f"statement {statement['id']}: an agent identifier is longer than {MAX_AGENT_IFI} characters"
+                " (mbox, openid, or account homePage and name together)"
+            )
+
+
 def _check_voids(session: SessionLike, writer: Writer, statements: list[dict[str, Any]]) -> None:
     """Refuse a client's voiding statement whose target it may not change (one query, only for a batch that
     voids something). A target not stored (yet) is no reason to refuse (xAPI): nothing is voided then."""
@@ -429,23 +459,11 @@ def _voidable_by(writer: Writer | None) -> Any:
     return and_(Statement.is_first_party.is_(False), or_(mine, platform))
 
 
-# Active endpoints per platform, re-read every few seconds: the list changes rarely and is read on every
-# recorded event. `forget_endpoints()` (called when one is added) makes the change immediate in this process.
-ENDPOINTS_CACHE_SECONDS = 5.0
-_endpoints_cache: dict[tuple[str, int | None], tuple[float, list[int]]] = {}
-
-
-def forget_endpoints() -> None:
-    _endpoints_cache.clear()
-
-
 def _active_endpoints(session: SessionLike, platform_id: int | None) -> list[int]:
-    bind = session.get_bind()
-    key = (str(bind.engine.url), platform_id)
-    cached = _endpoints_cache.get(key)
-    if cached and time.monotonic() - cached[0] < ENDPOINTS_CACHE_SECONDS:
-        return cached[1]
-    endpoints = list(
+    """The active external LRSs for a platform's statements, read in the writing transaction itself (one
+    small query per batch, not per statement): a cache here let each worker process skip an endpoint for
+    seconds after `xapi endpoint add`, and the statements stored meanwhile never reached it."""
+    return list(
         session.execute(
             select(Endpoint.id).where(
                 Endpoint.is_active.is_(True),
@@ -453,8 +471,6 @@ def _active_endpoints(session: SessionLike, platform_id: int | None) -> list[int
             )
         ).scalars()
     )
-    _endpoints_cache[key] = (time.monotonic(), endpoints)
-    return endpoints
 
 
 def _enqueue(session: SessionLike, statement_ids: list[str], platform_id: int | None) -> None:
@@ -547,6 +563,8 @@ class Query:
     limit: int = DEFAULT_LIMIT
     ascending: bool = False
     after: tuple[int, str] | None = None  # the cursor of a `more` link
+    # Also the statements that target a matching one (the Statement API's rule; not for evidence reads).
+    include_referring: bool = False
 
 
 def get(
@@ -566,48 +584,30 @@ def get(
 def find(
     session: SessionLike, query: Query, visibility: Visibility
 ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
-    """Statements matching the filters (voided ones excluded), and the cursor of the next page if any."""
-    conditions: list[Any] = [Statement.is_voided.is_(False)]
+    """Statements matching the filters (voided ones excluded), and the cursor of the next page if any.
+
+    A statement that targets a statement matching the verb, activity, agent and registration filters (a
+    voiding statement, a StatementRef) matches too; ``since``, ``until`` and paging apply to the statements
+    returned, not to their targets (xAPI 1.0.3, 2.1.3 "Filter Conditions for StatementRefs")."""
+    base: list[Any] = [Statement.is_voided.is_(False)]
     clause = visibility.clause()
     if clause is not None:
-        conditions.append(clause)
-    if query.verb:
-        conditions.append(Statement.verb_id == query.verb)
-    if query.registration:
-        conditions.append(Statement.registration == query.registration.lower())
+        base.append(clause)
     if query.since_us is not None:
-        conditions.append(Statement.stored_us > query.since_us)
+        base.append(Statement.stored_us > query.since_us)
     if query.until_us is not None:
-        conditions.append(Statement.stored_us <= query.until_us)
-    if query.agent:
-        conditions.append(
-            Statement.id.in_(
-                select(StatementAgent.statement_id).where(
-                    StatementAgent.ifi == query.agent,
-                    true() if query.related_agents else StatementAgent.is_direct.is_(True),
-                )
-            )
-        )
-    if query.activity:
-        conditions.append(
-            Statement.id.in_(
-                select(StatementActivity.statement_id).where(
-                    StatementActivity.activity_id == query.activity,
-                    true() if query.related_activities else StatementActivity.is_direct.is_(True),
-                )
-            )
-        )
+        base.append(Statement.stored_us <= query.until_us)
     if query.after:
         stored_us, last_id = query.after
         if query.ascending:
-            conditions.append(
+            base.append(
                 or_(
                     Statement.stored_us > stored_us,
                     and_(Statement.stored_us == stored_us, Statement.id > last_id),
                 )
             )
         else:
-            conditions.append(
+            base.append(
                 or_(
                     Statement.stored_us < stored_us,
                     and_(Statement.stored_us == stored_us, Statement.id < last_id),
@@ -624,14 +624,103 @@ def find(
         # any value. An agent's, a course's or a verb's statements differ by orders of magnitude: plan each
         # run for its own values (for this transaction only; the other queries keep their cached plans).
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    rows = session.execute(
-        select(Statement.stored_us, Statement.id, Statement.body)
-        .where(*conditions)
-        .order_by(*order)
-        .limit(limit + 1)
-    ).all()
+    columns = (Statement.stored_us, Statement.id, Statement.body)
+    filters = _filters(Statement, query)
+    matching = select(*columns).where(*base, *filters).order_by(*order).limit(limit + 1)
+    if not (filters and query.include_referring):
+        rows = list(session.execute(matching).all())
+    else:
+        # The statements targeting a match, as a second branch of the same query (one round trip; each
+        # branch planned on its own, so the first still walks its index in order, which an OR would prevent;
+        # StatementRefs are few and have their own partial index).
+        target = aliased(Statement)
+        target_visible = visibility.clause(target)
+        targets = select(target.id).where(
+            *_filters(target, query), *([target_visible] if target_visible is not None else [])
+        )
+        referring = (
+            select(*columns)
+            .where(*base, Statement.object_ref.is_not(None), Statement.object_ref.in_(targets))
+            .order_by(*order)
+            .limit(limit + 1)
+        )
+        both = union_all(select(matching.subquery()), select(referring.subquery()))
+        unique = {row.id: row for row in session.execute(both).all()}
+        rows = sorted(unique.values(), key=lambda row: (row.stored_us, row.id), reverse=not query.ascending)
+        rows = rows[: limit + 1]
     more = (rows[limit - 1].stored_us, rows[limit - 1].id) if len(rows) > limit else None
     return [json.loads(row.body) for row in rows[:limit]], more
+
+
+def _filters(entity: Any, query: Query) -> list[Any]:
+    """The conditions of the verb, registration, agent and activity filters on ``entity`` (the statements
+    table or an alias of it)."""
+    conditions: list[Any] = []
+    if query.verb:
+        conditions.append(entity.verb_id == query.verb)
+    if query.registration:
+        conditions.append(entity.registration == query.registration.lower())
+    if query.agent:
+        conditions.append(
+            entity.id.in_(
+                select(StatementAgent.statement_id).where(
+                    StatementAgent.ifi == query.agent,
+                    true() if query.related_agents else StatementAgent.is_direct.is_(True),
+                )
+            )
+        )
+    if query.activity:
+        conditions.append(
+            entity.id.in_(
+                select(StatementActivity.statement_id).where(
+                    StatementActivity.activity_id == query.activity,
+                    true() if query.related_activities else StatementActivity.is_direct.is_(True),
+                )
+            )
+        )
+    return conditions
+
+
+def activity(
+    session: SessionLike, activity_id: str, visibility: Visibility, *, sample: int = 200
+) -> dict[str, Any]:
+    """The Activity object of the Activities resource: its definitions in the statements the reader may see
+    (the latest ``sample`` of them) merged, the newer over the older, language maps language by language.
+    An activity no visible statement names is still an Activity, with its id alone (xAPI 2.5)."""
+    conditions: list[Any] = [
+        Statement.id.in_(
+            select(StatementActivity.statement_id).where(StatementActivity.activity_id == activity_id)
+        )
+    ]
+    clause = visibility.clause()
+    if clause is not None:
+        conditions.append(clause)
+    bodies = session.execute(
+        select(Statement.body).where(*conditions).order_by(Statement.stored_us.desc()).limit(sample)
+    ).scalars()
+    definition: dict[str, Any] = {}
+    for body in reversed(list(bodies)):
+        for found in _activity_objects(json.loads(body), activity_id):
+            for key, value in (found.get("definition") or {}).items():
+                if isinstance(value, dict) and isinstance(definition.get(key), dict):
+                    definition[key] = {**definition[key], **value}
+                else:
+                    definition[key] = value
+    out: dict[str, Any] = {"objectType": "Activity", "id": activity_id}
+    if definition:
+        out["definition"] = definition
+    return out
+
+
+def _activity_objects(statement: dict[str, Any], activity_id: str) -> Iterable[dict[str, Any]]:
+    """The Activity objects with this id in a statement: its object, context activities, sub-statement's."""
+    obj = statement.get("object", {})
+    for part in (statement, obj if obj.get("objectType") == "SubStatement" else {}):
+        target = part.get("object", {})
+        if target.get("objectType", "Activity") == "Activity" and target.get("id") == activity_id:
+            yield target
+        for activities in part.get("context", {}).get("contextActivities", {}).values():
+            yield from (a for a in activities if a.get("id") == activity_id)
 
 
 def encode_cursor(cursor: tuple[int, str]) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "VOIDED",
     "StatementError",
     "agent_ifi",
+    "is_iri",
     "parse_timestamp",
     "same_statement",
     "validate_agent_param",
@@ -244,6 +245,11 @@ def _is_iri(value: Any) -> bool:
         _VALID_IRIS.clear()
     _VALID_IRIS.add(value)
     return True
+
+
+def is_iri(value: Any) -> bool:
+    """Whether `value` is an absolute IRI (as an activity or verb id must be)."""
+    return bool(_is_iri(value))
 
 
 def _iri(value: Any, path: str) -> str:
@@ -583,8 +589,8 @@ _DEFINITION_SPEC: dict[str, Validator] = {
 
 def _definition(value: Any, path: str) -> dict[str, Any]:
     data = _object(value, path, "an Activity definition")
+    # An empty definition ({}) is valid (xAPI 2.4.4.1: every property of a definition is optional).
     out = _fields(data, path, _DEFINITION_SPEC, "an Activity definition")
-    _not_empty(out, path, "the definition")
     interaction = out.get("interactionType")
     if interaction is None and "correctResponsesPattern" in out:
         raise StatementError(

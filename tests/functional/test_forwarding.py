@@ -33,7 +33,7 @@ from lti_tool.db import db
 from tests.conftest import LiveServer, standalone_config
 from tests.functional.lrs_fixtures import RalphServer, Receiver, ralph_available
 from tests.helpers import LtiBrowser, error_code, launch_id_of
-from xapi import forwarding, store, validation
+from xapi import forwarding, validation
 from xapi.models import Endpoint, OutboxRow, Statement, as_dict, now_us
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +100,6 @@ def endpoints(app: Flask) -> Iterator[list[int]]:
         db.session.execute(update(Endpoint).where(Endpoint.id.in_(created)).values(is_active=False))
         db.session.commit()
         db.session.remove()
-    store.forget_endpoints()  # this process's short cache of active endpoints
 
 
 # -- helpers
@@ -618,3 +617,35 @@ def test_forwarding_to_a_real_ralph_lrs(
     rows = outbox(app, endpoint_id)
     assert {row["status"] for row in rows} == {"delivered"}, [r["last_error"] for r in rows]
     assert ralph.stored() == dict.fromkeys(ids, 1)
+
+
+def test_statements_stored_right_after_an_endpoint_is_added_are_all_queued(
+    app: Flask, live_server: LiveServer, sender_client: tuple[str, str], endpoints: list[int]
+) -> None:
+    """`xapi endpoint add` promises "statements stored from now on": the serving process must queue for the
+    new LRS at once, though another process added the endpoint (no per-process cache of endpoints: with
+    one, the 120 statements posted within its 5 seconds got no outbox row)."""
+    url = f"{live_server.url}/xapi/statements"
+    headers = {**XAPI_HEADERS, "Content-Type": "application/json"}
+    activity = "https://socle.example/forwarding-gap/" + uuid.uuid4().hex
+    # The serving process has just read the list of endpoints (a cache would now hold it).
+    primed = requests.post(
+        url, data=json.dumps(new_statements(1, activity)), auth=sender_client, headers=headers, timeout=10
+    )
+    assert primed.status_code == 200, primed.text
+    # Added as `xapi endpoint add` does, but by this test's own session: as from another process, nothing
+    # tells the serving code that the list changed (the CLI, in its own process, could not tell it either).
+    with app.app_context():
+        endpoint = Endpoint(name=f"gap-{uuid.uuid4().hex[:6]}", url="http://127.0.0.1:9/xapi", is_active=True)
+        db.session.add(endpoint)
+        db.session.commit()
+        endpoint_id = endpoint.id
+        db.session.remove()
+    endpoints.append(endpoint_id)
+    sent: list[str] = []
+    for _ in range(3):
+        batch = new_statements(40, activity)
+        response = requests.post(url, data=json.dumps(batch), auth=sender_client, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        sent += response.json()
+    assert sorted(queued_ids(app, endpoint_id)) == sorted(sent)

@@ -250,9 +250,14 @@ def test_an_extension_nested_too_deeply_is_an_error_not_a_crash() -> None:
     assert error.path == "statement" and "nested too deeply" in error.message
 
 
-@pytest.mark.parametrize("path", ["result", "result.score", "context", "object.definition"])
+@pytest.mark.parametrize("path", ["result", "result.score", "context"])
 def test_empty_objects_are_rejected(path: str) -> None:
     assert error_of(changed((path, {}))).path == f"statement.{path}"
+
+
+def test_an_empty_activity_definition_is_valid() -> None:
+    # Every property of a definition is optional (xAPI 2.4.4.1); ADL's suite sends {}.
+    assert validate_statement(changed(("object.definition", {})))["object"]["definition"] == {}
 
 
 # -- id and other UUIDs -------------------------------------------------------------------------------
