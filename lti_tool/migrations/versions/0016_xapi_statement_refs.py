@@ -4,7 +4,7 @@ A filter of GET /xapi/statements (verb, activity, agent, since, until) also retu
 target a statement it matches (voiding statements and StatementRefs, xAPI 1.0.3 XAPI-00162): the target is
 kept in its own indexed column. Existing voiding statements get theirs from ``voids``.
 
-Revision ID: 0018_lrs_documents
+Revision ID: 0016_xapi_statement_refs
 Revises: 0015_assessed_productions
 Create Date: 2026-12-07 14:20:00
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0018_lrs_documents"
+revision = "0016_xapi_statement_refs"
 down_revision = "0015_assessed_productions"
 branch_labels = None
 depends_on = None
