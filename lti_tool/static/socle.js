@@ -1,0 +1,51 @@
+// Page behaviour that fits an LMS frame (the CSP allows only scripts served from here):
+// focus the one status or error message, count the deliverable's words, tell the platform our height.
+(function () {
+  var root = document.documentElement;
+  var framed = window.self !== window.top;
+  if (framed) {
+    root.classList.add("framed");
+  }
+
+  // A confirmation or a refusal: bring it into view and give it focus, so it is read first (after load:
+  // the browser's own scrolling to a fragment would otherwise come after it).
+  window.addEventListener("load", function () {
+    var message = document.querySelector("[data-focus]");
+    if (message) {
+      message.focus({ preventScroll: true });
+      message.scrollIntoView({ block: "center" });
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+
+    var text = document.querySelector("textarea[data-min-words]");
+    var counter = document.getElementById("deliverable-words");
+    if (text && counter) {
+      var update = function () {
+        var words = text.value.split(/\s+/).filter(Boolean).length;
+        var template = counter.getAttribute(words === 1 ? "data-template-one" : "data-template-many");
+        counter.textContent = template.replace("{n}", String(words));
+      };
+      text.addEventListener("input", update);
+    }
+
+    // LTI's frameResize message (Canvas, Brightspace, Sakai; Moodle through a plugin): the content's height.
+    if (framed && window.parent && window.parent.postMessage) {
+      var last = 0;
+      var send = function () {
+        var height = Math.ceil(root.scrollHeight);
+        if (height !== last) {
+          last = height;
+          window.parent.postMessage({ subject: "lti.frameResize", height: height }, "*");
+        }
+      };
+      send();
+      if (window.ResizeObserver) {
+        new ResizeObserver(send).observe(document.body);
+      } else {
+        window.addEventListener("resize", send);
+      }
+    }
+  });
+})();

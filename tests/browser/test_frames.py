@@ -1,0 +1,102 @@
+"""Pages that keep the learner's work and fit the LMS frame, in a real Chromium: a refused deliverable
+comes back with its text and the message at the field, the confirmation is in view with the focus, and
+the page tells the platform its height (``lti.frameResize``)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import delete, select
+
+from lti_tool.content.loader import Content, Module
+from lti_tool.db import db
+from lti_tool.learners.models import Learner
+from lti_tool.training.models import Deliverable
+from tests.browser.test_learner_journey import open_learner_home
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+DEMO_LEARNER = "demo-learner-0001"
+
+
+def plain_deliverable_module(content: Content) -> Module:
+    """A module whose deliverable is a plain text (no marking grid)."""
+    return next(m for m in content.modules if m.meta.deliverable and not m.meta.deliverable.rubric)
+
+
+def reset_deliverable(live_server: LiveServer, module: Module) -> None:
+    """The demo learner is shared by the session's tests: start this one with no deliverable."""
+    with live_server.app.app_context():
+        learner_ids = db.session.scalars(select(Learner.id).where(Learner.sub == DEMO_LEARNER)).all()
+        db.session.execute(
+            delete(Deliverable).where(
+                Deliverable.module_id == module.id, Deliverable.learner_id.in_(learner_ids)
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+
+
+def test_a_too_short_deliverable_comes_back_with_its_text_and_the_message_at_the_field(
+    page: Page, live_server: LiveServer
+) -> None:
+    content: Content = live_server.app.extensions["socle_content"]
+    module = plain_deliverable_module(content)
+    spec = module.meta.deliverable
+    assert spec is not None
+    reset_deliverable(live_server, module)
+    # Moodle's frame at 1366×768.
+    page.set_viewport_size({"width": 1366, "height": 768})
+    frame = open_learner_home(page, live_server)
+    frame.get_by_role("link", name=f"{module.id} · {module.meta.title}").first.click()
+
+    draft = "Mon plan de transmission tient en quelques mots seulement"
+    text = frame.get_by_label(re.compile("^Votre texte"))
+    text.fill(draft)
+    # The word counter follows the typing.
+    expect(frame.get_by_test_id("word-count")).to_have_text(f"9 mots sur {spec.min_words} au moins")
+    frame.get_by_role("button", name="Déposer le livrable").click()
+
+    # Not an error page: the same form, the text as typed, the message at the field, focused.
+    message = frame.locator(".field-error")
+    expect(message).to_have_text(f"Le livrable compte 9 mots ; il en faut au moins {spec.min_words}.")
+    expect(message).to_be_focused()
+    expect(message).to_be_in_viewport()
+    expect(text).to_have_value(draft)
+    expect(text).to_have_attribute("aria-invalid", "true")
+
+    # Completed, it is submitted; the confirmation is at the top, in view, with the focus.
+    text.fill(" ".join(["transmettre"] * spec.min_words))
+    expect(frame.get_by_test_id("word-count")).to_have_text(
+        f"{spec.min_words} mots sur {spec.min_words} au moins"
+    )
+    frame.get_by_role("button", name="Déposer le livrable").click()
+    status = frame.get_by_test_id("page-status")
+    expect(status).to_have_text("Livrable déposé. L'équipe d'animation va l'examiner.")
+    expect(status).to_be_focused()
+    expect(status).to_be_in_viewport()
+
+
+def test_a_framed_page_sends_its_height_to_the_platform(page: Page, live_server: LiveServer) -> None:
+    page.set_viewport_size({"width": 1366, "height": 768})
+    # The course page listens before the tool's frame loads, as an LMS does.
+    page.add_init_script(
+        """window.socleHeights = [];
+        window.addEventListener('message', (e) => {
+          if (e.data && e.data.subject === 'lti.frameResize') window.socleHeights.push(e.data.height);
+        });"""
+    )
+    page.goto(live_server.url + "/demo/course?as=learner")
+    frame = page.frame_locator("iframe.lti-frame")
+    expect(frame.get_by_role("heading", level=1, name="Mon parcours")).to_be_visible(timeout=10_000)
+    page.wait_for_function("() => window.socleHeights.length > 0")
+    height = page.evaluate("() => window.socleHeights[window.socleHeights.length - 1]")
+    inner = page.frame(name="lti-tool")
+    assert inner is not None
+    assert height == inner.evaluate("() => Math.ceil(document.documentElement.scrollHeight)")
+    assert height > 449  # the learner home is taller than Moodle's frame: the platform must grow it
+    # Framed, the header is compact.
+    assert inner.evaluate("() => document.documentElement.classList.contains('framed')")
