@@ -100,3 +100,19 @@ def test_a_framed_page_sends_its_height_to_the_platform(page: Page, live_server:
     assert height > 449  # the learner home is taller than Moodle's frame: the platform must grow it
     # Framed, the header is compact.
     assert inner.evaluate("() => document.documentElement.classList.contains('framed')")
+
+
+def test_learner_pages_fit_a_phone_and_a_450_px_frame(phone: Page, live_server: LiveServer) -> None:
+    content: Content = live_server.app.extensions["socle_content"]
+    module = plain_deliverable_module(content)
+    phone.goto(live_server.url + "/demo/start?as=learner")
+    expect(phone.get_by_role("heading", level=1, name="Mon parcours")).to_be_visible(timeout=10_000)
+    # 360 px wide: nothing runs off the side of the screen.
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 360
+    phone.get_by_role("link", name=f"{module.id} · {module.meta.title}").first.click()
+    expect(phone.get_by_test_id("module-overview")).to_be_visible()
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 360
+    # Moodle's 450 px-high frame: the title and the way to go on are in the first screen.
+    phone.set_viewport_size({"width": 971, "height": 449})
+    expect(phone.get_by_test_id("module-overview")).to_be_in_viewport()
+    expect(phone.get_by_role("link", name=re.compile("^(Commencer|Reprendre)")).first).to_be_in_viewport()
