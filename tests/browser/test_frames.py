@@ -116,3 +116,22 @@ def test_learner_pages_fit_a_phone_and_a_450_px_frame(phone: Page, live_server: 
     phone.set_viewport_size({"width": 971, "height": 449})
     expect(phone.get_by_test_id("module-overview")).to_be_in_viewport()
     expect(phone.get_by_role("link", name=re.compile("^(Commencer|Reprendre)")).first).to_be_in_viewport()
+
+
+def test_competence_tables_become_cards_on_a_phone(phone: Page, live_server: LiveServer) -> None:
+    phone.goto(live_server.url + "/demo/start?as=learner")
+    expect(phone.get_by_role("heading", level=1, name="Mon parcours")).to_be_visible(timeout=10_000)
+    phone.get_by_role("link", name="Mes compétences et certificats").click()
+    expect(phone.get_by_role("heading", level=1, name="Mes compétences")).to_be_visible()
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 360
+    # Every cell, « Ce qui manque » too, is within the 360 px screen (no table scrolled sideways).
+    cells = phone.locator("table.cards td")
+    assert cells.count() > 0
+    for i in range(cells.count()):
+        box = cells.nth(i).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360, i
+    missing = phone.locator("table.cards td[data-label='Ce qui manque']").first
+    expect(missing).to_be_visible()
+    # Each cell says which column it is.
+    label = phone.evaluate("(cell) => getComputedStyle(cell, '::before').content", missing.element_handle())
+    assert "Ce qui manque" in label
