@@ -24,7 +24,10 @@
     if (text && counter) {
       var update = function () {
         var words = text.value.split(/\s+/).filter(Boolean).length;
-        var template = counter.getAttribute(words === 1 ? "data-template-one" : "data-template-many");
+        // French says « 0 mot », English "0 words" (the same rule as Babel's plural forms).
+        var zeroIsSingular = counter.hasAttribute("data-zero-is-singular");
+        var one = words === 1 || (words === 0 && zeroIsSingular);
+        var template = counter.getAttribute(one ? "data-template-one" : "data-template-many");
         counter.textContent = template.replace("{n}", String(words));
       };
       text.addEventListener("input", update);

@@ -55,6 +55,10 @@ def test_a_too_short_deliverable_comes_back_with_its_text_and_the_message_at_the
 
     draft = "Mon plan de transmission tient en quelques mots seulement"
     text = frame.get_by_label(re.compile("^Votre texte"))
+    text.fill("Transmettre")
+    expect(frame.get_by_test_id("word-count")).to_have_text(f"1 mot sur {spec.min_words} au moins")
+    text.fill("")
+    expect(frame.get_by_test_id("word-count")).to_have_text(f"0 mot sur {spec.min_words} au moins")
     text.fill(draft)
     # The word counter follows the typing.
     expect(frame.get_by_test_id("word-count")).to_have_text(f"9 mots sur {spec.min_words} au moins")
