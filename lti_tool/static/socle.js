@@ -19,6 +19,26 @@
 
   document.addEventListener("DOMContentLoaded", function () {
 
+    // A table wider than the screen scrolls sideways: keyboard users must be able to reach and scroll it,
+    // so it becomes a focusable region named after its caption.
+    var regions = document.querySelectorAll(".table-wrap");
+    var markScrollable = function () {
+      Array.prototype.forEach.call(regions, function (wrap) {
+        if (wrap.scrollWidth > wrap.clientWidth + 1) {
+          var caption = wrap.querySelector("caption");
+          wrap.setAttribute("tabindex", "0");
+          wrap.setAttribute("role", "region");
+          wrap.setAttribute("aria-label", caption ? caption.textContent.trim() : document.title);
+        } else if (wrap.getAttribute("tabindex") === "0") {
+          wrap.removeAttribute("tabindex");
+          wrap.removeAttribute("role");
+          wrap.removeAttribute("aria-label");
+        }
+      });
+    };
+    markScrollable();
+    window.addEventListener("resize", markScrollable);
+
     var text = document.querySelector("textarea[data-min-words]");
     var counter = document.getElementById("deliverable-words");
     if (text && counter) {

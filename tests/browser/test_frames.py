@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import delete, select
 
 from lti_tool.content.loader import Content, Module
 from lti_tool.db import db
 from lti_tool.learners.models import Learner
 from lti_tool.training.models import Deliverable
+from tests.browser.conftest import AxeWatch
 from tests.browser.test_learner_journey import open_learner_home
 from tests.conftest import LiveServer
 
@@ -139,3 +140,24 @@ def test_competence_tables_become_cards_on_a_phone(phone: Page, live_server: Liv
     # Each cell says which column it is.
     label = phone.evaluate("(cell) => getComputedStyle(cell, '::before').content", missing.element_handle())
     assert "Ce qui manque" in label
+
+
+def test_axe_core_reports_a_violation_on_a_page_the_test_visits(chromium: Browser) -> None:
+    """The watch every browser test runs under does see a violation (here, an image with no text)."""
+    context = chromium.new_context(locale="fr-FR")
+    watch = AxeWatch(context)
+    page = context.new_page()
+    page.route(
+        "http://socle.test/",
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body='<!doctype html><html lang="fr"><title>t</title><main><img src="/x.png"></main></html>',
+        ),
+    )
+    page.goto("http://socle.test/")
+    page.wait_for_function("() => document.readyState === 'complete'")
+    page.wait_for_timeout(500)
+    assert "http://socle.test/" in watch.checked  # reported on load, by the injected script
+    with pytest.raises(AssertionError, match="image-alt"):
+        watch.assert_clean(context)
+    context.close()
