@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from lti_tool import inputs, records
 from lti_tool.certificates import issuing
@@ -215,7 +216,9 @@ def _common(scope: StaffScope, chosen: Chosen) -> dict[str, Any]:
 
 def risk_labels(days: int) -> dict[str, str]:
     return {
-        queries.INACTIVE: _("aucune activité depuis %(days)s jours", days=days),
+        queries.INACTIVE: ngettext(
+            "aucune activité depuis %(num)s jour", "aucune activité depuis %(num)s jours", days
+        ),
         queries.FAILED_TWICE: _("quiz échoué deux fois"),
         queries.NO_DIAGNOSTIC: _("pas d'autodiagnostic"),
     }
