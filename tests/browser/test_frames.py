@@ -5,6 +5,7 @@ the page tells the platform its height (``lti.frameResize``)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -13,6 +14,7 @@ from sqlalchemy import delete, select
 from lti_tool.content.loader import Content, Module
 from lti_tool.db import db
 from lti_tool.learners.models import Learner
+from lti_tool.lti.demo_platform import roster
 from lti_tool.training.models import Deliverable
 from tests.browser.conftest import AxeWatch
 from tests.browser.test_learner_journey import open_learner_home
@@ -21,6 +23,7 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.browser
 
 DEMO_LEARNER = "demo-learner-0001"
+LEARNER_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
 
 
 def plain_deliverable_module(content: Content) -> Module:
@@ -161,3 +164,27 @@ def test_axe_core_reports_a_violation_on_a_page_the_test_visits(chromium: Browse
     with pytest.raises(AssertionError, match="image-alt"):
         watch.assert_clean(context)
     context.close()
+
+
+def test_a_quiz_question_and_its_submit_fit_moodles_449_px_frame(page: Page, live_server: LiveServer) -> None:
+    content: Content = live_server.app.extensions["socle_content"]
+    module = content.module("M1")
+    assert module is not None
+    sub = f"frame-{time.time_ns()}"  # a person of their own: the demo learner's attempts may be used up
+    with live_server.app.app_context():
+        roster.add_member(db.session, sub, roles=[LEARNER_ROLE], name="Cadre Étroit")
+        db.session.remove()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(live_server.url + f"/demo/course?as={sub}")
+    # Moodle's frame at 1366×768 (its plugin-less frame is never resized).
+    page.locator("iframe.lti-frame").evaluate("(f) => { f.style.width = '971px'; f.style.height = '449px'; }")
+    frame = page.frame_locator("iframe.lti-frame")
+    expect(frame.get_by_role("heading", level=1, name="Mon parcours")).to_be_visible(timeout=10_000)
+    frame.get_by_role("link", name=f"{module.id} · {module.meta.title}").first.click()
+    frame.get_by_role("link", name="Quiz", exact=True).click()
+    frame.get_by_role("button", name="Commencer le quiz").click()
+    submit = frame.get_by_role("button", name="Valider ma réponse")
+    expect(submit).to_be_visible()
+    # The compact framed header leaves the question and its submit button in the first screen.
+    expect(frame.locator("form.question legend")).to_be_in_viewport()
+    expect(submit).to_be_in_viewport()
