@@ -133,12 +133,20 @@ def _wants_json() -> bool:
     return request.path.startswith(("/xapi/", "/api/")) or request.path == "/health"
 
 
+def _back_url() -> str | None:
+    """The page the refused request came from, when it is one of ours: the error page offers a way back."""
+    referrer = request.referrer
+    if referrer and referrer.startswith(request.host_url) and referrer != request.url:
+        return referrer
+    return None
+
+
 def _render(error: SocleError) -> tuple[Response | str, int]:
     if _wants_json():
         return jsonify(
             error=error.code, message=error.what.en, message_fr=error.what.fr, fix=error.todo.en
         ), (error.status)
-    return render_template("error.html", error=error), error.status
+    return render_template("error.html", error=error, back_url=_back_url()), error.status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -206,8 +214,8 @@ def refused(code: str, fr: str, en: str, status: int = 400) -> InvalidInput:
     return InvalidInput(
         Message(fr, en),
         Message(
-            "Rechargez la page et recommencez depuis le formulaire affiché.",
-            "Reload the page and start again from the form it shows.",
+            "Revenez à la page précédente (lien ci-dessous), corrigez et envoyez à nouveau.",
+            "Go back to the previous page (link below), correct and send again.",
         ),
         code=code,
         status=status,

@@ -15,7 +15,7 @@ from lti_tool.certificates.models import Credential
 from lti_tool.competences import services
 from lti_tool.content.runtime import content
 from lti_tool.db import db
-from lti_tool.errors import AccessDenied, Message, not_found, refused
+from lti_tool.errors import AccessDenied, InvalidInput, Message, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.learners.services import enrolled_learner
 from lti_tool.lti.launches import current_launch, loaded_launch, require_launch
@@ -95,13 +95,22 @@ def share_evidence(credential_id: str) -> Response:
     issuing.share_evidence(db.session, credential, shared == "1")
     db.session.commit()
     done = "shared" if shared == "1" else "unshared"
-    return redirect(here("competences.mine", done=done, _anchor="credentials-title"), code=303)
+    return redirect(here("competences.mine", done=done), code=303)
 
 
 @bp.get("/staff/competences/")
 @require_launch(staff=True)
 def staff() -> str:
     """Deliverables to review, learners (to recognise prior learning) and the credentials of the course."""
+    return _staff_page()
+
+
+def _staff_page(
+    form_error: InvalidInput | None = None,
+    failed_id: int | None = None,
+    kept: dict[str, list[str]] | None = None,
+) -> str:
+    """The review page; after a refused decision, that card's form keeps what was typed, with the message."""
     launch = current_launch()
     learners = training.context_learners(db.session, launch.context_pk)
     return render_template(
@@ -112,13 +121,16 @@ def staff() -> str:
         credentials=credentials_of(None, launch.context_pk),
         urls=issuing.urls(),
         modules={m.id: m for m in content().modules},
+        form_error=form_error,
+        failed_id=failed_id,
+        kept=kept or {},
         here=here,
     )
 
 
 @bp.post("/staff/deliverables/<int:deliverable_id>/review")
 @require_launch(staff=True)
-def review(deliverable_id: int) -> Response:
+def review(deliverable_id: int) -> Response | tuple[str, int]:
     """A facilitator's decision on a deliverable, or their assessment of a production on its grid."""
     decision = request.form.get("decision")
     if decision not in ("accept", "return", "assess"):
@@ -133,17 +145,24 @@ def review(deliverable_id: int) -> Response:
                 "This deliverable has no grid: accept or return it.",
             )
         levels = rubrics.parse_levels(rubric, request.form.to_dict(flat=False))
-    services.review_deliverable(
-        db.session,
-        Scope.of_launch(current_launch()),
-        deliverable_id,
-        decision == "accept",
-        request.form.get("comment", ""),
-        content(),
-        levels,
-    )
+    try:
+        services.review_deliverable(
+            db.session,
+            Scope.of_launch(current_launch()),
+            deliverable_id,
+            decision == "accept",
+            request.form.get("comment", ""),
+            content(),
+            levels,
+        )
+    except InvalidInput as error:
+        if error.code != "comment_required":
+            raise
+        # « Renvoyer » without a comment: the page comes back with the levels chosen and the message there.
+        db.session.rollback()
+        return _staff_page(error, deliverable_id, request.form.to_dict(flat=False)), error.status
     db.session.commit()
-    return redirect(here("competences.staff", done="review", _anchor="deliverables"), code=303)
+    return redirect(here("competences.staff", done="review"), code=303)
 
 
 @bp.get("/staff/learners/<int:learner_id>/competences")
@@ -194,4 +213,4 @@ def revoke(credential_id: str) -> Response:
         content(),
     )
     db.session.commit()
-    return redirect(here("competences.staff", done="revoked", _anchor="credentials"), code=303)
+    return redirect(here("competences.staff", done="revoked"), code=303)

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
 from lti_tool import inputs, records
@@ -215,7 +215,9 @@ def _common(scope: StaffScope, chosen: Chosen) -> dict[str, Any]:
 
 def risk_labels(days: int) -> dict[str, str]:
     return {
-        queries.INACTIVE: _("aucune activité depuis %(days)s jours", days=days),
+        queries.INACTIVE: ngettext(
+            "aucune activité depuis %(num)s jour", "aucune activité depuis %(num)s jours", days
+        ),
         queries.FAILED_TWICE: _("quiz échoué deux fois"),
         queries.NO_DIAGNOSTIC: _("pas d'autodiagnostic"),
     }

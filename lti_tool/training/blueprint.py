@@ -12,12 +12,17 @@ from lti_tool import inputs
 from lti_tool.content.loader import Module
 from lti_tool.content.runtime import content
 from lti_tool.db import db
-from lti_tool.errors import not_found, refused
+from lti_tool.errors import InvalidInput, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.training import services
 
 bp = Blueprint("training", __name__)
+
+# Refusals of what a person typed or chose: the form comes back with their work and the message at the
+# field. Other refusals (a tampered or stale form) keep the error page.
+KEPT_ANSWER_ERRORS = frozenset({"bad_choice", "bad_order"})
+KEPT_DELIVERABLE_ERRORS = frozenset({"deliverable_too_short", "deliverable_too_long"})
 
 
 def module_or_404(key: str) -> Module:
@@ -40,7 +45,11 @@ def here(endpoint: str, **values: Any) -> str:
 @require_launch()
 def module(key: str) -> str:
     """The module's overview: objectives, progress, where to resume, what is missing."""
-    module = module_or_404(key)
+    return _module_page(module_or_404(key))
+
+
+def _module_page(module: Module, form_error: InvalidInput | None = None, draft: str | None = None) -> str:
+    """The overview; after a refused deliverable, with the typed text kept and the message at the field."""
     scope = Scope.of_launch(current_launch())
     progress = services.get_progress(db.session, scope, module)
     return render_template(
@@ -52,6 +61,8 @@ def module(key: str) -> str:
         quiz=services.quiz_state(db.session, scope, module),
         deliverable=services.deliverable_of(db.session, progress),
         formats={f.code: f for f in content().programme.activity_formats},
+        form_error=form_error,
+        draft=draft,
         here=here,
     )
 
@@ -79,7 +90,13 @@ def page(key: str, number: int) -> str:
 @require_launch()
 def quiz(key: str) -> str:
     """The quiz: the next question of the attempt in progress, the feedback just earned, or the results."""
-    module = module_or_404(key)
+    return _quiz_page(module_or_404(key))
+
+
+def _quiz_page(
+    module: Module, form_error: InvalidInput | None = None, kept: dict[str, list[str]] | None = None
+) -> str:
+    """The quiz page; after a refused answer, with the learner's choices kept and the message at the form."""
     scope = Scope.of_launch(current_launch())
     state = services.quiz_state(db.session, scope, module)
     feedback = None
@@ -117,6 +134,8 @@ def quiz(key: str) -> str:
         if attempt and question
         else [],
         progress=services.get_progress(db.session, scope, module),
+        form_error=form_error,
+        kept=kept or {},
         here=here,
     )
 
@@ -139,19 +158,26 @@ def start_attempt(key: str) -> Response:
 
 @bp.post("/modules/<key>/quiz/attempts/<int:attempt_id>/answers")
 @require_launch()
-def answer(key: str, attempt_id: int) -> Response:
+def answer(key: str, attempt_id: int) -> Response | tuple[str, int]:
     module = module_or_404(key)
     question_id = request.form.get("question", "")
     form = request.form.to_dict(flat=False)
-    outcome = services.answer(
-        db.session,
-        Scope.of_launch(current_launch()),
-        module,
-        attempt_id,
-        question_id,
-        form,
-        content().version,
-    )
+    try:
+        outcome = services.answer(
+            db.session,
+            Scope.of_launch(current_launch()),
+            module,
+            attempt_id,
+            question_id,
+            form,
+            content().version,
+        )
+    except InvalidInput as error:
+        if error.code not in KEPT_ANSWER_ERRORS:
+            raise
+        # A missing or repeated answer: the question comes back with what was chosen and the message.
+        db.session.rollback()
+        return _quiz_page(module, form_error=error, kept=form), error.status
     db.session.commit()
     return redirect(
         here("training.quiz", key=module.slug, answered=outcome.question.id, _anchor="feedback"), code=303
@@ -160,13 +186,22 @@ def answer(key: str, attempt_id: int) -> Response:
 
 @bp.post("/modules/<key>/deliverable")
 @require_launch()
-def deliverable(key: str) -> Response:
+def deliverable(key: str) -> Response | tuple[str, int]:
     module = module_or_404(key)
-    services.submit_deliverable(
-        db.session, Scope.of_launch(current_launch()), module, request.form.get("text", ""), content().version
-    )
+    text = request.form.get("text", "")
+    try:
+        services.submit_deliverable(
+            db.session, Scope.of_launch(current_launch()), module, text, content().version
+        )
+    except InvalidInput as error:
+        if error.code not in KEPT_DELIVERABLE_ERRORS:
+            raise
+        # Too short or too long: the form comes back with the text as typed, never an empty page.
+        db.session.rollback()
+        return _module_page(module, form_error=error, draft=text), error.status
     db.session.commit()
-    return redirect(here("training.module", key=module.slug), code=303)
+    # Back at the top of the overview, where the confirmation is (not at the form, far below in a frame).
+    return redirect(here("training.module", key=module.slug, done="deliverable"), code=303)
 
 
 # -- facilitators: live sessions and attendance

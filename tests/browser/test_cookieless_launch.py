@@ -36,7 +36,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from lti_tool import create_app
 from lti_tool.db import db
-from tests.browser.conftest import CHROMIUM, FLAGS
+from tests.browser.conftest import CHROMIUM, FLAGS, AxeWatch
 from tests.conftest import LiveServer, free_port, make_config
 
 pytestmark = pytest.mark.browser
@@ -45,13 +45,14 @@ CLIENT_ID = "socle-third-party"
 DEPLOYMENT_ID = "socle-third-party-1"
 BLOCK_THIRD_PARTY_COOKIES = {"profile": {"cookie_controls_mode": 1, "block_third_party_cookies": True}}
 
-# Installed in every document: each window records the LTI messages it receives, next to the demo
-# platform's own listener (demo-storage.js), which answers them.
+# Installed in every document: each window records the LTI storage messages it receives, next to the demo
+# platform's own listener (demo-storage.js), which answers them (every framed page also sends its height,
+# lti.frameResize: tests/browser/test_frames.py checks that one).
 RECORD_MESSAGES = """
 window.__ltiMessages = [];
 window.addEventListener("message", function (event) {
   var data = event.data || {};
-  if (typeof data.subject === "string") {
+  if (typeof data.subject === "string" && data.subject !== "lti.frameResize") {
     window.__ltiMessages.push({ origin: event.origin, subject: data.subject, key: data.key || null });
   }
 });
@@ -146,10 +147,17 @@ def cookieless_browser(
     context.close()
 
 
+@pytest.fixture(scope="module")
+def axe_watch(cookieless_browser: BrowserContext) -> AxeWatch:
+    return AxeWatch(cookieless_browser)
+
+
 @pytest.fixture
-def lms_page(cookieless_browser: BrowserContext) -> Iterator[Page]:
+def lms_page(cookieless_browser: BrowserContext, axe_watch: AxeWatch) -> Iterator[Page]:
     page = cookieless_browser.new_page()
     yield page
+    axe_watch.assert_clean(cookieless_browser)
+    axe_watch.violations.clear()
     page.close()
     cookieless_browser.clear_cookies()
 

@@ -332,6 +332,8 @@ def test_a_returned_deliverable_needs_a_comment_and_a_decision_is_not_recorded_t
     url = f"/staff/deliverables/{deliverable}/review"
     silent = facilitator.post(url, {"decision": "return", "comment": "  "})
     assert silent.status_code == 400 and error_code(silent) == "comment_required"
+    # the review page comes back, the message at that deliverable's comment field
+    assert f'id="comment-{deliverable}-error"' in silent.text and 'class="error"' not in silent.text
     assert facilitator.post(url, {"decision": "maybe"}).status_code == 400
     assert (
         facilitator.post(url, {"decision": "return", "comment": "Précisez les indicateurs."}).status_code

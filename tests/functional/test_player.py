@@ -323,6 +323,17 @@ def test_ordering_needs_each_position_once(app: Flask, browser: LtiBrowser, cont
         learner, module, attempt, ordering, {f"position-{i}": "0" for i in range(len(ordering.items))}
     )
     assert response.status_code == 400 and error_code(response) == "bad_order"
+    # Not an error page: the same question, the positions as chosen, the message at the form.
+    assert 'class="error"' not in response.text and f'data-question="{ordering.id}"' in response.text
+    assert response.text.count('<option value="0" selected>') == len(ordering.items)
+    assert 'id="answer-error"' in response.text and "Chaque position ne peut servir qu" in response.text
+    empty = answer(learner, module, attempt, ordering, {})
+    assert empty.status_code == 400 and error_code(empty) == "bad_choice"
+    assert f'data-question="{ordering.id}"' in empty.text and 'id="answer-error"' in empty.text
+    # a tampered form keeps the error page, which offers a way back to the learner's home
+    tampered = learner.post(f"/modules/{module.slug}/quiz/attempts/{attempt}/answers", {"question": "nope"})
+    assert tampered.status_code == 400 and error_code(tampered) == "unknown_question"
+    assert 'data-testid="error-home"' in tampered.text and "Rechargez la page" not in tampered.text
 
 
 # -- deliverables and live sessions
@@ -339,6 +350,8 @@ def test_live_module_completes_with_pages_quiz_deliverable_and_attendance(
     assert "participer à la séance en direct" in overview.text and "déposer le livrable" in overview.text
     short = learner.post(f"/modules/{module.slug}/deliverable", {"text": "trop court"})
     assert short.status_code == 400 and error_code(short) == "deliverable_too_short"
+    # the form comes back with the text as typed and the message at the field
+    assert ">trop court</textarea>" in short.text and 'id="deliverable-text-error"' in short.text
     text = " ".join(["mot"] * module.meta.deliverable.min_words)
     assert learner.post(f"/modules/{module.slug}/deliverable", {"text": text}).status_code == 303
     again = learner.post(f"/modules/{module.slug}/deliverable", {"text": text})
