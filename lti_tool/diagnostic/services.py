@@ -33,6 +33,14 @@ _RUNS = (
 )
 
 
+def recommended_modules(session: DbSession, scope: Scope) -> list[str]:
+    """The modules the learner's latest submitted autodiagnostic suggests, in its order (none without one)."""
+    for run in runs(session, scope):
+        if run.status == "submitted" and run.result:
+            return [str(module_id) for module_id in run.result.get("modules", [])]
+    return []
+
+
 def open_run(session: DbSession, scope: Scope) -> DiagnosticRun | None:
     return next((r for r in runs(session, scope) if r.status == "in_progress"), None)
 

@@ -13,8 +13,10 @@ from lti_tool import inputs
 from lti_tool.content.loader import Module
 from lti_tool.content.runtime import content
 from lti_tool.db import db
+from lti_tool.diagnostic import services as diagnostic
 from lti_tool.errors import not_found, refused
 from lti_tool.events import Scope
+from lti_tool.lti import placements
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.training import calendar, services
 
@@ -44,8 +46,19 @@ def module(key: str) -> str:
     module = module_or_404(key)
     scope = Scope.of_launch(current_launch())
     progress = services.get_progress(db.session, scope, module)
+    following = None
+    if progress and progress.completed_at:
+        modules = content().modules
+        following = services.next_module(
+            modules,
+            placements.offered(db.session, scope.context_pk, [m.id for m in modules]),
+            diagnostic.recommended_modules(db.session, scope),
+            services.progress_by_module(db.session, scope),
+            module.id,
+        )
     return render_template(
         "training/module.html",
+        following=following,
         module=module,
         progress=progress,
         percent=services.percent_done(module, progress),

@@ -1,6 +1,7 @@
 """live sessions: where to join (a place or a link), a description, cancellation, a revision number
 
 Learners see the sessions of a module on its page, with an .ics file; facilitators edit and cancel them.
+A credential also records when its learner was told it was issued (those issued before are taken as told).
 
 Revision ID: 0017_live_sessions
 Revises: 0015_assessed_productions (0016_frames once merged)
@@ -27,9 +28,15 @@ def upgrade():
         batch_op.add_column(sa.Column("description", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("cancelled_at", UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("revision", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("credentials", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("announced_at", UTCDateTime(), nullable=True))
+    # Credentials issued before this: their learners saw them on their competences page already.
+    op.execute("UPDATE credentials SET announced_at = issued_at")
 
 
 def downgrade():
+    with op.batch_alter_table("credentials", schema=None) as batch_op:
+        batch_op.drop_column("announced_at")
     with op.batch_alter_table("live_sessions", schema=None) as batch_op:
         batch_op.drop_column("revision")
         batch_op.drop_column("cancelled_at")
