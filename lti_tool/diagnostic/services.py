@@ -150,12 +150,12 @@ def next_step(run: DiagnosticRun, diagnostic: Diagnostic) -> str | None:
 
 
 def planned_modules(session: DbSession, context_pk: int) -> set[str]:
-    """The modules with a live session still to come in this course."""
+    """The modules with a live session still to come in this course (a cancelled one does not count)."""
     now = utcnow()
     return {
         live.module_id
         for live in training.sessions_of_context(session, context_pk)
-        if live.module_id and live.starts_at >= now
+        if live.module_id and live.starts_at >= now and live.cancelled_at is None
     }
 
 

@@ -72,3 +72,21 @@ def test_a_planned_session_warns_before_attendance_and_reaches_the_learner_with_
         item.get_by_role("link", name=re.compile(r"^Ajouter à mon agenda \(\.ics\)")).click()
     ics = Path(download.value.path()).read_text(encoding="utf-8")
     assert "BEGIN:VEVENT" in ics and title in ics.replace("\r\n ", "")
+
+    # The facilitator cancels it (this also leaves the shared demo course with no workshop to come): the
+    # learner sees it cancelled on the module page.
+    page.goto(live_server.url + "/demo/course?as=instructor")
+    staff = page.frame_locator("iframe.lti-frame")
+    expect(staff.get_by_role("heading", level=1, name="Espace formateur")).to_be_visible(
+        timeout=LAUNCH_TIMEOUT
+    )
+    staff.get_by_role("link", name="Séances en direct et présences").click()
+    staff.get_by_role("link", name=title, exact=True).click()
+    staff.get_by_role("button", name="Annuler cette séance").click()
+    expect(staff.get_by_role("status")).to_contain_text("Séance annulée")
+    expect(staff.get_by_test_id("session-cancelled")).to_be_visible()
+    frame = open_learner_home(page, live_server)
+    frame.get_by_role("link", name=title).click()
+    item = frame.locator("li", has=frame.get_by_role("heading", name=re.compile(re.escape(title))))
+    expect(item).to_contain_text("annulée")
+    expect(item).to_contain_text("Cette séance n'aura pas lieu.")

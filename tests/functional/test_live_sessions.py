@@ -19,6 +19,7 @@ from lti_tool.content.loader import Content
 from lti_tool.db import db
 from lti_tool.learners.models import Learner as LearnerRow
 from tests.conftest import new_database, standalone_config
+from tests.functional.test_diagnostic import run_through
 from tests.functional.test_player import Learner, events
 from tests.helpers import LtiBrowser, error_code
 
@@ -249,6 +250,7 @@ def test_the_migration_adds_where_to_join_and_cancellation_and_goes_back(tmp_pat
         with app.app_context():
             columns = {c["name"] for c in inspect(db.engine).get_columns("live_sessions")}
             assert {"place", "join_url", "description", "cancelled_at", "revision"} <= columns
+            assert "announced_at" in {c["name"] for c in inspect(db.engine).get_columns("credentials")}
             db.engine.dispose()
         result = runner.invoke(args=["db", "downgrade", "0015_assessed_productions"])
         assert result.exit_code == 0, result.output
@@ -256,3 +258,13 @@ def test_the_migration_adds_where_to_join_and_cancellation_and_goes_back(tmp_pat
             columns = {c["name"] for c in inspect(db.engine).get_columns("live_sessions")}
             assert "join_url" not in columns and "revision" not in columns
             db.engine.dispose()
+
+
+def test_a_cancelled_workshop_is_no_longer_recommended_by_the_autodiagnostic(course: Course) -> None:
+    lagging_alliances = {"A": 4, "B": 4, "C": 4, "D": 1, "E": 3}
+    url = course.plan(kind="atelier", title="Atelier alliances")
+    result = course.learner.get(f"/diagnostic/runs/{run_through(course.learner, lagging_alliances)}/result")
+    assert 'data-format="ateliers"' in result.text
+    assert course.facilitator.post(f"/staff/sessions/{session_id(url)}/cancel").status_code == 303
+    result = course.learner.get(f"/diagnostic/runs/{run_through(course.learner, lagging_alliances)}/result")
+    assert 'data-rule="axe-alliances"' in result.text and 'data-format="ateliers"' not in result.text
