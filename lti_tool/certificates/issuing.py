@@ -168,6 +168,26 @@ def met_times(session: DbSession, learner_id: int, context_pk: int) -> dict[str,
     }
 
 
+def announce(session: DbSession, learner_id: int, context_pk: int, now: datetime) -> list[Credential]:
+    """The valid credentials this learner was not yet told about in this course, marked as told now."""
+    fresh = list(
+        session.scalars(
+            select(Credential)
+            .where(
+                Credential.learner_id == learner_id,
+                Credential.context_pk == context_pk,
+                Credential.revoked_at.is_(None),
+                Credential.announced_at.is_(None),
+            )
+            .order_by(Credential.issued_at, Credential.achievement)
+        )
+    )
+    for credential in fresh:
+        credential.announced_at = now
+    session.flush()
+    return fresh
+
+
 def existing(session: DbSession, learner_id: int, context_pk: int, achievement: str) -> Credential | None:
     """The valid (not revoked) credential of an achievement, if any."""
     return session.scalar(

@@ -38,6 +38,8 @@ class Credential(db.Model):  # type: ignore[name-defined,misc]
     rules_version: Mapped[int] = mapped_column(Integer)
     content_version: Mapped[int] = mapped_column(Integer)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the learner was told, on the first page they opened after it was issued (None: not yet).
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The signed credential (with its Data Integrity proof), and the same credential as a VC-JWT.
     document: Mapped[str] = mapped_column(Text)
     jwt: Mapped[str] = mapped_column(Text)

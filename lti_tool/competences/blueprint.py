@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -14,7 +15,7 @@ from lti_tool.certificates import issuing
 from lti_tool.certificates.models import Credential
 from lti_tool.competences import services
 from lti_tool.content.runtime import content
-from lti_tool.db import db
+from lti_tool.db import db, utcnow
 from lti_tool.errors import AccessDenied, InvalidInput, Message, not_found, refused
 from lti_tool.events import Scope
 from lti_tool.learners.services import enrolled_learner
@@ -33,6 +34,37 @@ class AdminOnly(AccessDenied):
         "Only an administrator can revoke a credential.",
     )
     todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
+
+
+@bp.app_context_processor
+def earned_announcements() -> dict[str, Any]:
+    """``earned()`` for every page: what this learner was issued since their last page, said once."""
+
+    def earned() -> list[dict[str, str]]:
+        launch = loaded_launch()
+        if launch is None or request.endpoint is None or request.method != "GET":
+            return []
+        fresh = issuing.announce(db.session, launch.learner_id, launch.context_pk, utcnow())
+        if not fresh:
+            return []
+        # Told is recorded with the page that tells it (the view before has already committed its own work).
+        db.session.commit()
+        english = get_locale() is not None and get_locale().language == "en"
+        programme = content().programme
+        names = {b.code: (b.code, b.name.en if english else b.name.fr) for b in programme.blocs} | {
+            issuing.CERTIFICATE + t.code: ("", t.name.en if english else t.name.fr) for t in programme.tracks
+        }
+        said = []
+        for credential in fresh:
+            code, name = names.get(credential.achievement, (credential.achievement, ""))
+            if credential.achievement.startswith(issuing.CERTIFICATE):
+                text = _("Vous avez obtenu le certificat d'aptitude « %(name)s ».", name=name)
+            else:
+                text = _("Vous avez validé le bloc %(code)s « %(name)s ».", code=code, name=name)
+            said.append({"text": text, "id": credential.id})
+        return said
+
+    return {"earned": earned}
 
 
 @bp.context_processor

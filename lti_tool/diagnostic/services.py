@@ -33,6 +33,14 @@ _RUNS = (
 )
 
 
+def recommended_modules(session: DbSession, scope: Scope) -> list[str]:
+    """The modules the learner's latest submitted autodiagnostic suggests, in its order (none without one)."""
+    for run in runs(session, scope):
+        if run.status == "submitted" and run.result:
+            return [str(module_id) for module_id in run.result.get("modules", [])]
+    return []
+
+
 def open_run(session: DbSession, scope: Scope) -> DiagnosticRun | None:
     return next((r for r in runs(session, scope) if r.status == "in_progress"), None)
 
@@ -142,12 +150,12 @@ def next_step(run: DiagnosticRun, diagnostic: Diagnostic) -> str | None:
 
 
 def planned_modules(session: DbSession, context_pk: int) -> set[str]:
-    """The modules with a live session still to come in this course."""
+    """The modules with a live session still to come in this course (a cancelled one does not count)."""
     now = utcnow()
     return {
         live.module_id
         for live in training.sessions_of_context(session, context_pk)
-        if live.module_id and live.starts_at >= now
+        if live.module_id and live.starts_at >= now and live.cancelled_at is None
     }
 
 

@@ -56,6 +56,7 @@ def learner_home() -> str:
         last_run=runs[0] if runs else None,
         sessions=sessions,
         attended=attended,
+        recommended=set(diagnostic.recommended_modules(db.session, scope)),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -12,10 +13,12 @@ from lti_tool import inputs
 from lti_tool.content.loader import Module
 from lti_tool.content.runtime import content
 from lti_tool.db import db
+from lti_tool.diagnostic import services as diagnostic
 from lti_tool.errors import InvalidInput, not_found, refused
 from lti_tool.events import Scope
+from lti_tool.lti import placements
 from lti_tool.lti.launches import current_launch, require_launch
-from lti_tool.training import services
+from lti_tool.training import calendar, services
 
 bp = Blueprint("training", __name__)
 
@@ -52,8 +55,19 @@ def _module_page(module: Module, form_error: InvalidInput | None = None, draft: 
     """The overview; after a refused deliverable, with the typed text kept and the message at the field."""
     scope = Scope.of_launch(current_launch())
     progress = services.get_progress(db.session, scope, module)
+    following = None
+    if progress and progress.completed_at:
+        modules = content().modules
+        following = services.next_module(
+            modules,
+            placements.offered(db.session, scope.context_pk, [m.id for m in modules]),
+            diagnostic.recommended_modules(db.session, scope),
+            services.progress_by_module(db.session, scope),
+            module.id,
+        )
     return render_template(
         "training/module.html",
+        following=following,
         module=module,
         progress=progress,
         percent=services.percent_done(module, progress),
@@ -63,6 +77,7 @@ def _module_page(module: Module, form_error: InvalidInput | None = None, draft: 
         formats={f.code: f for f in content().programme.activity_formats},
         form_error=form_error,
         draft=draft,
+        live_sessions=services.sessions_of_module(db.session, scope.context_pk, module.id),
         here=here,
     )
 
@@ -204,34 +219,58 @@ def deliverable(key: str) -> Response | tuple[str, int]:
     return redirect(here("training.module", key=module.slug, done="deliverable"), code=303)
 
 
+# -- learners: a module's live sessions in their calendar
+@bp.get("/modules/<key>/sessions/<int:session_id>.ics")
+@require_launch()
+def session_calendar(key: str, session_id: int) -> Response:
+    """A live session of this module, in this course, as an .ics file."""
+    module = module_or_404(key)
+    live = services.session_of_context(db.session, current_launch().context_pk, session_id)
+    if live.module_id != module.id:
+        raise not_found("Cette séance", "This session")
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "socle"
+    body = calendar.session_ics(live, host, f"{module.id} · {module.meta.title}")
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="seance-{live.id}.ics"'},
+    )
+
+
 # -- facilitators: live sessions and attendance
+def _plan_from_form() -> services.SessionPlan:
+    """The session form's fields, parsed once (a 400 names the field that is wrong)."""
+    starts_at = inputs.local_datetime(
+        request.form.get("starts_at"),
+        "starts_at",
+        ZoneInfo(current_app.config["TIMEZONE"]),
+        code="bad_date",
+    )
+    duration = inputs.integer(
+        request.form.get("duration_minutes"), "duration_minutes", low=5, high=8 * 60, code="bad_duration"
+    )
+    linked = content().module(request.form["module_id"]) if request.form.get("module_id") else None
+    if request.form.get("module_id") and linked is None:
+        raise refused("unknown_module", "Ce module n'existe pas.", "This module does not exist.")
+    return services.SessionPlan(
+        kind=request.form.get("kind", ""),
+        title=request.form.get("title", ""),
+        starts_at=starts_at,
+        duration_minutes=duration,
+        module_id=linked.id if linked else None,
+        place=request.form.get("place", ""),
+        join_url=request.form.get("join_url", ""),
+        description=request.form.get("description", ""),
+    )
+
+
 @bp.route("/staff/sessions", methods=["GET", "POST"])
 @require_launch(staff=True)
 def sessions() -> str | Response:
     """Plan a live session for this course, and see those planned."""
     launch = current_launch()
     if request.method == "POST":
-        starts_at = inputs.local_datetime(
-            request.form.get("starts_at"),
-            "starts_at",
-            ZoneInfo(current_app.config["TIMEZONE"]),
-            code="bad_date",
-        )
-        duration = inputs.integer(
-            request.form.get("duration_minutes"), "duration_minutes", low=5, high=8 * 60, code="bad_duration"
-        )
-        linked = content().module(request.form["module_id"]) if request.form.get("module_id") else None
-        if request.form.get("module_id") and linked is None:
-            raise refused("unknown_module", "Ce module n'existe pas.", "This module does not exist.")
-        live = services.create_session(
-            db.session,
-            Scope.of_launch(launch),
-            request.form.get("kind", ""),
-            request.form.get("title", ""),
-            starts_at,
-            duration,
-            linked.id if linked else None,
-        )
+        live = services.create_session(db.session, Scope.of_launch(launch), _plan_from_form())
         db.session.commit()
         return redirect(here("training.attendance", session_id=live.id), code=303)
     return render_template(
@@ -243,25 +282,83 @@ def sessions() -> str | Response:
     )
 
 
-@bp.route("/staff/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+@bp.route("/staff/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @require_launch(staff=True)
-def attendance(session_id: int) -> str | Response:
-    """Tick who attended, among the learners known in this course."""
+def edit_session(session_id: int) -> str | Response:
+    """Change a session's time, place, link or description."""
     launch = current_launch()
     live = services.session_of_context(db.session, launch.context_pk, session_id)
+    if request.method == "POST":
+        services.update_session(db.session, live, _plan_from_form())
+        db.session.commit()
+        return redirect(here("training.attendance", session_id=live.id, updated=1), code=303)
+    return render_template(
+        "training/session_edit.html",
+        live=live,
+        local_start=live.starts_at.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(
+            "%Y-%m-%dT%H:%M"
+        ),
+        modules=content().modules,
+        here=here,
+    )
+
+
+@bp.post("/staff/sessions/<int:session_id>/cancel")
+@require_launch(staff=True)
+def cancel_session(session_id: int) -> Response:
+    """Cancel a session: learners see it cancelled on the module page and in its .ics."""
+    launch = current_launch()
+    live = services.session_of_context(db.session, launch.context_pk, session_id)
+    services.cancel_session(db.session, live)
+    db.session.commit()
+    return redirect(here("training.attendance", session_id=live.id, cancelled=1), code=303)
+
+
+@bp.route("/staff/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+@require_launch(staff=True)
+def attendance(session_id: int) -> tuple[str, int] | str | Response:
+    """Tick who attended, among the learners known in this course (a session not yet started asks for a
+    confirmation first)."""
+    launch = current_launch()
+    live = services.session_of_context(db.session, launch.context_pk, session_id)
+    present = services.attendance_of(db.session, live.id)
     if request.method == "POST":
         ids = {
             inputs.identifier(raw, "present", code="unknown_learner")
             for raw in request.form.getlist("present")
         }
-        services.record_attendance(db.session, Scope.of_launch(launch), live, ids, content())
+        try:
+            services.record_attendance(
+                db.session,
+                Scope.of_launch(launch),
+                live,
+                ids,
+                content(),
+                confirmed_early=request.form.get("confirm_early") == "1",
+            )
+        except services.SessionNotStarted:
+            db.session.rollback()
+            # Nothing recorded: the page comes back with the ticks kept and the warning to confirm.
+            return render_template(
+                "training/attendance.html",
+                live=live,
+                learners=services.context_learners(db.session, launch.context_pk),
+                present={learner_id: True for learner_id in ids},
+                not_started=True,
+                must_confirm=True,
+                here=here,
+            ), 409
         db.session.commit()
         return redirect(here("training.attendance", session_id=live.id, saved=1), code=303)
     return render_template(
         "training/attendance.html",
         live=live,
         learners=services.context_learners(db.session, launch.context_pk),
-        present=services.attendance_of(db.session, live.id),
+        present=present,
+        not_started=not services.has_started(live),
+        must_confirm=False,
         saved=bool(request.args.get("saved")),
+        updated=bool(request.args.get("updated")),
+        cancelled=bool(request.args.get("cancelled")),
         here=here,
     )

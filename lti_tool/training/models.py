@@ -91,6 +91,14 @@ class LiveSession(db.Model):  # type: ignore[name-defined,misc]
     module_id: Mapped[str | None] = mapped_column(String(16))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     duration_minutes: Mapped[int] = mapped_column(Integer)
+    # Where to join: a room (an address) or a link (a video call), or both; what the session is about.
+    place: Mapped[str | None] = mapped_column(String(255))
+    join_url: Mapped[str | None] = mapped_column(String(1024))
+    description: Mapped[str | None] = mapped_column(Text)
+    # A cancelled session stays (its attendance, if any, is history) but is no longer offered to learners.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped on each change, so a calendar that imported the .ics takes the newer version (SEQUENCE).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -588,39 +588,157 @@ def _complete_if_done(
     )
 
 
+# -- what comes next
+@dataclass(frozen=True)
+class NextModule:
+    module: Module
+    is_recommended: bool  # suggested by the learner's autodiagnostic
+
+
+def next_module(
+    modules: Sequence[Module],
+    offered: set[str],
+    recommended: Sequence[str],
+    progress: Mapping[str, ModuleProgress],
+    current: str,
+) -> NextModule | None:
+    """The module to offer after ``current``: the first the autodiagnostic suggested, then the first after
+    it in the programme's order, that the course offers and the learner has not completed."""
+
+    def open_(module_id: str) -> bool:
+        done = progress.get(module_id)
+        return module_id != current and module_id in offered and not (done and done.completed_at)
+
+    by_id = {m.id: m for m in modules}
+    for module_id in recommended:
+        if module_id in by_id and open_(module_id):
+            return NextModule(by_id[module_id], True)
+    ids = [m.id for m in modules]
+    after = ids[ids.index(current) + 1 :] + ids[: ids.index(current)] if current in ids else ids
+    for module_id in after:
+        if open_(module_id):
+            return NextModule(by_id[module_id], False)
+    return None
+
+
 # -- live sessions (facilitators)
-def create_session(
-    session: DbSession,
-    scope: Scope,
-    kind: str,
-    title: str,
-    starts_at: datetime,
-    duration_minutes: int,
-    module_id: str | None,
-) -> LiveSession:
-    if kind not in LIVE_KINDS:
+@dataclass(frozen=True)
+class SessionPlan:
+    """What a facilitator says about a live session: when, how long, where to join, what it is about."""
+
+    kind: str
+    title: str
+    starts_at: datetime
+    duration_minutes: int
+    module_id: str | None
+    place: str = ""
+    join_url: str = ""
+    description: str = ""
+
+
+MAX_DESCRIPTION = 4000
+
+
+def _checked(plan: SessionPlan) -> SessionPlan:
+    if plan.kind not in LIVE_KINDS:
         raise refused("bad_kind", "Type de séance inconnu.", "Unknown kind of session.")
-    if not title.strip() or len(title) > 255:
+    if not plan.title.strip() or len(plan.title) > 255:
         raise refused(
             "bad_title", "Donnez un titre (255 caractères au plus).", "Give a title (255 characters at most)."
         )
-    if not 5 <= duration_minutes <= 8 * 60:
+    if not 5 <= plan.duration_minutes <= 8 * 60:
         raise refused(
             "bad_duration", "La durée va de 5 minutes à 8 heures.", "Duration is 5 minutes to 8 hours."
         )
+    if len(plan.place) > 255:
+        raise refused("bad_place", "Le lieu tient en 255 caractères.", "The place fits in 255 characters.")
+    url = plan.join_url.strip()
+    # Only a web link: a javascript: or data: URL would run in the learner's page when followed.
+    if url and (
+        len(url) > 1024
+        or not (url.lower().startswith("https://") or url.lower().startswith("http://"))
+        or any(c.isspace() for c in url)
+        or len(url.split("://", 1)[1]) == 0
+    ):
+        raise refused(
+            "bad_join_url",
+            "Le lien de connexion doit être une adresse web complète (https://…).",
+            "The joining link must be a full web address (https://…).",
+        )
+    if len(plan.description) > MAX_DESCRIPTION:
+        raise refused(
+            "bad_description",
+            f"La description tient en {MAX_DESCRIPTION} caractères.",
+            f"The description fits in {MAX_DESCRIPTION} characters.",
+        )
+    return plan
+
+
+def create_session(session: DbSession, scope: Scope, plan: SessionPlan) -> LiveSession:
+    """Plan a live session in the facilitator's course."""
+    _checked(plan)
     live = LiveSession(
         platform_id=scope.platform_id,
         context_pk=scope.context_pk,
-        kind=kind,
-        title=title.strip(),
-        module_id=module_id,
-        starts_at=starts_at,
-        duration_minutes=duration_minutes,
         created_by=scope.learner_id,
+        revision=0,
     )
+    _apply(live, plan)
     session.add(live)
     session.flush()
     return live
+
+
+def update_session(session: DbSession, live: LiveSession, plan: SessionPlan) -> LiveSession:
+    """Change a planned session; calendars that imported it take the new version (its revision grows)."""
+    if live.cancelled_at is not None:
+        raise refused(
+            "session_cancelled",
+            "Cette séance est annulée : elle ne se modifie plus.",
+            "This session is cancelled: it can no longer be changed.",
+            status=409,
+        )
+    _checked(plan)
+    _apply(live, plan)
+    live.revision = (live.revision or 0) + 1
+    session.flush()
+    return live
+
+
+def cancel_session(session: DbSession, live: LiveSession, now: datetime | None = None) -> LiveSession:
+    """Cancel a session: learners see it cancelled, its .ics says so; attendance no longer records."""
+    if live.cancelled_at is None:
+        live.cancelled_at = now or utcnow()
+        live.revision = (live.revision or 0) + 1
+        session.flush()
+    return live
+
+
+def _apply(live: LiveSession, plan: SessionPlan) -> None:
+    live.kind = plan.kind
+    live.title = plan.title.strip()
+    live.starts_at = plan.starts_at
+    live.duration_minutes = plan.duration_minutes
+    live.module_id = plan.module_id
+    live.place = plan.place.strip() or None
+    live.join_url = plan.join_url.strip() or None
+    live.description = plan.description.strip() or None
+
+
+def has_started(live: LiveSession, now: datetime | None = None) -> bool:
+    return (now or utcnow()) >= live.starts_at
+
+
+def sessions_of_module(session: DbSession, context_pk: int, module_id: str) -> list[LiveSession]:
+    """A module's sessions in this course, as learners see them on the module page (cancelled ones
+    included, marked: a learner who planned to come must learn it is off)."""
+    return list(
+        session.scalars(
+            select(LiveSession)
+            .where(LiveSession.context_pk == context_pk, LiveSession.module_id == module_id)
+            .order_by(LiveSession.starts_at, LiveSession.id)
+        )
+    )
 
 
 def sessions_of_context(session: DbSession, context_pk: int) -> list[LiveSession]:
@@ -691,11 +809,23 @@ def attendance_of(session: DbSession, session_id: int) -> dict[int, bool]:
     return {learner_id: present for learner_id, present in rows}
 
 
+class SessionNotStarted(Exception):
+    """Attendance for a session that has not begun yet, not confirmed: the page warns and asks again."""
+
+
 def record_attendance(
-    session: DbSession, facilitator: Scope, live: LiveSession, present: set[int], content: Any
+    session: DbSession,
+    facilitator: Scope,
+    live: LiveSession,
+    present: set[int],
+    content: Any,
+    *,
+    confirmed_early: bool = False,
+    now: datetime | None = None,
 ) -> int:
     """Record who attended among the context's learners; return how many changed. Ids outside the
-    context are refused."""
+    context are refused; a session not yet started needs the facilitator's confirmation; a cancelled
+    one records nothing."""
     people = {learner.id: learner for learner in context_learners(session, live.context_pk)}
     known = set(people)
     if not present <= known:
@@ -704,6 +834,15 @@ def record_attendance(
             "Certaines personnes cochées ne sont pas inscrites à ce cours.",
             "Some people ticked are not enrolled in this course.",
         )
+    if live.cancelled_at is not None:
+        raise refused(
+            "session_cancelled",
+            "Cette séance est annulée : aucune présence ne s'y enregistre.",
+            "This session is cancelled: no attendance is recorded for it.",
+            status=409,
+        )
+    if not confirmed_early and not has_started(live, now):
+        raise SessionNotStarted()
     current = attendance_of(session, live.id)
     changed = 0
     for learner_id in sorted(known):
