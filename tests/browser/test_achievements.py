@@ -48,7 +48,7 @@ def test_the_bloc_just_validated_is_said_at_the_top_of_the_next_page_once(
         # M1 is completed: no « Reprendre à la page », the next module instead.
         expect(page.get_by_role("link", name=re.compile("^Reprendre à la page"))).to_have_count(0)
         following = page.get_by_test_id("next-module")
-        expect(following).to_have_text(re.compile(r"^Module suivant( conseillé)? : M\d · "))
+        expect(following).to_have_text(re.compile(r"^Module suivant( conseillé)?[\s\u202f]: M\d · "))
         following.click()
         expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^M\d · "))
         expect(page.get_by_test_id("earned")).to_have_count(0)  # said once

@@ -15,6 +15,7 @@ from lti_tool.content.loader import Content, Module
 from lti_tool.db import db
 from lti_tool.learners.models import Learner
 from lti_tool.lti.demo_platform import roster
+from lti_tool.lti.demo_platform.models import DemoMember
 from lti_tool.training.models import Deliverable
 from tests.browser.conftest import AxeWatch
 from tests.browser.test_learner_journey import open_learner_home
@@ -166,7 +167,16 @@ def test_axe_core_reports_a_violation_on_a_page_the_test_visits(chromium: Browse
     context.close()
 
 
-def test_a_quiz_question_and_its_submit_fit_moodles_449_px_frame(page: Page, live_server: LiveServer) -> None:
+def _leave_roster(live_server: LiveServer, sub: str) -> None:
+    with live_server.app.app_context():
+        db.session.execute(delete(DemoMember).where(DemoMember.sub == sub))
+        db.session.commit()
+        db.session.remove()
+
+
+def test_a_quiz_question_and_its_submit_fit_moodles_449_px_frame(
+    page: Page, live_server: LiveServer, request: pytest.FixtureRequest
+) -> None:
     content: Content = live_server.app.extensions["socle_content"]
     module = content.module("M1")
     assert module is not None
@@ -174,6 +184,7 @@ def test_a_quiz_question_and_its_submit_fit_moodles_449_px_frame(page: Page, liv
     with live_server.app.app_context():
         roster.add_member(db.session, sub, roles=[LEARNER_ROLE], name="Cadre Étroit")
         db.session.remove()
+    request.addfinalizer(lambda: _leave_roster(live_server, sub))  # the roster's size is other tests' fact
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(live_server.url + f"/demo/course?as={sub}")
     # Moodle's frame at 1366×768 (its plugin-less frame is never resized).

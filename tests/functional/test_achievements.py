@@ -19,7 +19,7 @@ from tests.functional.test_competences import assess, credentials_of, deliverabl
 from tests.functional.test_competences import learner_id as learner_pk
 from tests.functional.test_diagnostic import axis, practice, start
 from tests.functional.test_player import Learner
-from tests.helpers import LtiBrowser, error_code
+from tests.helpers import LtiBrowser, error_code, fr
 
 EARNED = 'data-testid="earned"'
 
@@ -40,7 +40,7 @@ def test_a_bloc_issued_is_announced_once_on_the_learners_next_page(live_server: 
     assert EARNED not in facilitator.get("/staff/").text
     page = learner.get("/modules/fondamentaux/").text
     assert EARNED in page
-    assert "Vous avez validé le bloc B1 « Analyser et mettre en cohérence »." in page
+    assert fr("Vous avez validé le bloc B1 « Analyser et mettre en cohérence ».") in page
     assert "/competences/" in page.split(EARNED)[1].split("</div>")[0]
     # said once: the next page is quiet, and the credential stays on the competences page
     assert EARNED not in learner.get("/learner/").text
@@ -124,7 +124,7 @@ def test_a_completed_module_offers_the_next_recommended_module(app: Flask, brows
     assert following is not None
     step = page.split('data-testid="next-step"')[1].split("</p>")[0]
     assert f"/modules/{following.slug}/" in step
-    assert f"Module suivant conseillé : {following.id} · {following.meta.title}" in html.unescape(step)
+    assert fr(f"Module suivant conseillé : {following.id} · {following.meta.title}") in html.unescape(step)
     # once the recommended ones are done too, the next in the programme's order is offered, unmarked
     for module_id in recommended:
         module = content.module(module_id)
@@ -133,7 +133,7 @@ def test_a_completed_module_offers_the_next_recommended_module(app: Flask, brows
     page = learner.get(f"/modules/{done.slug}/").text
     step = page.split('data-testid="next-step"')[1].split("</p>")[0]
     assert "Module suivant conseillé" not in step
-    assert "Module suivant : " in step or "Retour à mon parcours" in step
+    assert fr("Module suivant : ") in step or "Retour à mon parcours" in step
 
 
 def test_a_module_not_yet_completed_still_resumes_where_the_learner_left(browser: LtiBrowser) -> None:
