@@ -64,55 +64,16 @@ def ensure_node_modules() -> None:
         raise VerifierUnavailable(f"npm ci failed in {VERIFIERS_DIR}:\n{result.stdout}\n{result.stderr}")
 
 
-def dcc_verify(credential: dict[str, Any], status_list: dict[str, Any] | None = None) -> Verdict:
-    """Run ``verify.mjs`` (verifier-core) on a Data Integrity credential; ``status_list`` is the signed
-    BitstringStatusListCredential that its ``credentialStatus`` points to (served at the list's ``id``)."""
+def _run_node(script: str, stdin: str, *arguments: str) -> tuple[dict[str, Any], str, float]:
+    """Run one of our Node scripts with ``stdin``; its JSON verdict, its stderr and the seconds it took."""
     ensure_node_modules()
     node = shutil.which("node")
     if node is None:
         raise VerifierUnavailable("Node.js is not installed (Debian: apt-get install nodejs)")
-    with tempfile.TemporaryDirectory(prefix="socle-dcc-") as scratch:
-        arguments = [node, str(VERIFIERS_DIR / "verify.mjs")]
-        if status_list is not None:
-            list_file = Path(scratch) / "status-list.json"
-            list_file.write_text(json.dumps(status_list), encoding="utf-8")
-            arguments.append(str(list_file))
-        started = time.perf_counter()
-        result = subprocess.run(  # noqa: S603 - fixed command, the credential goes to stdin
-            arguments,
-            input=json.dumps(credential),
-            cwd=VERIFIERS_DIR,
-            capture_output=True,
-            text=True,
-            timeout=NODE_TIMEOUT_S,
-            check=False,
-        )
-        elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        raise VerifierUnavailable(f"verify.mjs exited with {result.returncode}:\n{result.stderr}")
-    try:
-        output: dict[str, Any] = json.loads(result.stdout)
-    except json.JSONDecodeError as error:
-        raise VerifierUnavailable(
-            f"verify.mjs printed no verdict:\n{result.stdout}\n{result.stderr}"
-        ) from error
-    output["stderr"] = result.stderr
-    return Verdict(ok=bool(output["ok"]), revoked=output["revoked"], details=output, elapsed_s=elapsed)
-
-
-def jose_verify(token: str, *, embedded_jwk: bool = False) -> Verdict:
-    """Run ``verify-jwt.mjs`` (jose) on a VC-JWT: the key from the DID URL in ``kid``, bound to the issuer;
-    ``embedded_jwk`` trusts the header's ``jwk`` instead (a careless verifier, to show what it would
-    accept)."""
-    ensure_node_modules()
-    node = shutil.which("node")
-    if node is None:
-        raise VerifierUnavailable("Node.js is not installed (Debian: apt-get install nodejs)")
-    arguments = [node, str(VERIFIERS_DIR / "verify-jwt.mjs")] + (["--embedded-jwk"] if embedded_jwk else [])
     started = time.perf_counter()
-    result = subprocess.run(  # noqa: S603 - fixed command, the token goes to stdin
-        arguments,
-        input=token,
+    result = subprocess.run(  # noqa: S603 - fixed command, the document goes to stdin
+        [node, str(VERIFIERS_DIR / script), *arguments],
+        input=stdin,
         cwd=VERIFIERS_DIR,
         capture_output=True,
         text=True,
@@ -121,11 +82,35 @@ def jose_verify(token: str, *, embedded_jwk: bool = False) -> Verdict:
     )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        raise VerifierUnavailable(f"verify-jwt.mjs exited with {result.returncode}:\n{result.stderr}")
+        raise VerifierUnavailable(f"{script} exited with {result.returncode}:\n{result.stderr}")
     try:
         output: dict[str, Any] = json.loads(result.stdout)
     except json.JSONDecodeError as error:
-        raise VerifierUnavailable(f"verify-jwt.mjs printed no verdict:\n{result.stdout}") from error
+        raise VerifierUnavailable(
+            f"{script} printed no verdict:\n{result.stdout}\n{result.stderr}"
+        ) from error
+    return output, result.stderr, elapsed
+
+
+def dcc_verify(credential: dict[str, Any], status_list: dict[str, Any] | None = None) -> Verdict:
+    """Run ``verify.mjs`` (verifier-core) on a Data Integrity credential; ``status_list`` is the signed
+    BitstringStatusListCredential that its ``credentialStatus`` points to (served at the list's ``id``)."""
+    with tempfile.TemporaryDirectory(prefix="socle-dcc-") as scratch:
+        arguments: list[str] = []
+        if status_list is not None:
+            list_file = Path(scratch) / "status-list.json"
+            list_file.write_text(json.dumps(status_list), encoding="utf-8")
+            arguments.append(str(list_file))
+        output, stderr, elapsed = _run_node("verify.mjs", json.dumps(credential), *arguments)
+    output["stderr"] = stderr
+    return Verdict(ok=bool(output["ok"]), revoked=output["revoked"], details=output, elapsed_s=elapsed)
+
+
+def jose_verify(token: str, *, embedded_jwk: bool = False) -> Verdict:
+    """Run ``verify-jwt.mjs`` (jose) on a VC-JWT: the key from the DID URL in ``kid``, bound to the issuer;
+    ``embedded_jwk`` trusts the header's ``jwk`` instead (a careless verifier, to show what it would
+    accept)."""
+    output, _, elapsed = _run_node("verify-jwt.mjs", token, *(["--embedded-jwk"] if embedded_jwk else []))
     return Verdict(ok=bool(output["ok"]), revoked=None, details=output, elapsed_s=elapsed)
 
 
