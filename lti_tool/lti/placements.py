@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from lti_tool.db import DbSession
+from lti_tool.db import DbSession, insert_once
 from lti_tool.lti.models import Placement
 
 WHOLE_PATH = "path"
@@ -55,11 +53,11 @@ def is_graded(resources: set[str], resource_id: str, *, is_in_path: bool) -> boo
 
 def place(session: DbSession, context_pk: int, resource_id: str) -> None:
     """Remember that the course holds this resource (idempotent, safe under concurrent launches)."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(Placement)
-        .values(context_pk=context_pk, resource_id=resource_id)
-        .on_conflict_do_nothing(index_elements=["context_pk", "resource_id"])
+    insert_once(
+        session,
+        Placement,
+        {"context_pk": context_pk, "resource_id": resource_id},
+        ["context_pk", "resource_id"],
     )
 
 
