@@ -1,21 +1,39 @@
 """Shared fixtures: a real database (SQLite, or PostgreSQL with LTI_TOOL_TEST_DATABASE_URL), Socle served
-over real HTTP on loopback with its demo platform as the fake LMS, and browser-like HTTP clients."""
+over real HTTP on loopback with its demo platform as the fake LMS, and browser-like HTTP clients.
+
+Every test that uses the live server starts from a known database: what a test writes is undone after it,
+and each test module starts from the state ``setup`` left (see ``DatabaseState``)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    MetaData,
+    Table,
+    and_,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.types import NullType
 from werkzeug.serving import make_server
 
 from lti_tool import create_app
@@ -123,12 +141,168 @@ def standalone_config(instance: Path, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+# A statement that writes names its table after one of these (INSERT … INTO, UPDATE, DELETE FROM); a false
+# match ("FOR UPDATE SKIP", "DO UPDATE SET") names no table and is ignored.
+_WRITES = re.compile(r'\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+Rows = dict[tuple[Any, ...], dict[str, Any]]
+
+
+class DatabaseState:
+    """Isolation of the tests that share the live server's database, without a new database per test.
+
+    The state ``setup`` leaves is the baseline. Every statement that writes, from any connection to the test
+    database (the live server's threads, the CLI runner, a test's own session), marks its table. A test
+    starts from a snapshot of the tables (what its module's fixtures wrote included); when it ends, each table
+    it wrote is put back row by row (rows added deleted, rows changed or deleted restored, by primary key),
+    so the next test finds what the previous one found. When a module ends, every table written since the
+    baseline is put back to it: the next module starts from ``setup``'s state. Only the tables written are
+    read and touched, so a test pays for what it wrote, not for the size of the schema.
+
+    What is not in the database (the instance folder's keys, the demo platform's in-process switches, the
+    app's caches) is not covered."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        self._url = self.engine.url
+        self._lock = threading.Lock()
+        self._written: set[str] = set()  # since the last snapshot or restore
+        self._since_baseline: set[str] = set()
+        metadata = MetaData()
+        metadata.reflect(self.engine)
+        raw = self.engine.dialect.name == "sqlite"
+        self.tables: dict[str, Table] = {}
+        for table in metadata.sorted_tables:  # parents before children
+            if table.name == "alembic_version" or not table.primary_key.columns:
+                continue
+            if raw:  # SQLite: copy the stored values as they are (no date or JSON conversion on the way)
+                for column in table.columns:
+                    column.type = NullType()
+            self.tables[table.name] = table
+        with self.engine.connect() as connection:
+            self.baseline = {name: self._read(connection, table) for name, table in self.tables.items()}
+        self.snapshot = dict(self.baseline)
+        event.listen(Engine, "before_cursor_execute", self._watch)
+
+    def close(self) -> None:
+        event.remove(Engine, "before_cursor_execute", self._watch)
+        self.engine.dispose()
+
+    def _watch(self, connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if connection.engine is self.engine or statement.lstrip()[:6].upper() == "SELECT":
+            return
+        url = connection.engine.url
+        if url.database != self._url.database or url.get_backend_name() != self._url.get_backend_name():
+            return  # another database (a test's own app)
+        names = {match.group(1) for match in _WRITES.finditer(statement)} & self.tables.keys()
+        if names:
+            with self._lock:
+                self._written |= names
+
+    def _take_written(self) -> set[str]:
+        with self._lock:
+            written, self._written = self._written, set()
+        self._since_baseline |= written
+        return written
+
+    def _read(self, connection: Connection, table: Table) -> Rows:
+        key = [column.name for column in table.primary_key.columns]
+        rows = (dict(row._mapping) for row in connection.execute(select(table)))
+        return {tuple(row[name] for name in key): row for row in rows}
+
+    def begin_test(self) -> None:
+        """The state the test starts from: the snapshot, refreshed where fixtures wrote since."""
+        written = self._take_written()
+        if written:
+            with self.engine.connect() as connection:
+                for name in written:
+                    self.snapshot[name] = self._read(connection, self.tables[name])
+
+    def end_test(self) -> None:
+        """Undo what the test wrote."""
+        self._restore(self._take_written(), self.snapshot)
+
+    def end_module(self) -> None:
+        """Back to the baseline, for the next module."""
+        self._take_written()
+        self._restore(self._since_baseline, self.baseline)
+        self._since_baseline = set()
+        self.snapshot = dict(self.baseline)
+
+    def _restore(self, names: Iterable[str], target: dict[str, Rows]) -> None:
+        order = [name for name in self.tables if name in set(names)]
+        if not order:
+            return
+        with self.engine.begin() as connection:
+            current = {name: self._read(connection, self.tables[name]) for name in order}
+            for name in reversed(order):  # children first
+                table, wanted = self.tables[name], target[name]
+                extra = [pk for pk in current[name] if pk not in wanted]
+                if extra:
+                    connection.execute(
+                        _by_key(delete(table), table), [_key_params(table, pk) for pk in extra]
+                    )
+            for name in order:  # parents first
+                table, wanted, now = self.tables[name], target[name], current[name]
+                missing = [row for pk, row in wanted.items() if pk not in now]
+                changed = [row for pk, row in wanted.items() if pk in now and now[pk] != row]
+                for row in changed:
+                    done = connection.execute(
+                        _by_key(update(table), table).values(row), _key_params(table, _pk(table, row))
+                    )
+                    if done.rowcount == 0:  # deleted meanwhile by a cascade
+                        missing.append(row)
+                if missing:
+                    connection.execute(insert(table), missing)
+        with self._lock:  # the restore's own writes are not the next test's
+            self._written -= set(order)
+
+
+def _pk(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[column.name] for column in table.primary_key.columns)
+
+
+def _by_key(statement: Any, table: Table) -> Any:
+    return statement.where(
+        and_(*(column == bindparam("key_" + column.name) for column in table.primary_key.columns))
+    )
+
+
+def _key_params(table: Table, pk: tuple[Any, ...]) -> dict[str, Any]:
+    return {"key_" + column.name: value for column, value in zip(table.primary_key.columns, pk, strict=True)}
+
+
+_DATABASE_STATE = pytest.StashKey[DatabaseState]()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _module_starts_from_setup(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a module (its fixtures' teardowns done), the database goes back to what ``setup`` left."""
+    yield
+    state = request.config.stash.get(_DATABASE_STATE, None)
+    if state is not None:
+        state.end_module()
+
+
+@pytest.fixture(autouse=True)
+def _test_leaves_no_trace(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test on the live server starts from its module's state and leaves it as it found it."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    state = request.getfixturevalue("live_server").state
+    assert state is not None
+    state.begin_test()
+    yield
+    state.end_test()
+
+
 class LiveServer:
     def __init__(self, app: Flask, port: int) -> None:
         self.app = app
         self.url = f"http://127.0.0.1:{port}"
         self._server = make_server("127.0.0.1", port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.state: DatabaseState | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -139,9 +313,12 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[LiveServer]:
     """Socle on a loopback port, migrated, with the demo platform registered (plus a second client and
-    a second deployment of the same issuer, for the multi-client and deployment cases)."""
+    a second deployment of the same issuer, for the multi-client and deployment cases): the baseline every
+    test module starts from."""
     instance = tmp_path_factory.mktemp("instance")
     port = free_port()
     app = create_app(make_config(database_url, instance, port))
@@ -173,9 +350,12 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         )
         assert result.exit_code == 0, result.output
     server = LiveServer(app, port)
+    server.state = pytestconfig.stash[_DATABASE_STATE] = DatabaseState(database_url)
     server.start()
     yield server
     server.stop()
+    del pytestconfig.stash[_DATABASE_STATE]
+    server.state.close()
     with app.app_context():
         db.engine.dispose()
 
