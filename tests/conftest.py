@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -167,6 +168,7 @@ class DatabaseState:
         self._lock = threading.Lock()
         self._written: set[str] = set()  # since the last snapshot or restore
         self._since_baseline: set[str] = set()
+        self.seconds = 0.0  # spent snapshotting and restoring (the suite prints it at the end)
         metadata = MetaData()
         metadata.reflect(self.engine)
         raw = self.engine.dialect.name == "sqlite"
@@ -211,22 +213,28 @@ class DatabaseState:
 
     def begin_test(self) -> None:
         """The state the test starts from: the snapshot, refreshed where fixtures wrote since."""
+        started = time.perf_counter()
         written = self._take_written()
         if written:
             with self.engine.connect() as connection:
                 for name in written:
                     self.snapshot[name] = self._read(connection, self.tables[name])
+        self.seconds += time.perf_counter() - started
 
     def end_test(self) -> None:
         """Undo what the test wrote."""
+        started = time.perf_counter()
         self._restore(self._take_written(), self.snapshot)
+        self.seconds += time.perf_counter() - started
 
     def end_module(self) -> None:
         """Back to the baseline, for the next module."""
+        started = time.perf_counter()
         self._take_written()
         self._restore(self._since_baseline, self.baseline)
         self._since_baseline = set()
         self.snapshot = dict(self.baseline)
+        self.seconds += time.perf_counter() - started
 
     def _restore(self, names: Iterable[str], target: dict[str, Rows]) -> None:
         order = [name for name in self.tables if name in set(names)]
@@ -272,6 +280,13 @@ def _key_params(table: Table, pk: tuple[Any, ...]) -> dict[str, Any]:
 
 
 _DATABASE_STATE = pytest.StashKey[DatabaseState]()
+_ISOLATION_SECONDS = pytest.StashKey[float]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    seconds = config.stash.get(_ISOLATION_SECONDS, None)
+    if seconds is not None:
+        terminalreporter.write_line(f"database isolation: {seconds:.1f} s of snapshots and restores")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -290,7 +305,9 @@ def _test_leaves_no_trace(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     state = request.getfixturevalue("live_server").state
-    assert state is not None
+    if state is None:
+        yield
+        return
     state.begin_test()
     yield
     state.end_test()
@@ -350,12 +367,17 @@ def live_server(
         )
         assert result.exit_code == 0, result.output
     server = LiveServer(app, port)
-    server.state = pytestconfig.stash[_DATABASE_STATE] = DatabaseState(database_url)
+    # SOCLE_TEST_ISOLATION=0: one shared database as before (to measure the isolation's cost, or to find
+    # which earlier test a failing one leaned on).
+    if os.environ.get("SOCLE_TEST_ISOLATION", "1") != "0":
+        server.state = pytestconfig.stash[_DATABASE_STATE] = DatabaseState(database_url)
     server.start()
     yield server
     server.stop()
-    del pytestconfig.stash[_DATABASE_STATE]
-    server.state.close()
+    if server.state is not None:
+        del pytestconfig.stash[_DATABASE_STATE]
+        server.state.close()
+        pytestconfig.stash[_ISOLATION_SECONDS] = server.state.seconds
     with app.app_context():
         db.engine.dispose()
 
