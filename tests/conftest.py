@@ -144,7 +144,7 @@ def standalone_config(instance: Path, **overrides: Any) -> dict[str, Any]:
 
 # A statement that writes names its table after one of these (INSERT … INTO, UPDATE, DELETE FROM); a false
 # match ("FOR UPDATE SKIP", "DO UPDATE SET") names no table and is ignored.
-_WRITES = re.compile(r'\b(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+_WRITES = re.compile(r'\b(INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 Rows = dict[tuple[Any, ...], dict[str, Any]]
 
 
@@ -173,6 +173,8 @@ class DatabaseState:
         metadata.reflect(self.engine)
         raw = self.engine.dialect.name == "sqlite"
         self.tables: dict[str, Table] = {}
+        # A DELETE also changes, through ON DELETE CASCADE / SET NULL, tables its statement does not name.
+        self._cascades = _cascades(metadata)
         for table in metadata.sorted_tables:  # parents before children
             if table.name == "alembic_version" or not table.primary_key.columns:
                 continue
@@ -195,7 +197,12 @@ class DatabaseState:
         url = connection.engine.url
         if url.database != self._url.database or url.get_backend_name() != self._url.get_backend_name():
             return  # another database (a test's own app)
-        names = {match.group(1) for match in _WRITES.finditer(statement)} & self.tables.keys()
+        names: set[str] = set()
+        for verb, name in _WRITES.findall(statement):
+            names.add(name)
+            if verb.upper().startswith("DELETE"):
+                names |= self._cascades.get(name, set())
+        names &= self.tables.keys()
         if names:
             with self._lock:
                 self._written |= names
@@ -261,8 +268,25 @@ class DatabaseState:
                         missing.append(row)
                 if missing:
                     connection.execute(insert(table), missing)
-        with self._lock:  # the restore's own writes are not the next test's
-            self._written -= set(order)
+
+
+def _cascades(metadata: MetaData) -> dict[str, set[str]]:
+    """For each table, the tables a DELETE on it can change through their foreign keys' ON DELETE."""
+    direct: dict[str, set[str]] = {}
+    for table in metadata.tables.values():
+        for key in table.foreign_keys:
+            if key.ondelete:
+                direct.setdefault(key.column.table.name, set()).add(table.name)
+    reached: dict[str, set[str]] = {}
+    for name in direct:
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            for child in direct.get(todo.pop(), set()) - seen:
+                seen.add(child)
+                todo.append(child)
+        reached[name] = seen
+    return reached
 
 
 def _pk(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:

@@ -175,14 +175,13 @@ def test_repeated_launches_update_rather_than_duplicate(app: Flask, browser: Lti
     before = recorded(app)
     lands_on(browser, browser.launch_with(sub=sub, name="Nouveau nom", roles=["Instructor"]), "staff")
     after = recorded(app)
-    assert after["learners"] == before["learners"]
-    assert after["enrolments"] == before["enrolments"]
     assert after["lti_launches"] == before["lti_launches"] + 1
+    # The staff home brings the course's roster in (NRPS): count this person's rows, not the tables'.
     with app.app_context():
-        learner = db.session.scalar(select(Learner).where(Learner.sub == sub))
-        assert learner is not None and learner.name == "Nouveau nom"
-        enrolment = db.session.scalar(select(Enrolment).where(Enrolment.learner_id == learner.id))
-        assert enrolment is not None and enrolment.is_staff and enrolment.roles == ["Instructor"]
+        (learner,) = db.session.scalars(select(Learner).where(Learner.sub == sub)).all()
+        assert learner.name == "Nouveau nom"
+        (enrolment,) = db.session.scalars(select(Enrolment).where(Enrolment.learner_id == learner.id)).all()
+        assert enrolment.is_staff and enrolment.roles == ["Instructor"]
         db.session.remove()
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from lti_tool.db import db
-from lti_tool.learners.models import Learner, Platform
+from lti_tool.learners.models import Enrolment, Learner, Platform
 from tests.conftest import LiveServer, recorded
 from tests.helpers import LtiBrowser
 from tests.helpers import Platform as DemoPlatform
@@ -77,3 +77,30 @@ def test_what_the_module_fixture_wrote_stays_for_the_module(app: Flask, module_l
             == 1
         )
         db.session.remove()
+
+
+def enrolments_of(app: Flask, sub: str) -> int:
+    with app.app_context():
+        count = db.session.scalar(
+            select(func.count()).select_from(Enrolment).join(Learner).where(Learner.sub == sub)
+        )
+        db.session.remove()
+    return int(count or 0)
+
+
+def test_a_test_deletes_a_learner_and_the_database_cascades(app: Flask, module_learner: str) -> None:
+    left["enrolments"] = enrolments_of(app, module_learner)
+    assert left["enrolments"] >= 1
+    with app.app_context():
+        db.session.execute(delete(Learner).where(Learner.sub == module_learner))
+        db.session.commit()
+        db.session.remove()
+    assert learner_subs(app, [module_learner]) == []
+    assert enrolments_of(app, module_learner) == 0
+
+
+def test_the_next_test_finds_the_learner_and_what_the_cascade_deleted(
+    app: Flask, module_learner: str
+) -> None:
+    assert learner_subs(app, [module_learner]) == [module_learner]
+    assert enrolments_of(app, module_learner) == left["enrolments"]
