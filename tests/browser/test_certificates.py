@@ -79,7 +79,9 @@ def test_the_holder_shares_the_evidence_file_from_mes_competences(
     page.goto(f"{live_server.url}/verify/{credential_id}")
     expect(page.get_by_test_id("evidence-private")).to_be_visible()
     frame = open_learner_home(page, live_server)
-    frame.get_by_role("link", name="Mes compétences et certificats").click()
+    # the first page after the credential was issued announces it, with its own link to the same page
+    expect(frame.get_by_test_id("earned")).to_be_visible()
+    frame.get_by_role("link", name="Mes compétences et certificats", exact=True).click()
     share = frame.get_by_test_id("share-B1")
     expect(share).to_contain_text("Visible par vous et l'équipe pédagogique seulement.")
     button = share.get_by_role("button", name="Partager le dossier de preuves avec qui a le lien")
