@@ -88,7 +88,7 @@ def create_tables(app: Flask) -> None:
 
 
 def tolerant(read: Callable[[], T], default: T) -> T:
-    """Run a read of the demo tables; answer ``default`` if they do not exist yet (no migration run)."""
+    """Run a read of the demo tables; answer ``default`` if they are missing (dropped since start)."""
     try:
         return read()
     except SQLAlchemyError as error:
