@@ -12,22 +12,20 @@ from werkzeug.wrappers import Response as BaseResponse
 from lti_tool.content.runtime import content
 from lti_tool.dashboard.scope import StaffScope
 from lti_tool.db import db
-from lti_tool.errors import AccessDenied, Message
+from lti_tool.errors import Message
 from lti_tool.learners.models import Learner
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.privacy import services
+from lti_tool.security import require_admin
 from lti_tool.training.blueprint import here
 
 bp = Blueprint("privacy", __name__, url_prefix="/admin/privacy")
 
 
-class AdminOnly(AccessDenied):
-    code = "admin_only"
-    what = Message(
-        "Seul un administrateur de la plateforme peut exporter ou effacer les données d'une personne.",
-        "Only a platform administrator can export or erase a person's data.",
-    )
-    todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
+ADMIN_ONLY = Message(
+    "Seul un administrateur de la plateforme peut exporter ou effacer les données d'une personne.",
+    "Only a platform administrator can export or erase a person's data.",
+)
 
 
 class OwnAccount(services.OwnAccount):
@@ -43,8 +41,7 @@ class OwnAccount(services.OwnAccount):
 
 def _scope() -> StaffScope:
     launch = current_launch()
-    if not launch.is_admin:
-        raise AdminOnly()
+    require_admin(launch, ADMIN_ONLY)
     return StaffScope.of_launch(launch)
 
 
@@ -99,7 +96,6 @@ def erase(learner_id: int) -> BaseResponse | tuple[str, int]:
             report = services.erase_learner(
                 db.session, person.id, f"administrateur (LTI sub {launch.sub})", content=content()
             )
-            db.session.commit()
             return redirect(
                 here(
                     "privacy.index",

@@ -90,7 +90,6 @@ def page(key: str, number: int) -> str:
     progress = services.read_page(
         db.session, Scope.of_launch(current_launch()), module, number, content().version
     )
-    db.session.commit()
     return render_template(
         "training/page.html",
         module=module,
@@ -167,7 +166,6 @@ def _size(question: object) -> int:
 def start_attempt(key: str) -> Response:
     module = module_or_404(key)
     services.start_attempt(db.session, Scope.of_launch(current_launch()), module, content().version)
-    db.session.commit()
     return redirect(here("training.quiz", key=module.slug), code=303)
 
 
@@ -193,7 +191,6 @@ def answer(key: str, attempt_id: int) -> Response | tuple[str, int]:
         # A missing or repeated answer: the question comes back with what was chosen and the message.
         db.session.rollback()
         return _quiz_page(module, form_error=error, kept=form), error.status
-    db.session.commit()
     return redirect(
         here("training.quiz", key=module.slug, answered=outcome.question.id, _anchor="feedback"), code=303
     )
@@ -214,7 +211,6 @@ def deliverable(key: str) -> Response | tuple[str, int]:
         # Too short or too long: the form comes back with the text as typed, never an empty page.
         db.session.rollback()
         return _module_page(module, form_error=error, draft=text), error.status
-    db.session.commit()
     # Back at the top of the overview, where the confirmation is (not at the form, far below in a frame).
     return redirect(here("training.module", key=module.slug, done="deliverable"), code=303)
 
@@ -271,7 +267,6 @@ def sessions() -> str | Response:
     launch = current_launch()
     if request.method == "POST":
         live = services.create_session(db.session, Scope.of_launch(launch), _plan_from_form())
-        db.session.commit()
         return redirect(here("training.attendance", session_id=live.id), code=303)
     return render_template(
         "training/sessions.html",
@@ -290,7 +285,6 @@ def edit_session(session_id: int) -> str | Response:
     live = services.session_of_context(db.session, launch.context_pk, session_id)
     if request.method == "POST":
         services.update_session(db.session, live, _plan_from_form())
-        db.session.commit()
         return redirect(here("training.attendance", session_id=live.id, updated=1), code=303)
     return render_template(
         "training/session_edit.html",
@@ -310,7 +304,6 @@ def cancel_session(session_id: int) -> Response:
     launch = current_launch()
     live = services.session_of_context(db.session, launch.context_pk, session_id)
     services.cancel_session(db.session, live)
-    db.session.commit()
     return redirect(here("training.attendance", session_id=live.id, cancelled=1), code=303)
 
 
@@ -348,7 +341,6 @@ def attendance(session_id: int) -> tuple[str, int] | str | Response:
                 must_confirm=True,
                 here=here,
             ), 409
-        db.session.commit()
         return redirect(here("training.attendance", session_id=live.id, saved=1), code=303)
     return render_template(
         "training/attendance.html",
