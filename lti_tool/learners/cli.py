@@ -15,7 +15,7 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.errors import SocleError
 from lti_tool.learners.models import Learner
-from lti_tool.privacy import services
+from lti_tool.privacy import access, erasure, persons
 
 
 def _person_options(command: Any) -> Any:
@@ -28,7 +28,7 @@ def _person(learner_id: int | None, issuer: str | None, sub: str | None) -> Lear
     if (learner_id is None) == (issuer is None or sub is None):
         raise click.UsageError("name the person with --learner-id, or with both --issuer and --sub.")
     try:
-        return services.find_learner(db.session, learner_id, issuer, sub)
+        return persons.find_learner(db.session, learner_id, issuer, sub)
     except SocleError as error:
         raise click.ClickException(error.what.en) from None
 
@@ -50,7 +50,7 @@ def learners() -> None:
 def export(learner_id: int | None, issuer: str | None, sub: str | None, output: str) -> None:
     """Everything Socle holds about one person, as JSON."""
     person = _person(learner_id, issuer, sub)
-    text = json.dumps(services.export_learner(db.session, person.id), ensure_ascii=False, indent=2)
+    text = json.dumps(access.export_learner(db.session, person.id), ensure_ascii=False, indent=2)
     db.session.rollback()
     if output == "-":
         click.echo(text)
@@ -76,7 +76,7 @@ def erase(learner_id: int | None, issuer: str | None, sub: str | None, yes: bool
             abort=True,
         )
     try:
-        report = services.erase_learner(db.session, person.id, "exploitant (CLI)", content=content())
+        report = erasure.erase_learner(db.session, person.id, "exploitant (CLI)", content=content())
     except SocleError as error:
         db.session.rollback()
         raise click.ClickException(f"{error.what.en} {error.todo.en}") from None

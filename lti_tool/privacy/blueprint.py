@@ -15,7 +15,7 @@ from lti_tool.db import db
 from lti_tool.errors import Message
 from lti_tool.learners.models import Learner
 from lti_tool.lti.launches import current_launch, require_launch
-from lti_tool.privacy import services
+from lti_tool.privacy import access, erasure, persons
 from lti_tool.security import require_admin
 from lti_tool.training.blueprint import here
 
@@ -28,7 +28,7 @@ ADMIN_ONLY = Message(
 )
 
 
-class OwnAccount(services.OwnAccount):
+class OwnAccount(persons.OwnAccount):
     what = Message(
         "Vous ne pouvez pas effacer votre propre compte depuis votre session.",
         "You cannot erase your own account from your own session.",
@@ -48,8 +48,8 @@ def _scope() -> StaffScope:
 def _person(learner_id: int) -> Learner:
     """The person named in the URL: enrolled in this registration, and only in it."""
     scope = _scope()
-    person = services.learner_of_registration(db.session, scope, learner_id)
-    services.only_in(db.session, person, scope.platform_id)
+    person = persons.learner_of_registration(db.session, scope, learner_id)
+    persons.only_in(db.session, person, scope.platform_id)
     return person
 
 
@@ -59,7 +59,7 @@ def index() -> str:
     """The people of this course, or those of the registration matching a search."""
     scope = _scope()
     query = request.args.get("q", "").strip()[:100]
-    rows = services.people(db.session, scope, current_launch().context_pk, query or None)
+    rows = persons.people(db.session, scope, current_launch().context_pk, query or None)
     return render_template(
         "privacy/index.html",
         rows=rows,
@@ -75,7 +75,7 @@ def index() -> str:
 def export(learner_id: int) -> Response:
     """Everything Socle holds about the person, as a JSON file."""
     person = _person(learner_id)
-    data = services.export_learner(db.session, person.id)
+    data = access.export_learner(db.session, person.id)
     response = Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="socle-donnees-{person.id}.json"'
     response.headers["Cache-Control"] = "no-store"
@@ -92,8 +92,8 @@ def erase(learner_id: int) -> BaseResponse | tuple[str, int]:
         raise OwnAccount()
     mismatch = False
     if request.method == "POST":
-        if services.confirms(person, request.form.get("confirm", "")):
-            report = services.erase_learner(
+        if persons.confirms(person, request.form.get("confirm", "")):
+            report = erasure.erase_learner(
                 db.session, person.id, f"administrateur (LTI sub {launch.sub})", content=content()
             )
             return redirect(
@@ -112,9 +112,9 @@ def erase(learner_id: int) -> BaseResponse | tuple[str, int]:
         "privacy/erase.html",
         person=person,
         name=person.formal_name,
-        word=services.CONFIRM_WORD,
-        preview=services.erasure_preview(db.session, person),
-        credentials=services.credentials_of(db.session, person),
+        word=persons.CONFIRM_WORD,
+        preview=erasure.erasure_preview(db.session, person),
+        credentials=erasure.credentials_of(db.session, person),
         mismatch=mismatch,
         here=here,
     )

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from lti_tool.content.runtime import content
 from lti_tool.db import db
-from lti_tool.privacy import services
+from lti_tool.privacy import retention
 
 
 @click.group()
@@ -35,7 +35,7 @@ def purge(dry_run: bool) -> None:
     older than RETENTION_DAYS_LAUNCHES, people inactive for RETENTION_DAYS_INACTIVE_LEARNERS."""
     launch_days = _days("RETENTION_DAYS_LAUNCHES")
     learner_days = _days("RETENTION_DAYS_INACTIVE_LEARNERS")
-    result = services.purge(
+    result = retention.purge(
         db.session, launch_days=launch_days, learner_days=learner_days, content=content(), dry_run=dry_run
     )
     if dry_run:
