@@ -21,8 +21,7 @@ from lti_tool.events import Scope
 from lti_tool.learners.services import enrolled_learner
 from lti_tool.lti.launches import current_launch, loaded_launch, require_launch
 from lti_tool.security import require_admin
-from lti_tool.training import rubrics
-from lti_tool.training import services as training
+from lti_tool.training import facilitation, rubrics
 from lti_tool.training.blueprint import here
 
 bp = Blueprint("competences", __name__)
@@ -139,7 +138,7 @@ def _staff_page(
 ) -> str:
     """The review page; after a refused decision, that card's form keeps what was typed, with the message."""
     launch = current_launch()
-    learners = training.context_learners(db.session, launch.context_pk)
+    learners = facilitation.context_learners(db.session, launch.context_pk)
     return render_template(
         "competences/staff.html",
         deliverables=services.deliverables_to_review(db.session, launch.context_pk),
