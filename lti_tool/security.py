@@ -62,8 +62,10 @@ def init_app(app: Flask) -> None:
                 select(Platform.issuer, Platform.auth_login_url).where(Platform.is_active.is_(True))
             ).all()
         except SQLAlchemyError:
-            db.session.rollback()
-            return "'self'"  # the database is down (/health says so); frame only ourselves meanwhile
+            # The database is down (/health says so): frame only ourselves meanwhile. The request's
+            # transaction is not ended here (that would drop what the view wrote behind a page that says it
+            # was saved): the commit point decides, and a transaction that failed becomes an error page.
+            return "'self'"
         for issuer, login_url in rows:
             for url in (issuer, login_url):
                 parts = urlsplit(url)
