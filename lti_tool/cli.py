@@ -37,9 +37,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(keys)
     app.cli.add_command(lti)
     app.cli.add_command(
-        xapi_cli.create_cli(
-            lambda: db.session, lambda spec: [p.id for p in platforms_named(spec, param_hint="--platform")]
-        )
+        xapi_cli.create_cli(lambda: db.session, lambda spec: [p.id for p in platforms_named(spec)])
     )
     app.cli.add_command(competences)
     app.cli.add_command(certificates)
