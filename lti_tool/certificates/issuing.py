@@ -85,7 +85,7 @@ def sign(document: dict[str, Any], moment: datetime) -> tuple[dict[str, Any], st
 # -- who and where -----------------------------------------------------------------------------------------
 def learner_scope(session: DbSession, learner_id: int, context_pk: int) -> Scope:
     """The scope of a learner's own records in a context, for actions taken outside their launch."""
-    from lti_tool.training.services import latest_resource_link
+    from lti_tool.training.facilitation import latest_resource_link
 
     learner = session.get(Learner, learner_id)
     context = session.get(Context, context_pk)

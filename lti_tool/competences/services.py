@@ -25,8 +25,8 @@ from lti_tool.events import Scope
 from lti_tool.learners.models import Context, Deployment, Learner
 from lti_tool.learners.services import enrolled_learner
 from lti_tool.training import rubrics
+from lti_tool.training.facilitation import acting_for
 from lti_tool.training.models import Deliverable, ModuleProgress
-from lti_tool.training.services import acting_for
 from xapi import store
 from xapi.vocabulary import Vocabulary
 

@@ -16,7 +16,7 @@ from lti_tool.lti import ags, nrps, placements
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.lti.platform_services import PlatformServices, ServiceError
 from lti_tool.lti.runtime import runtime
-from lti_tool.training import services as training
+from lti_tool.training import live_sessions, progress
 from lti_tool.training.blueprint import here
 
 bp = Blueprint("learners", __name__)
@@ -42,8 +42,10 @@ def learner_home() -> str:
     launch = current_launch()
     scope = Scope.of_launch(launch)
     runs = [r for r in diagnostic.runs(db.session, scope) if r.status == "submitted"]
-    sessions = training.sessions_of_context(db.session, launch.context_pk)
-    attended = training.attendance_of_learner(db.session, launch.learner_id, [live.id for live in sessions])
+    sessions = live_sessions.sessions_of_context(db.session, launch.context_pk)
+    attended = live_sessions.attendance_of_learner(
+        db.session, launch.learner_id, [live.id for live in sessions]
+    )
     # What the teachers placed in the course; every module only when they chose the whole path.
     offered = placements.offered(db.session, launch.context_pk, [m.id for m in content().modules])
     return render_template(
@@ -51,7 +53,7 @@ def learner_home() -> str:
         launch=launch,
         modules=[m for m in content().modules if m.id in offered],
         offers_diagnostic="autodiagnostic" in offered,
-        progress_by_module=training.progress_by_module(db.session, scope),
+        progress_by_module=progress.progress_by_module(db.session, scope),
         formats={f.code: f for f in content().programme.activity_formats},
         last_run=runs[0] if runs else None,
         sessions=sessions,

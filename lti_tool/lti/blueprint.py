@@ -48,7 +48,6 @@ def login() -> Response:
     response = StrictOIDCLogin(
         db.session, lti.keys, lti.urls, lti.login_ttl_seconds, secret_key=lti.settings.secret_key
     ).start()
-    db.session.commit()
     return response
 
 
@@ -118,11 +117,12 @@ def launch() -> BaseResponse:
     # The page is rendered as its GET: a view that also takes a form must not read the launch's POST as one.
     request.method = "GET"
     if endpoint in CALLS_THE_PLATFORM:
+        # Committed mid-request on purpose: the page calls the platform (NRPS), and no transaction may stay
+        # open during a call to another server.
         db.session.commit()
-    # Otherwise the page reads in the launch's own transaction, committed once it is rendered: one
-    # transaction per launch, and a page that fails leaves no half-recorded launch behind.
+    # Otherwise the page reads in the launch's own transaction, committed with the request once it is
+    # rendered: one transaction per launch, and a page that fails leaves no half-recorded launch behind.
     response = make_response(current_app.view_functions[endpoint](**values))
-    db.session.commit()
     response.headers["Cache-Control"] = "no-store"
     if browser_id is None:
         return response
@@ -236,7 +236,6 @@ def deep_link_respond() -> str:
         resource = placements.resource_of(item.custom, module.id if module else None)
         if resource is not None:
             placements.place(db.session, launch.context_pk, resource)
-    db.session.commit()
     return render_template("lti/deep_link_response.html", action=answer.return_url, token=answer.jwt)
 
 
@@ -253,7 +252,6 @@ def register() -> str:
         request.args.get("openid_configuration", ""),
         request.args.get("registration_token"),
     )
-    db.session.commit()
     return render_template("lti/registered.html", done=done)
 
 
