@@ -26,9 +26,9 @@ from lti_tool.content.schemas import (
 )
 from lti_tool.db import DbSession, insert_once, utcnow
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
-from lti_tool.events import Scope
 from lti_tool.learners.models import Enrolment, Learner
 from lti_tool.lti.models import Launch
+from lti_tool.scope import Scope
 from lti_tool.training.models import Attendance, Deliverable, LiveSession, ModuleProgress, QuizAttempt
 
 LIVE_KINDS = ("webinaire", "atelier", "co-developpement")
