@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from lti_tool import events, records
+from lti_tool.certificates import issuing
 from lti_tool.certificates.issuing import learner_scope
 from lti_tool.competences import mastery
 from lti_tool.db import DbSession, db
@@ -173,3 +174,8 @@ def test_an_app_that_never_wired_the_pipeline_refuses_to_record(scope: Scope) ->
     bare = Flask(__name__)
     with bare.app_context(), pytest.raises(events.NoEventHandlers):
         record(db.session, scope)
+
+
+def test_certificates_listen_to_mastery_for_their_own_app_only(app: Flask) -> None:
+    assert list(mastery.met.receivers_for(app)) == [issuing._award_when_blocs_met]
+    assert not mastery.met.has_receivers_for(Flask(__name__))
