@@ -111,8 +111,8 @@ from lti_tool.competences import engine, services  # noqa: E402
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts  # noqa: E402
 from lti_tool.content.loader import Content  # noqa: E402
 from lti_tool.db import db  # noqa: E402
-from lti_tool.events import Scope  # noqa: E402
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform  # noqa: E402
+from lti_tool.scope import Scope  # noqa: E402
 from lti_tool.training.models import ModuleProgress  # noqa: E402
 from xapi.models import Statement, StatementAgent  # noqa: E402
 

@@ -54,7 +54,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
     )
 
+    from lti_tool import events, records
+    from lti_tool.certificates import issuing
     from lti_tool.certificates.blueprint import bp as certificates_bp
+    from lti_tool.competences import mastery
     from lti_tool.competences.blueprint import bp as competences_bp
     from lti_tool.content import runtime as content_runtime
     from lti_tool.dashboard.blueprint import bp as dashboard_bp
@@ -63,7 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.home.blueprint import bp as home_bp
     from lti_tool.learners import services as learners_services
     from lti_tool.learners.blueprint import bp as learners_bp
-    from lti_tool.lti import launches, runtime
+    from lti_tool.lti import ags, launches, runtime
     from lti_tool.lti.blueprint import bp as lti_bp
     from lti_tool.privacy.blueprint import bp as privacy_bp
     from lti_tool.training.blueprint import bp as training_bp
@@ -72,6 +75,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     inputs.init_app(app)  # before any blueprint: its converter bounds every <int:…> id
     content_runtime.init_app(app)
     runtime.init_app(app)
+    # The event pipeline: each recorded event goes to these handlers, in this order (see lti_tool.events).
+    pipeline = events.init_app(app)
+    pipeline.register(records.on_event)  # its xAPI statements (their ids are mastery's evidence)
+    pipeline.register(ags.on_event)  # the gradebook score it earns
+    pipeline.register(mastery.on_event)  # the mastery it changes, announced to the features below
+    issuing.init_app(app)  # certificates: a bloc met issues what it earns
     app.register_blueprint(home_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learners_bp)

@@ -14,7 +14,7 @@ from lti_tool.db import DbSession, utcnow
 from lti_tool.diagnostic import scoring
 from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
-from lti_tool.events import Scope
+from lti_tool.scope import Scope
 from lti_tool.training import live_sessions
 
 

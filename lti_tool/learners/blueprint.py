@@ -9,13 +9,13 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.diagnostic import services as diagnostic
 from lti_tool.errors import AccessDenied, Message, refused
-from lti_tool.events import Scope
 from lti_tool.learners import services
 from lti_tool.learners.models import Context, Deployment, Platform
 from lti_tool.lti import ags, nrps, placements
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.lti.platform_services import PlatformServices, ServiceError
 from lti_tool.lti.runtime import runtime
+from lti_tool.scope import Scope
 from lti_tool.training import live_sessions, progress
 from lti_tool.training.blueprint import here
 

@@ -29,6 +29,7 @@ from lti_tool.lti.launches import BROWSER_COOKIE, current_launch, require_launch
 from lti_tool.lti.login import StrictOIDCLogin, origin_of, storage_key
 from lti_tool.lti.runtime import runtime
 from lti_tool.lti.services import record_launch
+from lti_tool.scope import Scope
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
@@ -104,7 +105,7 @@ def launch() -> BaseResponse:
             placements.place(db.session, context.context_pk, resource)
     events.record_event(
         db.session,
-        events.Scope.of_launch(context),
+        Scope.of_launch(context),
         events.LAUNCHED,
         content_version=content().version,
         module=content().module(values["key"]) if "key" in values else None,

@@ -15,9 +15,9 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.diagnostic import services as diagnostic
 from lti_tool.errors import InvalidInput, not_found, refused
-from lti_tool.events import Scope
 from lti_tool.lti import placements
 from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.scope import Scope
 from lti_tool.training import (
     calendar,
     completion,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from lti_tool import events
 from lti_tool.content.loader import Module
 from lti_tool.db import DbSession, utcnow
-from lti_tool.events import Scope
+from lti_tool.scope import Scope
 from lti_tool.training.models import Attendance, Deliverable, LiveSession, ModuleProgress
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from lti_tool.db import DbSession
-from lti_tool.events import Scope
 from lti_tool.learners.models import Enrolment, Learner
 from lti_tool.lti.models import Launch
+from lti_tool.scope import Scope
 
 
 def context_learners(session: DbSession, context_pk: int) -> list[Learner]:

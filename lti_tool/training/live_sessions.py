@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 from lti_tool import events
 from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import not_found, refused
-from lti_tool.events import Scope
+from lti_tool.scope import Scope
 from lti_tool.training.completion import complete_if_done
 from lti_tool.training.facilitation import acting_for, context_learners
 from lti_tool.training.models import Attendance, LiveSession

@@ -11,7 +11,7 @@ from lti_tool import events
 from lti_tool.content.loader import Module
 from lti_tool.db import DbSession, insert_once, utcnow
 from lti_tool.errors import not_found
-from lti_tool.events import Scope
+from lti_tool.scope import Scope
 from lti_tool.training.completion import complete_if_done
 from lti_tool.training.models import ModuleProgress
 

@@ -25,7 +25,7 @@ from lti_tool.content.schemas import (
 )
 from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
-from lti_tool.events import Scope
+from lti_tool.scope import Scope
 from lti_tool.training.completion import complete_if_done
 from lti_tool.training.models import ModuleProgress, QuizAttempt
 from lti_tool.training.progress import get_progress, progress_row

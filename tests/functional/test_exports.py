@@ -316,7 +316,7 @@ def test_learner_by_module_rows_say_where_each_learner_is(cohort: Cohort) -> Non
     assert alice["M1"]["Pages lues"] == alice["M1"]["Pages"] == str(len(m1.pages))
     assert alice["M1"]["Nom"] == "Martin" and alice["M1"]["Prénom"] == "Alice"
     assert alice["M1"]["E-mail"] == "alice@example.org"
-    assert alice["M1"]["Référence Socle"] == evidence.issuing.subject_id(
+    assert alice["M1"]["Référence Socle"] == evidence.identity.subject_id(
         cohort.alice.browser.platform.issuer, cohort.alice.sub
     ).removeprefix("urn:uuid:")
     assert alice["M3"]["Statut"] == "non commencé" and alice["M3"]["Commencé le"] == ""
