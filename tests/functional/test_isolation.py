@@ -60,7 +60,7 @@ PLAIN_ARGS: dict[str, Any] = {"key": "M5", "step": "profile", "number": 1, "code
 # Query parameters by which pages and exports take ids.
 QUERY_IDS = {"context": "context", "learner": "learner", "session": "session"}
 # Blueprints reached without a launch, or the LTI edge itself: not tenant pages.
-PUBLIC = {"certificates", "home", "lti", "demo", "xapi", "static"}
+PUBLIC = {"certificates", "achievements", "home", "lti", "demo", "xapi", "static"}
 # A form every staff action would accept, so that a request is refused for its id, not for its form.
 FORM = {
     "decision": "accept",
