@@ -59,8 +59,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.competences.blueprint import bp as competences_bp
     from lti_tool.content import runtime as content_runtime
     from lti_tool.dashboard.blueprint import bp as dashboard_bp
-    from lti_tool.dashboard.exports_blueprint import bp as exports_bp
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
+    from lti_tool.exports.blueprint import bp as exports_bp
     from lti_tool.home.blueprint import bp as home_bp
     from lti_tool.learners import services as learners_services
     from lti_tool.learners.blueprint import bp as learners_bp
