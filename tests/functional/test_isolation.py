@@ -391,7 +391,7 @@ def test_an_administrator_of_another_registration_sees_and_changes_nothing(
 def test_every_staff_route_is_checked() -> None:
     """The lists come from the URL map: the routes of every feature registered are there."""
     endpoints = {route.endpoint for route in STAFF}
-    assert {"competences.review", "training.attendance", "learners.staff_home"} <= endpoints
+    assert {"competences.review", "training.attendance", "home.staff_home"} <= endpoints
     assert {r.endpoint for r in LEARNER_IDS} >= {"diagnostic.result", "training.answer"}
 
 
