@@ -1,1 +1,1 @@
-"""Where people arrive: the public front page, the learner and staff homes after a launch, the health check."""
+"""Where people arrive: the front page, the learner and staff homes after a launch, the health check."""
