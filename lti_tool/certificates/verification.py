@@ -124,6 +124,7 @@ def _status_entry(document: dict[str, Any]) -> tuple[int, int] | None:
 
 
 def registered(session: DbSession, credential_id: Any) -> Credential | None:
+    """The credential we issued under this id (any value a document or a URL gives), or None."""
     if not isinstance(credential_id, str):
         return None
     try:
