@@ -78,7 +78,7 @@ from lti_tool.certificates.models import Credential, StatusList  # noqa: E402
 from lti_tool.competences.models import CompetenceState, LearnerFacts  # noqa: E402
 from lti_tool.competences.rules import Rules  # noqa: E402
 from lti_tool.content.loader import Content  # noqa: E402
-from lti_tool.dashboard.queries import course_activity  # noqa: E402
+from lti_tool.dashboard.timeline import course_activity  # noqa: E402
 from lti_tool.db import db  # noqa: E402
 from lti_tool.diagnostic.models import DiagnosticRun  # noqa: E402
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform  # noqa: E402

@@ -219,8 +219,9 @@ def diagnostic_results(content: Content, rng: random.Random, count: int = 24) ->
     made = []
     for _ in range(count):
         profile = {q.id: rng.choice(q.options).id for q in diagnostic.profiling}
+        # Every question the scoring asks for: the practice questions about the person, then the axes.
         answers = {
-            q.id: rng.choice([0, 1, 2, 2, 3, 3, 4]) for axis in diagnostic.axes for q in axis.questions
+            question: rng.choice([0, 1, 2, 2, 3, 3, 4]) for question in scoring.all_question_ids(diagnostic)
         }
         result = scoring.score(diagnostic, profile, answers)
         data = {

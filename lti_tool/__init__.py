@@ -56,13 +56,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from lti_tool import events, records
     from lti_tool.certificates import issuing
+    from lti_tool.certificates.achievements_blueprint import bp as achievements_bp
     from lti_tool.certificates.blueprint import bp as certificates_bp
     from lti_tool.competences import mastery
     from lti_tool.competences.blueprint import bp as competences_bp
     from lti_tool.content import runtime as content_runtime
     from lti_tool.dashboard.blueprint import bp as dashboard_bp
-    from lti_tool.dashboard.exports_blueprint import bp as exports_bp
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
+    from lti_tool.exports.blueprint import bp as exports_bp
     from lti_tool.home.blueprint import bp as home_bp
     from lti_tool.learners import services as learners_services
     from lti_tool.learners.blueprint import bp as learners_bp
@@ -88,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(diagnostic_bp)
     app.register_blueprint(competences_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(achievements_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(exports_bp)

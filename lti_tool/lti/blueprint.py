@@ -36,7 +36,7 @@ bp = Blueprint("lti", __name__, url_prefix="/lti")
 BROWSER_COOKIE_MAX_AGE = 400 * 24 * 3600
 # Landing pages that may call the platform (the staff home refreshes the roster through NRPS): the launch is
 # committed before, so that no transaction stays open during a call to another server.
-CALLS_THE_PLATFORM = frozenset({"learners.staff_home"})
+CALLS_THE_PLATFORM = frozenset({"home.staff_home"})
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -152,7 +152,7 @@ def landing(context: LaunchContext) -> tuple[str, dict[str, Any]]:
         return "diagnostic.index", {}
     if activity == "sessions" and context.is_staff:
         return "training.sessions", {}
-    return ("learners.staff_home" if context.is_staff else "learners.learner_home"), {}
+    return ("home.staff_home" if context.is_staff else "home.learner_home"), {}
 
 
 def catalogue(context_pk: int) -> list[deep_linking.Item]:

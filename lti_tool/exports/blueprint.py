@@ -15,10 +15,12 @@ from flask import Blueprint, Response, current_app, render_template, request, st
 from lti_tool import inputs
 from lti_tool.certificates import issuing
 from lti_tool.content.runtime import content
-from lti_tool.dashboard import exports
 from lti_tool.dashboard.scope import StaffScope
 from lti_tool.db import db
 from lti_tool.errors import InvalidInput, not_found
+from lti_tool.exports import jury as jury_files
+from lti_tool.exports import moodle, selection, tables
+from lti_tool.exports.writing import CSV_MIMETYPE, ZIP_MIMETYPE
 from lti_tool.lti.launches import current_launch, require_launch
 
 bp = Blueprint("exports", __name__, url_prefix="/staff/exports")
@@ -49,13 +51,13 @@ def _context_arg() -> int | None:
     return None if raw in ("", "all") else _id(raw)
 
 
-def _selection(scope: StaffScope) -> exports.Selection:
+def _selection(scope: StaffScope) -> selection.Selection:
     """``?context=<id>`` (default: every visible course) and ``?learner=<id>`` (repeated), all checked."""
     learners = [_id(raw) for raw in request.args.getlist("learner") if raw != ""]
-    return exports.selection(db.session, scope, _context_arg(), learners)
+    return selection.selection(db.session, scope, _context_arg(), learners)
 
 
-def _filename(what: str, chosen: exports.Selection, extension: str) -> str:
+def _filename(what: str, chosen: selection.Selection, extension: str) -> str:
     day = datetime.now(_timezone()).strftime("%Y-%m-%d")
     where = f"-cours-{chosen.context_pk}" if chosen.context_pk is not None else ""
     return f"socle-{what}{where}-{day}.{extension}"
@@ -77,7 +79,7 @@ def index() -> str:
     launch = current_launch()
     return render_template(
         "exports/index.html",
-        courses=exports.courses(db.session, _scope()),
+        courses=selection.courses(db.session, _scope()),
         is_admin=launch.is_admin,
         seconds_per_file=SECONDS_PER_EVIDENCE_FILE,
     )
@@ -89,8 +91,8 @@ def learners_modules() -> Response:
     """One row per learner × module."""
     scope = _scope()
     chosen = _selection(scope)
-    chunks = exports.learners_modules(db.session, scope, content(), chosen, _timezone())
-    return _download(chunks, exports.CSV_MIMETYPE, _filename("apprenants-modules", chosen, "csv"))
+    chunks = tables.learners_modules(db.session, scope, content(), chosen, _timezone())
+    return _download(chunks, CSV_MIMETYPE, _filename("apprenants-modules", chosen, "csv"))
 
 
 @bp.get("/learners-competences.csv")
@@ -99,8 +101,8 @@ def learners_competences() -> Response:
     """One row per learner × bloc and competence."""
     scope = _scope()
     chosen = _selection(scope)
-    chunks = exports.learners_competences(db.session, scope, content(), chosen, _timezone())
-    return _download(chunks, exports.CSV_MIMETYPE, _filename("apprenants-competences", chosen, "csv"))
+    chunks = tables.learners_competences(db.session, scope, content(), chosen, _timezone())
+    return _download(chunks, CSV_MIMETYPE, _filename("apprenants-competences", chosen, "csv"))
 
 
 @bp.get("/attendance.csv")
@@ -110,10 +112,10 @@ def attendance() -> Response:
     scope = _scope()
     chosen = _selection(scope)
     raw = request.args.get("session", "")
-    live = exports.live_session(db.session, scope, _id(raw), chosen) if raw else None
-    chunks = exports.attendance(db.session, scope, chosen, live, _timezone())
+    live = selection.live_session(db.session, scope, _id(raw), chosen) if raw else None
+    chunks = tables.attendance(db.session, scope, chosen, live, _timezone())
     what = f"presences-seance-{live.id}" if live is not None else "presences"
-    return _download(chunks, exports.CSV_MIMETYPE, _filename(what, chosen, "csv"))
+    return _download(chunks, CSV_MIMETYPE, _filename(what, chosen, "csv"))
 
 
 @bp.get("/jury-summary.csv")
@@ -122,8 +124,8 @@ def jury_summary() -> Response:
     """The jury's summary (blocs, certificate, hours, credential ids) without the evidence files."""
     scope = _scope()
     chosen = _selection(scope)
-    chunks = exports.jury_summary(db.session, scope, content(), chosen, _timezone())
-    return _download(chunks, exports.CSV_MIMETYPE, _filename("jury-synthese", chosen, "csv"))
+    chunks = jury_files.jury_summary(db.session, scope, content(), chosen, _timezone())
+    return _download(chunks, CSV_MIMETYPE, _filename("jury-synthese", chosen, "csv"))
 
 
 @bp.get("/jury")
@@ -133,13 +135,13 @@ def jury() -> str:
     scope = _scope()
     asked = _context_arg()
     context_pk = asked if asked is not None else scope.launch_context_pk
-    chosen = exports.selection(db.session, scope, context_pk)
+    chosen = selection.selection(db.session, scope, context_pk)
     context = scope.context(db.session, context_pk)
     return render_template(
         "exports/jury.html",
-        course=exports.course_name(context),
+        course=selection.course_name(context),
         context_pk=context_pk,
-        members=exports.members(db.session, scope, chosen),
+        members=selection.members(db.session, scope, chosen),
         current_launch_id=current_launch().launch_id,
     )
 
@@ -150,8 +152,8 @@ def jury_zip() -> Response:
     """The jury file: the summary and each selected learner's evidence file (PDF and JSON), streamed."""
     scope = _scope()
     chosen = _selection(scope)
-    chunks = exports.jury_zip(db.session, scope, content(), issuing.urls(), chosen, _timezone())
-    return _download(chunks, exports.ZIP_MIMETYPE, _filename("jury", chosen, "zip"))
+    chunks = jury_files.jury_zip(db.session, scope, content(), issuing.urls(), chosen, _timezone())
+    return _download(chunks, ZIP_MIMETYPE, _filename("jury", chosen, "zip"))
 
 
 @bp.get("/framework.csv")
@@ -159,6 +161,6 @@ def jury_zip() -> Response:
 def framework() -> Response:
     """The competence framework as a Moodle competency framework (Site administration → Competencies →
     Import competency framework)."""
-    data = exports.moodle_framework(content())
-    filename = f"{exports.framework_idnumber(content())}-competences-moodle.csv"
-    return _download(iter([data]), exports.CSV_MIMETYPE, filename)
+    data = moodle.moodle_framework(content())
+    filename = f"{moodle.framework_idnumber(content())}-competences-moodle.csv"
+    return _download(iter([data]), CSV_MIMETYPE, filename)
