@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool.db import DbSession, UTCDateTime, db, insert_row, utcnow
+from lti_tool.db import DbSession, Model, UTCDateTime, insert_row, utcnow
 from lti_tool.lti.context import LaunchContext
 
 # The event types services emit.
@@ -79,7 +79,7 @@ class Scope:
         )
 
 
-class LearningEvent(db.Model):  # type: ignore[name-defined,misc]
+class LearningEvent(Model):
     __tablename__ = "learning_events"
     __table_args__ = (
         Index("ix_learning_events_learner", "learner_id", "occurred_at"),

@@ -55,7 +55,7 @@ from lti_tool.db import db
 from lti_tool.keys import KeyStore
 from lti_tool.learners.services import PlatformSpec
 from lti_tool.lti.demo_platform import deep_links, dynreg, gradebook, oauth, roster
-from lti_tool.lti.demo_platform.models import DemoLineItem, DemoScore, DemoToolRegistration
+from lti_tool.lti.demo_platform.models import DemoLineItem, DemoResourceLink, DemoScore, DemoToolRegistration
 from lti_tool.lti.demo_platform.oauth import ServiceError
 from lti_tool.lti.demo_platform.platform import (
     CLIENT_ID,
@@ -303,7 +303,7 @@ def course() -> Response:
         user=user,
         users=USERS.values(),
         static_link=RESOURCE_LINK,
-        links=tolerant(lambda: deep_links.course_links(db.session), []),
+        links=tolerant(lambda: deep_links.course_links(db.session), list[DemoResourceLink]()),
         tools=tools,
         frame_src=url_for("demo.start", **start_args),
         storage=storage_target,

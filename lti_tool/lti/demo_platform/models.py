@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool.db import UTCDateTime, db, utcnow
+from lti_tool.db import Model, UTCDateTime, utcnow
 
 
-class DemoToolRegistration(db.Model):  # type: ignore[name-defined,misc]
+class DemoToolRegistration(Model):
     """A tool registered through LTI Dynamic Registration (``POST /demo/register``).
 
     ``deployment_id`` is the row id as a string, as Moodle uses its tool type id; it is also the
@@ -45,7 +45,7 @@ class DemoToolRegistration(db.Model):  # type: ignore[name-defined,misc]
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class DemoRegistrationToken(db.Model):  # type: ignore[name-defined,misc]
+class DemoRegistrationToken(Model):
     """A registration token handed to a tool with ``openid_configuration``: single use, expiring.
 
     Only a hash of the token is kept. A registration refused as invalid does not consume it."""
@@ -62,7 +62,7 @@ class DemoRegistrationToken(db.Model):  # type: ignore[name-defined,misc]
     tool_id: Mapped[int | None] = mapped_column(ForeignKey("demo_tools.id", ondelete="SET NULL"))
 
 
-class DemoResourceLink(db.Model):  # type: ignore[name-defined,misc]
+class DemoResourceLink(Model):
     """An activity of the demo course pointing at a tool (made by a Deep Linking response).
 
     Its LTI ``resource_link.id`` is ``str(id)``. ``line_item_id`` names the gradebook column created with
@@ -83,7 +83,7 @@ class DemoResourceLink(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DemoLineItem(db.Model):  # type: ignore[name-defined,misc]
+class DemoLineItem(Model):
     """A gradebook column (AGS line item) of a tool in a course."""
 
     __tablename__ = "demo_line_items"
@@ -102,7 +102,7 @@ class DemoLineItem(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DemoScore(db.Model):  # type: ignore[name-defined,misc]
+class DemoScore(Model):
     """A score a tool posted (every one is kept; the latest per user is the result).
 
     ``timestamp_epoch`` is the score's timestamp in whole seconds: unique per line item and user, so that
@@ -127,7 +127,7 @@ class DemoScore(db.Model):  # type: ignore[name-defined,misc]
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DemoAccessToken(db.Model):  # type: ignore[name-defined,misc]
+class DemoAccessToken(Model):
     """An OAuth2 access token issued by ``POST /demo/token`` (only its SHA-256 is kept)."""
 
     __tablename__ = "demo_access_tokens"
@@ -140,7 +140,7 @@ class DemoAccessToken(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class DemoTokenCounter(db.Model):  # type: ignore[name-defined,misc]
+class DemoTokenCounter(Model):
     """How many access tokens the token endpoint issued per client and scope (for the benchmark).
 
     One row per client and single scope, plus one row with ``scope = "*"`` counting every token."""
@@ -155,7 +155,7 @@ class DemoTokenCounter(db.Model):  # type: ignore[name-defined,misc]
     last_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class DemoUsedNonce(db.Model):  # type: ignore[name-defined,misc]
+class DemoUsedNonce(Model):
     """One-time values already seen: client assertion ``jti``s, answered Deep Linking requests."""
 
     __tablename__ = "demo_used_nonces"
@@ -167,7 +167,7 @@ class DemoUsedNonce(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class DemoMember(db.Model):  # type: ignore[name-defined,misc]
+class DemoMember(Model):
     """A member of a demo course, as the roster service (NRPS) lists them, launched or not.
 
     The three demo people are added on first use; generated learners (``demo-learner-0002``…) come from
