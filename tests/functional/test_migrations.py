@@ -51,7 +51,8 @@ def _drift(app: Flask) -> list[Any]:
             context = MigrationContext.configure(
                 connection, opts={"compare_type": True, "compare_server_default": True}
             )
-            differences: list[Any] = compare_metadata(context, _target_metadata())  # type: ignore[arg-type]
+            # A list of MetaData, as env.py's target_metadata (alembic accepts a sequence here too).
+            differences: list[Any] = compare_metadata(context, _target_metadata())
         db.engine.dispose()
     return differences
 
