@@ -624,9 +624,9 @@ def seed_learners(socle_env: dict[str, str], count: int) -> list[str]:
     Core inserts naming only the columns a launch fills (as a validated launch leaves the rows)."""
     from sqlalchemy import insert, select
 
+    from demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID
     from lti_tool.db import db
     from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform
-    from lti_tool.lti.demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID
     from lti_tool.lti.models import Launch
 
     now = datetime.now(UTC)

@@ -91,7 +91,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         )
     )
     if app.config["DEMO_PLATFORM"]:
-        from lti_tool.lti.demo_platform import blueprint as demo_platform
+        # The demo LMS (development and tests) is a neighbour package, not a feature: this is the only place
+        # lti_tool imports it. It reaches the tool through its public URLs only, keeps its own tables
+        # (created here), and leaves its platform object in app.extensions["socle_demo_platform"].
+        import demo_platform
 
         demo_platform.init_app(app)
     security.init_app(app)

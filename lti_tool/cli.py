@@ -93,10 +93,10 @@ def import_lti_config() -> int:
 
 
 def register_demo_platform() -> None:
-    from lti_tool.lti.demo_platform.blueprint import demo, registration_spec
-
-    demo().keys.ensure()
-    learners.register_platform(db.session, registration_spec(demo()))
+    """Register the demo platform as an operator registers an LMS, from the configuration it shows."""
+    demo = current_app.extensions["socle_demo_platform"]  # set by create_app when DEMO_PLATFORM is on
+    demo.keys.ensure()
+    learners.register_platform(db.session, learners.PlatformSpec(**demo.tool_configuration(), source="demo"))
 
 
 @click.group(cls=AppGroup)

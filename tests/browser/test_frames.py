@@ -11,11 +11,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import delete, select
 
+from demo_platform import roster
+from demo_platform.models import DemoMember
 from lti_tool.content.loader import Content, Module
 from lti_tool.db import db
 from lti_tool.learners.models import Learner
-from lti_tool.lti.demo_platform import roster
-from lti_tool.lti.demo_platform.models import DemoMember
 from lti_tool.training.models import Deliverable
 from tests.browser.conftest import AxeWatch
 from tests.browser.test_learner_journey import open_learner_home

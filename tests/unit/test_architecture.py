@@ -8,7 +8,6 @@ with the reason. A listed contract that holds fails the test, so the list only s
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -28,10 +27,6 @@ KNOWN_BROKEN_UNTIL_MERGE: dict[str, str] = {
         "xapi.api (the Statement API blueprint) imports flask; issue 18 step 4 (xapi truly on its own) "
         "makes every xapi module importable without Flask"
     ),
-    "demo-platform-beside-the-tool": (
-        "the demo platform is still lti_tool.lti.demo_platform; issue 18 step 2 moves it to a top-level "
-        "demo_platform package (then add it to root_packages)"
-    ),
     "feature-layers": (
         "events calls competences.services and competences.services calls certificates.issuing (the event "
         "pipeline, step 1, turns both into subscriptions); competences' blueprint and cli import certificates "
@@ -43,9 +38,6 @@ KNOWN_BROKEN_UNTIL_MERGE: dict[str, str] = {
         "learners<->lti, learners<->training (step 3), content<->diagnostic, diagnostic<->training"
     ),
 }
-
-# A contract about a package that does not exist yet would hold without checking anything.
-NEEDS_PACKAGE = {"demo-platform-beside-the-tool": "demo_platform"}
 
 
 def _settings() -> dict[str, Any]:
@@ -88,20 +80,10 @@ def test_every_known_broken_contract_is_in_the_configuration() -> None:
     assert set(KNOWN_BROKEN_UNTIL_MERGE) <= set(CONTRACTS), "a stale id in KNOWN_BROKEN_UNTIL_MERGE"
 
 
-def test_an_existing_demo_platform_package_is_analysed_too() -> None:
-    """Once demo_platform is a top-level package, its own imports are checked as well."""
-    if importlib.util.find_spec("demo_platform") is not None:
-        assert "demo_platform" in _settings()["root_packages"]
-
-
 @pytest.mark.parametrize("contract_id", sorted(CONTRACTS))
 def test_import_contract(contract_id: str, cache_dir: Path) -> None:
     name = CONTRACTS[contract_id]["name"]
-    package = NEEDS_PACKAGE.get(contract_id)
-    if package is not None and importlib.util.find_spec(package) is None:
-        kept, output = False, f"there is no {package} package yet: the contract would check nothing"
-    else:
-        kept, output = _lint(contract_id, cache_dir)
+    kept, output = _lint(contract_id, cache_dir)
     if contract_id in KNOWN_BROKEN_UNTIL_MERGE:
         assert not kept, (
             f"contract {contract_id!r} ({name}) holds now: remove it from KNOWN_BROKEN_UNTIL_MERGE"

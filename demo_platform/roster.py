@@ -12,12 +12,10 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from lti_tool.db import DbSession
-from lti_tool.inputs import row_id
-from lti_tool.lti.demo_platform.gradebook import paginate
-from lti_tool.lti.demo_platform.models import DemoMember, DemoResourceLink
-from lti_tool.lti.demo_platform.oauth import ServiceError
-from lti_tool.lti.demo_platform.platform import (
+from demo_platform.gradebook import paginate
+from demo_platform.models import DemoMember, DemoResourceLink
+from demo_platform.oauth import ServiceError
+from demo_platform.platform import (
     COURSE,
     COURSE_ID,
     RESOURCE_LINK,
@@ -25,7 +23,9 @@ from lti_tool.lti.demo_platform.platform import (
     DemoPlatform,
     DemoTool,
 )
-from lti_tool.lti.demo_platform.store import GENERATED_PREFIX, ensure_static_members, generated_learner
+from demo_platform.store import GENERATED_PREFIX, ensure_static_members, generated_learner
+from lti_tool.db import DbSession
+from lti_tool.inputs import row_id
 
 MEMBERSHIP_CONTAINER = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 STATUSES = ("Active", "Inactive", "Deleted")

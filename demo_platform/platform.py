@@ -285,6 +285,20 @@ class DemoPlatform:
     def registration_url(self) -> str:
         return self.base_url + "/register"
 
+    def tool_configuration(self, tool: DemoTool | None = None) -> dict[str, Any]:
+        """What the platform shows its administrator for a tool (Moodle's "Tool configuration details"),
+        for the tool's operator to register the platform: by default for Socle itself (the first tool)."""
+        tool = tool or self.tools[0]
+        return {
+            "issuer": self.issuer,
+            "client_id": tool.client_id,
+            "auth_login_url": self.auth_url,
+            "auth_token_url": self.token_url,
+            "key_set_url": self.jwks_url,
+            "deployment_ids": [tool.deployment_id],
+            "name": "Plateforme de démonstration",
+        }
+
     def lineitems_url(self, tool: DemoTool, course_id: str = COURSE_ID) -> str:
         return f"{self.base_url}/courses/{quote(course_id)}/lineitems?type_id={quote(tool.type_id)}"
 

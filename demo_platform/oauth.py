@@ -13,16 +13,16 @@ import jwt
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from lti_tool.db import DbSession, utcnow
-from lti_tool.lti.demo_platform.models import DemoAccessToken, DemoTokenCounter
-from lti_tool.lti.demo_platform.platform import (
+from demo_platform.models import DemoAccessToken, DemoTokenCounter
+from demo_platform.platform import (
     ACCESS_TOKEN_LIFETIME_SECONDS,
     SERVICE_SCOPES,
     DemoPlatform,
     DemoTool,
     ToolJwtError,
 )
-from lti_tool.lti.demo_platform.store import in_seconds, token_hash, use_once
+from demo_platform.store import in_seconds, token_hash, use_once
+from lti_tool.db import DbSession, utcnow
 
 GRANT_TYPE = "client_credentials"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

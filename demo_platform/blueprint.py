@@ -51,13 +51,10 @@ from flask import (
 )
 from sqlalchemy import select
 
-from lti_tool.db import db
-from lti_tool.keys import KeyStore
-from lti_tool.learners.services import PlatformSpec
-from lti_tool.lti.demo_platform import deep_links, dynreg, gradebook, oauth, roster
-from lti_tool.lti.demo_platform.models import DemoLineItem, DemoResourceLink, DemoScore, DemoToolRegistration
-from lti_tool.lti.demo_platform.oauth import ServiceError
-from lti_tool.lti.demo_platform.platform import (
+from demo_platform import deep_links, dynreg, gradebook, oauth, roster
+from demo_platform.models import DemoLineItem, DemoResourceLink, DemoScore, DemoToolRegistration
+from demo_platform.oauth import ServiceError
+from demo_platform.platform import (
     CLIENT_ID,
     COURSE,
     COURSE_ID,
@@ -76,10 +73,13 @@ from lti_tool.lti.demo_platform.platform import (
     DemoUser,
     MessageHint,
 )
-from lti_tool.lti.demo_platform.store import DbDirectory, tolerant, tool_of
-from lti_tool.lti.urls import ToolUrls
+from demo_platform.store import DbDirectory, create_tables, tolerant, tool_of
+from demo_platform.tool_urls import ToolUrls
+from lti_tool.db import db
+from lti_tool.keys import KeyStore
 
-bp = Blueprint("demo", __name__, url_prefix="/demo")
+# Its own templates (demo/…) and static files (/demo/static/…); pages extend the app's base.html.
+bp = Blueprint("demo", __name__, url_prefix="/demo", template_folder="templates", static_folder="static")
 
 SESSION_COOKIE = "socle_demo_session"
 STORAGE_FRAME = "lti-storage"
@@ -109,7 +109,7 @@ def build_platform(app: Flask) -> DemoPlatform:
         )
     ]
     for extra in app.config.get("DEMO_EXTRA_TOOLS") or []:
-        jwks_uri = extra.get("jwks_uri") or (urls.jwks if urls.is_ours(extra["login_url"]) else None)
+        jwks_uri = extra.get("jwks_uri") or (urls.jwks if urls.is_tool_url(extra["login_url"]) else None)
         tools.append(
             DemoTool(
                 client_id=extra["client_id"],
@@ -132,22 +132,10 @@ def build_platform(app: Flask) -> DemoPlatform:
     )
 
 
-def registration_spec(platform: DemoPlatform) -> PlatformSpec:
-    """How Socle registers the demo platform (what `flask setup` writes to the database)."""
-    return PlatformSpec(
-        issuer=platform.issuer,
-        client_id=CLIENT_ID,
-        auth_login_url=platform.auth_url,
-        auth_token_url=platform.token_url,
-        key_set_url=platform.jwks_url,
-        deployment_ids=[DEPLOYMENT_ID],
-        name="Plateforme de démonstration",
-        source="demo",
-    )
-
-
 def init_app(app: Flask) -> None:
+    """Serve the demo platform under ``/demo``, with its tables created if they are missing."""
     app.extensions["socle_demo_platform"] = build_platform(app)
+    create_tables(app)
     app.register_blueprint(bp)
 
 
@@ -297,13 +285,14 @@ def course() -> Response:
     if start_args.get("message") == "deeplink" and not user.is_staff:
         abort(403)
     tools = all_tools()
+    no_links: list[DemoResourceLink] = []
     page = render_template(
         "demo/course.html",
         course=COURSE,
         user=user,
         users=USERS.values(),
         static_link=RESOURCE_LINK,
-        links=tolerant(lambda: deep_links.course_links(db.session), list[DemoResourceLink]()),
+        links=tolerant(lambda: deep_links.course_links(db.session), no_links),
         tools=tools,
         frame_src=url_for("demo.start", **start_args),
         storage=storage_target,

@@ -1,7 +1,12 @@
-"""The demo platform's own state (tables ``demo_*``): what an LMS keeps about tools, activities and grades.
+"""The demo platform's own state (tables ``demo_lms_*``): what an LMS keeps of tools, activities, grades.
 
-Only the demo platform reads and writes these tables; Socle (the tool) never does. They exist in every
-database that runs with the demo platform on, and are empty in production.
+Only the demo platform reads and writes these tables; Socle (the tool) never does. They have their own
+metadata (``DemoBase``), which the tool's migrations do not know: ``create_tables`` (store.py) makes them
+when the demo platform starts, in the tool's database, and a production database never has them.
+
+They are named ``demo_lms_*``, not ``demo_*``: the ``demo_*`` tables were once in the tool's schema
+(migration 0005 creates them, 0018 drops them), and the demo must be able to create its own at start
+while a new database is still being migrated through 0005.
 """
 
 from __future__ import annotations
@@ -9,20 +14,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Float, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from lti_tool.db import Model, UTCDateTime, utcnow
+from lti_tool.db import NAMING_CONVENTION, UTCDateTime, utcnow
 
 
-class DemoToolRegistration(Model):
+class DemoBase(DeclarativeBase):
+    """The demo platform's tables, on a metadata of their own (not the tool's ``db.Model``)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class DemoToolRegistration(DemoBase):
     """A tool registered through LTI Dynamic Registration (``POST /demo/register``).
 
     ``deployment_id`` is the row id as a string, as Moodle uses its tool type id; it is also the
     ``type_id`` of the AGS URLs. ``status`` is ``active`` or ``pending`` (Moodle keeps new tools pending
     until an administrator activates them; the demo does that only when asked to)."""
 
-    __tablename__ = "demo_tools"
+    __tablename__ = "demo_lms_tools"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -45,12 +56,12 @@ class DemoToolRegistration(Model):
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class DemoRegistrationToken(Model):
+class DemoRegistrationToken(DemoBase):
     """A registration token handed to a tool with ``openid_configuration``: single use, expiring.
 
     Only a hash of the token is kept. A registration refused as invalid does not consume it."""
 
-    __tablename__ = "demo_registration_tokens"
+    __tablename__ = "demo_lms_registration_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -59,16 +70,16 @@ class DemoRegistrationToken(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    tool_id: Mapped[int | None] = mapped_column(ForeignKey("demo_tools.id", ondelete="SET NULL"))
+    tool_id: Mapped[int | None] = mapped_column(ForeignKey("demo_lms_tools.id", ondelete="SET NULL"))
 
 
-class DemoResourceLink(Model):
+class DemoResourceLink(DemoBase):
     """An activity of the demo course pointing at a tool (made by a Deep Linking response).
 
     Its LTI ``resource_link.id`` is ``str(id)``. ``line_item_id`` names the gradebook column created with
     it (no foreign key: line items also point back at links by their LTI id)."""
 
-    __tablename__ = "demo_resource_links"
+    __tablename__ = "demo_lms_resource_links"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[str] = mapped_column(String(255), index=True)
@@ -83,15 +94,15 @@ class DemoResourceLink(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DemoLineItem(Model):
+class DemoLineItem(DemoBase):
     """A gradebook column (AGS line item) of a tool in a course."""
 
-    __tablename__ = "demo_line_items"
+    __tablename__ = "demo_lms_line_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[str] = mapped_column(String(255), index=True)
     client_id: Mapped[str] = mapped_column(String(255), index=True)
-    # The LTI resource link id it belongs to (a demo_resource_links id as text, or the static demo link).
+    # The LTI resource link id it belongs to (a demo_lms_resource_links id as text, or the static demo link).
     resource_link_id: Mapped[str | None] = mapped_column(String(255))
     label: Mapped[str] = mapped_column(String(255))
     score_maximum: Mapped[float] = mapped_column(Float)
@@ -102,18 +113,18 @@ class DemoLineItem(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DemoScore(Model):
+class DemoScore(DemoBase):
     """A score a tool posted (every one is kept; the latest per user is the result).
 
     ``timestamp_epoch`` is the score's timestamp in whole seconds: unique per line item and user, so that
     two concurrent posts with the same timestamp cannot both be accepted (Moodle answers 409)."""
 
-    __tablename__ = "demo_scores"
+    __tablename__ = "demo_lms_scores"
     __table_args__ = (UniqueConstraint("line_item_id", "user_sub", "timestamp_epoch"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     line_item_id: Mapped[int] = mapped_column(
-        ForeignKey("demo_line_items.id", ondelete="CASCADE"), index=True
+        ForeignKey("demo_lms_line_items.id", ondelete="CASCADE"), index=True
     )
     user_sub: Mapped[str] = mapped_column(String(255))
     score_given: Mapped[float | None] = mapped_column(Float)  # kept only when FullyGraded
@@ -127,10 +138,10 @@ class DemoScore(Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DemoAccessToken(Model):
+class DemoAccessToken(DemoBase):
     """An OAuth2 access token issued by ``POST /demo/token`` (only its SHA-256 is kept)."""
 
-    __tablename__ = "demo_access_tokens"
+    __tablename__ = "demo_lms_access_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -140,12 +151,12 @@ class DemoAccessToken(Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class DemoTokenCounter(Model):
+class DemoTokenCounter(DemoBase):
     """How many access tokens the token endpoint issued per client and scope (for the benchmark).
 
     One row per client and single scope, plus one row with ``scope = "*"`` counting every token."""
 
-    __tablename__ = "demo_token_counters"
+    __tablename__ = "demo_lms_token_counters"
     __table_args__ = (UniqueConstraint("client_id", "scope"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,10 +166,10 @@ class DemoTokenCounter(Model):
     last_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class DemoUsedNonce(Model):
+class DemoUsedNonce(DemoBase):
     """One-time values already seen: client assertion ``jti``s, answered Deep Linking requests."""
 
-    __tablename__ = "demo_used_nonces"
+    __tablename__ = "demo_lms_used_nonces"
     __table_args__ = (UniqueConstraint("kind", "value"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,13 +178,13 @@ class DemoUsedNonce(Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class DemoMember(Model):
+class DemoMember(DemoBase):
     """A member of a demo course, as the roster service (NRPS) lists them, launched or not.
 
     The three demo people are added on first use; generated learners (``demo-learner-0002``…) come from
     ``roster.set_generated_learners``. ``status`` is ``Active`` or ``Inactive`` (left the course)."""
 
-    __tablename__ = "demo_members"
+    __tablename__ = "demo_lms_members"
     __table_args__ = (UniqueConstraint("course_id", "sub"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -187,17 +198,3 @@ class DemoMember(Model):
     status: Mapped[str] = mapped_column(String(16), default="Active")
     generated: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-DEMO_MODELS = (
-    DemoToolRegistration,
-    DemoRegistrationToken,
-    DemoResourceLink,
-    DemoLineItem,
-    DemoScore,
-    DemoAccessToken,
-    DemoTokenCounter,
-    DemoUsedNonce,
-    DemoMember,
-)
-DEMO_TABLES = tuple(model.__table__ for model in DEMO_MODELS)

@@ -11,17 +11,17 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
-from lti_tool.db import DbSession, utcnow
-from lti_tool.lti.demo_platform.gradebook import with_query
-from lti_tool.lti.demo_platform.models import DemoRegistrationToken, DemoToolRegistration
-from lti_tool.lti.demo_platform.oauth import ServiceError
-from lti_tool.lti.demo_platform.platform import (
+from demo_platform.gradebook import with_query
+from demo_platform.models import DemoRegistrationToken, DemoToolRegistration
+from demo_platform.oauth import ServiceError
+from demo_platform.platform import (
     PLATFORM_CONFIGURATION,
     SERVICE_SCOPES,
     TOOL_CONFIGURATION,
     DemoPlatform,
 )
-from lti_tool.lti.demo_platform.store import in_seconds, token_hash
+from demo_platform.store import in_seconds, token_hash
+from lti_tool.db import DbSession, utcnow
 
 REGISTRATION_TOKEN_LIFETIME_SECONDS = 3600
 SUPPORTED_MESSAGES = ("LtiResourceLinkRequest", "LtiDeepLinkingRequest")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from demo_platform.models import DemoLineItem, DemoResourceLink
+from demo_platform.platform import COURSE_ID, DEEP_LINK_LIFETIME_SECONDS, DeepLinkReturn
+from demo_platform.store import in_seconds, use_once
 from lti_tool.db import DbSession
-from lti_tool.lti.demo_platform.models import DemoLineItem, DemoResourceLink
-from lti_tool.lti.demo_platform.platform import COURSE_ID, DEEP_LINK_LIFETIME_SECONDS, DeepLinkReturn
-from lti_tool.lti.demo_platform.store import in_seconds, use_once
 
 
 def answer_once(session: DbSession, result: DeepLinkReturn) -> bool:

@@ -12,19 +12,20 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from flask import has_app_context
+from flask import Flask, has_app_context
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from lti_tool.db import DbSession, db, utcnow
-from lti_tool.inputs import row_id
-from lti_tool.lti.demo_platform.models import (
+from demo_platform.models import (
+    DemoBase,
     DemoMember,
     DemoResourceLink,
     DemoToolRegistration,
     DemoUsedNonce,
 )
-from lti_tool.lti.demo_platform.platform import LIS, USERS, DemoTool, DemoUser, LinkInfo
+from demo_platform.platform import LIS, USERS, DemoTool, DemoUser, LinkInfo
+from lti_tool.db import DbSession, db, utcnow
+from lti_tool.inputs import row_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -80,18 +81,26 @@ def user_of(member: DemoMember) -> DemoUser:
     )
 
 
+def create_tables(app: Flask) -> None:
+    """Create the demo platform's tables where they are missing (they are outside the tool's migrations)."""
+    with app.app_context():
+        DemoBase.metadata.create_all(db.engine)
+
+
 def tolerant(read: Callable[[], T], default: T) -> T:
-    """Run a read of the demo tables; answer ``default`` if they do not exist yet (no migration run)."""
+    """Run a read of the demo tables; answer ``default`` if they are missing (dropped since start)."""
     try:
         return read()
     except SQLAlchemyError as error:
         db.session.rollback()
-        log.warning("demo platform tables unavailable (run `flask db upgrade`?): %s", type(error).__name__)
+        log.warning(
+            "demo platform tables unavailable (restart the app to create them): %s", type(error).__name__
+        )
         return default
 
 
 class DbDirectory:
-    """The platform's Directory over the ``demo_*`` tables (Flask-SQLAlchemy's session)."""
+    """The platform's Directory over the ``demo_lms_*`` tables (Flask-SQLAlchemy's session)."""
 
     def __init__(self, app_context: Callable[[], AbstractContextManager[object]]) -> None:
         self._app_context = app_context  # used when called outside a request (tests, CLI)

@@ -15,12 +15,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from demo_platform.models import DemoLineItem, DemoMember, DemoResourceLink, DemoScore
+from demo_platform.oauth import ServiceError
+from demo_platform.platform import COURSE_ID, RESOURCE_LINK, DemoPlatform, DemoTool
+from demo_platform.store import ensure_static_members
 from lti_tool.db import DbSession
 from lti_tool.inputs import row_id
-from lti_tool.lti.demo_platform.models import DemoLineItem, DemoMember, DemoResourceLink, DemoScore
-from lti_tool.lti.demo_platform.oauth import ServiceError
-from lti_tool.lti.demo_platform.platform import COURSE_ID, RESOURCE_LINK, DemoPlatform, DemoTool
-from lti_tool.lti.demo_platform.store import ensure_static_members
 
 LINEITEM_CONTAINER = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"
