@@ -139,9 +139,14 @@ def people(live_server: LiveServer) -> People:
         deliverable = db.session.scalar(select(Deliverable.id).where(Deliverable.learner_id == subject_pk))
         context_pk = db.session.scalar(select(Enrolment.context_pk).where(Enrolment.learner_id == subject_pk))
         db.session.remove()
+    # assessed on its grid with one criterion under its level: the canvas goes back to the person
+    m5 = content.module("M5")
+    assert m5 is not None and m5.meta.deliverable is not None and m5.meta.deliverable.rubric is not None
+    criteria = m5.meta.deliverable.rubric.criteria
+    levels = {f"level-{c.id}": str(c.required - 1 if c is criteria[0] else c.required) for c in criteria}
     returned = facilitator.post(
         f"/staff/deliverables/{deliverable}/review",
-        {"decision": "return", "comment": "Précisez les chiffres."},
+        {"decision": "assess", "comment": "Précisez les chiffres.", **levels},
     )
     assert returned.status_code == 303, error_code(returned)
     recognised = facilitator.post(
