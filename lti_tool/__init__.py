@@ -127,7 +127,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-class _FrenchDomain(Domain):  # type: ignore[misc]
+class _FrenchDomain(Domain):
     """French is the source language: its catalogue hands the UI's strings out with French spacing
     (narrow no-break space before ; : ! ? », after «), so templates and messages need not type it."""
 
@@ -139,7 +139,7 @@ class _FrenchDomain(Domain):  # type: ignore[misc]
         return translations
 
 
-class _Babel(Babel):  # type: ignore[misc]
+class _Babel(Babel):
     @cached_property
     def domain_instance(self) -> Domain:
         return _FrenchDomain(domain=self.domain)

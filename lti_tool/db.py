@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, exc, insert
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, event, exc, insert
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
@@ -25,9 +25,19 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:
+        # Every model maps one table of its own (none maps a join or a select), so Core statements take it.
+        __table__: ClassVar[Table]
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base of every model. At run time it is Flask-SQLAlchemy's ``db.Model`` (built from ``Base``); mypy
+# cannot take a base class from an attribute (python/mypy#8603), so type checking sees the typed ``Base``.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 # What services take: a plain Session, or Flask-SQLAlchemy's request-scoped ``db.session``.
 DbSession: TypeAlias = Session | scoped_session[Any]

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_tool.content.loader import Module
 from lti_tool.content.schemas import Question
-from lti_tool.db import DbSession, UTCDateTime, db, insert_row, utcnow
+from lti_tool.db import DbSession, Model, UTCDateTime, insert_row, utcnow
 from lti_tool.scope import Scope
 
 # The event types services emit.
@@ -63,7 +63,7 @@ CREDENTIAL_EARNED = "credential_earned"
 CREDENTIAL_REVOKED = "credential_revoked"
 
 
-class LearningEvent(db.Model):  # type: ignore[name-defined,misc]
+class LearningEvent(Model):
     __tablename__ = "learning_events"
     __table_args__ = (
         Index("ix_learning_events_learner", "learner_id", "occurred_at"),

@@ -232,7 +232,7 @@ def courses(session: DbSession, scope: StaffScope) -> list[Course]:
     """The visible courses, with their number of learners and their live sessions. Three queries."""
     contexts = list(session.scalars(select(Context).where(EVERYTHING.contexts(scope, Context.id))))
     counts = dict(
-        session.execute(  # type: ignore[arg-type]
+        session.execute(
             select(Enrolment.context_pk, func.count(Enrolment.id))
             .where(Enrolment.is_staff.is_(False), EVERYTHING.contexts(scope, Enrolment.context_pk))
             .group_by(Enrolment.context_pk)
