@@ -23,14 +23,22 @@ from sqlalchemy import select
 from werkzeug.datastructures import Authorization, Headers, LanguageAccept, MultiDict
 from werkzeug.http import http_date, parse_accept_header
 
-from xapi import store, validation
+from xapi import documents, store, validation
 from xapi.models import Client, SessionLike
 
 VERSION = "1.0.3"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 READ_SCOPES = {"statements/read", "all/read", "all"}
 WRITE_SCOPES = {"statements/write", "all"}
-ALL_SCOPES = ("statements/write", "statements/read", "statements/read/mine", "all/read", "all")
+ALL_SCOPES = (
+    "statements/write",
+    "statements/read",
+    "statements/read/mine",
+    "all/read",
+    "all",
+    "state",
+    "profile",
+)
 PLATFORMS_CACHE_SECONDS = 5.0
 STATEMENT_ENDPOINTS = {"xapi.post_statements", "xapi.put_statement", "xapi.get_statements"}
 
@@ -122,6 +130,18 @@ def create_blueprint(
     @bp.errorhandler(store.Forbidden)
     def forbidden(error: store.Forbidden) -> tuple[Response, int]:
         return _json({"error": True, "message": str(error)}, 403), 403
+
+    @bp.errorhandler(documents.NotMergeable)
+    def not_mergeable(error: documents.NotMergeable) -> tuple[Response, int]:
+        return _json({"error": True, "message": str(error)}, 400), 400
+
+    @bp.errorhandler(documents.PreconditionFailed)
+    def precondition_failed(error: documents.PreconditionFailed) -> tuple[Response, int]:
+        return _json({"error": True, "message": str(error)}, 412), 412
+
+    @bp.errorhandler(documents.Unconditional)
+    def unconditional(error: documents.Unconditional) -> tuple[Response, int]:
+        return _json({"error": True, "message": str(error)}, 409), 409
 
     @bp.errorhandler(store.Conflict)
     def conflict(error: store.Conflict) -> tuple[Response, int]:
@@ -265,7 +285,145 @@ def create_blueprint(
             raise ApiError(400, f"activityId must be an IRI of at most {store.MAX_ACTIVITY_ID} characters")
         return _json(store.activity(session(), activity_id, visibility_of(client)), 200)
 
+    def tenant_of(client: Client, agent: dict[str, Any] | None) -> str:
+        """Whose documents a request reads and writes, as for statements: a client bound to platforms those
+        of the platform its agent's account homePage names (the first of its platforms for an Activity
+        Profile), a client bound to none its own, for agents that name no registered platform."""
+        if agent is None:
+            if client.platform_ids:
+                return f"p:{min(client.platform_ids)}"
+            return f"c:{client.id}"
+        try:
+            platform_id = writer(client).platform_of({"actor": agent}, "agent")
+        except store.Forbidden as error:
+            raise ApiError(403, str(error).replace("its actor", "it")) from error
+        return f"p:{platform_id}" if platform_id is not None else f"c:{client.id}"
+
+    def document_resource(kind: str, scope_name: str) -> Response:
+        """One of the three document resources: GET (a document, or the ids), PUT, POST (JSON merge),
+        DELETE; HEAD as GET."""
+        alternate: Alternate | None = g.xapi_alternate
+        method = alternate.method if alternate is not None else request.method
+        reading = method in ("GET", "HEAD")
+        client = require(
+            ({"all", "all/read", scope_name} if reading else {"all", scope_name}),
+        )
+        args = _args()
+        id_name = "stateId" if kind == documents.STATE else "profileId"
+        allowed = {id_name, "since"}
+        if kind != documents.AGENT_PROFILE:
+            allowed.add("activityId")
+        if kind != documents.ACTIVITY_PROFILE:
+            allowed.add("agent")
+        if kind == documents.STATE:
+            allowed.add("registration")
+        unknown = sorted(set(args) - allowed)
+        if unknown:
+            raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
+        activity_id = None
+        if "activityId" in allowed:
+            activity_id = _text_param(args, "activityId")
+            if not validation.is_iri(activity_id):
+                raise ApiError(400, "activityId must be an IRI")
+        agent = None
+        agent_ifi = None
+        if "agent" in allowed:
+            agent = _agent_param(_text_param(args, "agent"))
+            agent_ifi = validation.agent_ifi(agent)
+        registration = None
+        if "registration" in args:
+            try:
+                registration = str(uuid.UUID(args["registration"]))
+            except ValueError as error:
+                raise ApiError(400, "registration must be a UUID") from error
+        document_id = _text_param(args, id_name) if id_name in args else None
+        if "since" in args and (document_id is not None or not reading):
+            raise ApiError(400, f"since lists ids: send it with GET and without {id_name}")
+        scope = documents.Scope(kind, tenant_of(client, agent), activity_id, agent_ifi)
+        db = session()
+        preconditions = documents.Preconditions.parse(
+            _header("If-Match") or None, _header("If-None-Match") or None
+        )
+        if reading:
+            if document_id is None:
+                since = store.parse_time(args["since"], "since") if "since" in args else None
+                return _json(documents.ids(db, scope, registration, since), 200)
+            found = documents.get(db, scope, registration, document_id)
+            if found is None:
+                raise ApiError(404, f"no document {document_id}")
+            response = Response(found.content, status=200, content_type=found.content_type)
+            response.headers["ETag"] = f'"{found.etag}"'
+            response.headers["Last-Modified"] = http_date(found.updated_us / 1_000_000)
+            return response
+        if method == "DELETE":
+            if document_id is None:
+                if kind != documents.STATE:
+                    raise ApiError(400, f"DELETE needs the {id_name} parameter")
+                documents.remove_all(db, scope, registration)
+            else:
+                documents.remove(db, scope, registration, document_id, preconditions=preconditions)
+            commit()
+            return Response(status=204)
+        if method not in ("PUT", "POST"):
+            raise ApiError(405, f"method={method} is not allowed here")
+        if document_id is None:
+            raise ApiError(400, f"{method} needs the {id_name} parameter")
+        content, content_type = _document_body()
+        documents.put(
+            db,
+            scope,
+            registration,
+            document_id,
+            content,
+            content_type,
+            preconditions=preconditions,
+            agent=agent,
+            client_id=client.id,
+            merge=method == "POST",
+        )
+        commit()
+        return Response(status=204)
+
+    methods = ["GET", "PUT", "POST", "DELETE"]
+
+    @bp.route("/activities/state", methods=methods)
+    def state() -> Response:
+        """The State resource."""
+        return document_resource(documents.STATE, "state")
+
+    @bp.route("/activities/profile", methods=methods)
+    def activity_profile() -> Response:
+        """The Activity Profile resource."""
+        return document_resource(documents.ACTIVITY_PROFILE, "profile")
+
+    @bp.route("/agents/profile", methods=methods)
+    def agent_profile() -> Response:
+        """The Agent Profile resource."""
+        return document_resource(documents.AGENT_PROFILE, "profile")
+
     return bp
+
+
+def _text_param(args: Any, name: str) -> str:
+    """A required text parameter that the database can hold (no NUL, no lone surrogate)."""
+    value = args.get(name)
+    if not value:
+        raise ApiError(400, f"the {name} parameter is required")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = "\x00"
+    if "\x00" in value:
+        raise ApiError(400, f"{name}: a NUL or a lone surrogate cannot be stored")
+    return str(value)
+
+
+def _document_body() -> tuple[bytes, str]:
+    """A document's bytes and content type (from the form in the Alternate Request Syntax)."""
+    alternate: Alternate | None = g.xapi_alternate
+    if alternate is not None:
+        return alternate.content.encode(), alternate.headers.get("Content-Type", "application/octet-stream")
+    return request.get_data(), request.headers.get("Content-Type") or "application/octet-stream"
 
 
 def visibility_of(client: Client) -> store.Visibility:
