@@ -132,7 +132,8 @@ def create_blueprint(
         return _json({"error": True, "message": str(error)}, 403), 403
 
     @bp.errorhandler(documents.NotMergeable)
-    def not_mergeable(error: documents.NotMergeable) -> tuple[Response, int]:
+    @bp.errorhandler(documents.PreconditionRequired)
+    def not_mergeable(error: ValueError) -> tuple[Response, int]:
         return _json({"error": True, "message": str(error)}, 400), 400
 
     @bp.errorhandler(documents.PreconditionFailed)

@@ -5,7 +5,7 @@ A document is bytes with their content type, under a key: its kind, its tenant (
 a platform's, or a client's bound to none), an activity and/or an agent, a registration (State only) and its
 id. Writes follow the concurrency rules of xAPI 1.0.3 (Part Three 2.1.4 and 3.1 "Concurrency"): an ETag per
 document, ``If-Match`` and ``If-None-Match`` answered with 412 when they fail, and for the profiles a PUT
-over an existing document without either header refused with 409.
+without either header refused: 409 over an existing document, 400 otherwise (ADL's conformance suite).
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ class PreconditionFailed(Exception):
 
 class Unconditional(Exception):
     """A profile PUT over an existing document without ``If-Match`` or ``If-None-Match`` (409)."""
+
+
+class PreconditionRequired(ValueError):
+    """A profile PUT that creates a document without ``If-None-Match: *`` (400, as ADL's conformance suite
+    reads XAPI-00273; over an existing document it is the 409 above)."""
 
 
 class NotMergeable(ValueError):
@@ -142,9 +147,13 @@ def put(
     preconditions.check(found)
     if merge:
         content, content_type = _merged(found, content, content_type)
-    elif found is not None and scope.kind != STATE and not preconditions.given:
-        raise Unconditional(
-            "this document exists: send If-Match with its ETag (or If-None-Match: * to create it only)"
+    elif scope.kind != STATE and not preconditions.given:
+        if found is not None:
+            raise Unconditional(
+                "this document exists: send If-Match with its ETag (or If-None-Match: * to create it only)"
+            )
+        raise PreconditionRequired(
+            "a profile PUT needs If-Match (its ETag) or If-None-Match: * (to create it): send one of them"
         )
     now = max(now_us(), found.updated_us + 1) if found is not None else now_us()
     if found is not None:

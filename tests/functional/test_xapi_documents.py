@@ -24,6 +24,7 @@ from xapi import documents, validation
 STATE = "/xapi/activities/state"
 ACTIVITY_PROFILE = "/xapi/activities/profile"
 AGENT_PROFILE = "/xapi/agents/profile"
+NEW = {"If-None-Match": "*"}  # a profile PUT that creates its document
 
 
 class Docs:
@@ -146,7 +147,8 @@ def test_post_merges_json_objects_and_refuses_anything_else(docs: Docs) -> None:
         assert docs.call("GET", path, where).json() == {"a": 1, "b": {"d": 2}, "e": 3}
         # A stored document that is not JSON cannot be merged into either.
         other = {**where, ("stateId" if path == STATE else "profileId"): "text"}
-        assert docs.call("PUT", path, other, "plain", {"Content-Type": "text/plain"}).status_code == 204
+        create = {"Content-Type": "text/plain", "If-None-Match": "*"}
+        assert docs.call("PUT", path, other, "plain", create).status_code == 204
         assert docs.post_json(path, other, {"a": 1}).status_code == 400
         assert docs.call("GET", path, other).text == "plain"
 
@@ -160,6 +162,9 @@ def test_post_merges_json_objects_and_refuses_anything_else(docs: Docs) -> None:
 )
 def test_profiles_follow_the_concurrency_rules(docs: Docs, path: str, where: Any) -> None:
     params = where()
+    # A profile PUT says what it expects: without If-Match or If-None-Match even a new one is refused.
+    unconditional = docs.put_json(path, params, {"v": 0})
+    assert unconditional.status_code == 400 and "If-None-Match" in unconditional.json()["message"]
     # If-Match on a document that does not exist: 412, and nothing is created.
     assert docs.put_json(path, params, {"v": 0}, **{"If-Match": '"' + "0" * 40 + '"'}).status_code == 412
     assert docs.call("GET", path, params).status_code == 404
@@ -197,10 +202,14 @@ def test_profile_ids_are_listed_with_since(docs: Docs) -> None:
     activity, agent = an_activity(), an_agent()
     for profile in ("one", "two"):
         assert (
-            docs.put_json(ACTIVITY_PROFILE, {"activityId": activity, "profileId": profile}, {}).status_code
+            docs.put_json(
+                ACTIVITY_PROFILE, {"activityId": activity, "profileId": profile}, {}, **NEW
+            ).status_code
             == 204
         )
-        assert docs.put_json(AGENT_PROFILE, {"agent": agent, "profileId": profile}, {}).status_code == 204
+        assert (
+            docs.put_json(AGENT_PROFILE, {"agent": agent, "profileId": profile}, {}, **NEW).status_code == 204
+        )
     assert docs.call("GET", ACTIVITY_PROFILE, {"activityId": activity}).json() == ["one", "two"]
     assert docs.call("GET", AGENT_PROFILE, {"agent": agent}).json() == ["one", "two"]
     later = "2999-01-01T00:00:00Z"
@@ -281,7 +290,7 @@ def test_documents_are_scoped_by_platform_like_statements(
     assert other_unbound.put_json(STATE, own, {"v": 2}).status_code == 204
     assert unbound.call("GET", STATE, own).json() == {"v": 1}
     profile = {"activityId": an_activity(), "profileId": "p"}
-    assert bound.put_json(ACTIVITY_PROFILE, profile, {"platform": True}).status_code == 204
+    assert bound.put_json(ACTIVITY_PROFILE, profile, {"platform": True}, **NEW).status_code == 204
     assert unbound.call("GET", ACTIVITY_PROFILE, profile).status_code == 404
     assert bound.call("GET", ACTIVITY_PROFILE, profile).json() == {"platform": True}
 
@@ -300,7 +309,7 @@ def test_a_persons_documents_are_listed_and_erased(docs: Docs, app: Flask) -> No
             AGENT_PROFILE,
             {"agent": agent, "profileId": "bin"},
             b"\xff\x00",
-            {"Content-Type": "image/png"},
+            {"Content-Type": "image/png", **NEW},
         ).status_code
         == 204
     )
