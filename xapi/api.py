@@ -23,7 +23,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import Authorization, Headers, LanguageAccept, MultiDict
 from werkzeug.http import http_date, parse_accept_header
 
-from xapi import documents, store, validation
+from xapi import attachments, documents, store, validation
 from xapi.models import Client, SessionLike
 
 VERSION = "1.0.3"
@@ -131,6 +131,7 @@ def create_blueprint(
     def forbidden(error: store.Forbidden) -> tuple[Response, int]:
         return _json({"error": True, "message": str(error)}, 403), 403
 
+    @bp.errorhandler(attachments.AttachmentError)
     @bp.errorhandler(documents.NotMergeable)
     @bp.errorhandler(documents.PreconditionRequired)
     def not_mergeable(error: ValueError) -> tuple[Response, int]:
@@ -162,10 +163,11 @@ def create_blueprint(
         if alternate is not None and alternate.method != "POST":
             raise ApiError(405, f"method={alternate.method} is not allowed on statements")
         client = require(WRITE_SCOPES)
-        body = _body()
+        body, parts = _statements_body()
         statements = body if isinstance(body, list) else [body]
         if not statements:
             raise ApiError(400, "an empty list of statements: send at least one")
+        attachments.check(statements, parts)
         ids = store.store(
             session(),
             statements,
@@ -173,6 +175,7 @@ def create_blueprint(
             source_client_id=client.id,
             writer=writer(client),
         )
+        attachments.save(session(), ids, statements, parts)
         commit()
         return _json(ids, 200)
 
@@ -182,19 +185,21 @@ def create_blueprint(
         statement_id = _args().get("statementId")
         if not statement_id:
             raise ApiError(400, "PUT needs the statementId parameter")
-        body = _body()
+        body, parts = _statements_body()
         if not isinstance(body, dict):
             raise ApiError(400, "PUT takes one statement (a JSON object)")
         if "id" in body and str(body["id"]).lower() != statement_id.lower():
             raise ApiError(400, "the statement's id differs from the statementId parameter")
+        attachments.check([body], parts)
         body = {**body, "id": statement_id}
-        store.store(
+        ids = store.store(
             session(),
             [body],
             authority=authority(client, base_url),
             source_client_id=client.id,
             writer=writer(client),
         )
+        attachments.save(session(), ids, [body], parts)
         commit()
         return Response(status=204)
 
@@ -226,8 +231,7 @@ def create_blueprint(
         fmt = args.get("format", "exact")
         if fmt not in ("exact", "ids", "canonical"):
             raise ApiError(400, "format must be exact, ids or canonical")
-        # Socle stores no attachment content (a statement sent with raw attachments is refused; the others
-        # point at theirs with fileUrl): with attachments=true, the multipart answer holds the JSON part only.
+        # attachments=true: multipart/mixed, the JSON then the content of each attachment sent with them.
         with_attachments = _flag(args, "attachments")
         single = args.get("statementId") or args.get("voidedStatementId")
         if single:
@@ -237,7 +241,8 @@ def create_blueprint(
             found = store.get(session(), single, visibility, voided="voidedStatementId" in args)
             if found is None:
                 raise ApiError(404, f"no statement {single}")
-            response = _answer(_format(found, fmt), multipart=with_attachments)
+            parts = attachments.of_statements(session(), [found["id"]]) if with_attachments else None
+            response = _answer(_format(found, fmt), parts)
             response.headers["Last-Modified"] = http_date(datetime.fromisoformat(found["stored"]))
             return response
         query = _query(args)
@@ -247,10 +252,10 @@ def create_blueprint(
             params = {k: v for k, v in args.items() if k != "more"}
             params["more"] = store.encode_cursor(more)
             more_url = "/xapi/statements?" + urlencode(params)
-        return _answer(
-            {"statements": [_format(s, fmt) for s in statements], "more": more_url},
-            multipart=with_attachments,
+        parts = (
+            attachments.of_statements(session(), [s["id"] for s in statements]) if with_attachments else None
         )
+        return _answer({"statements": [_format(s, fmt) for s in statements], "more": more_url}, parts)
 
     @bp.get("/agents")
     def get_agents() -> Response:
@@ -490,7 +495,7 @@ def _body() -> Any:
     else:
         mimetype, data = request.mimetype, request.get_data()
     if not (mimetype or "").startswith("application/json"):
-        raise ApiError(400, "send statements as application/json")
+        raise ApiError(400, "send statements as application/json (or multipart/mixed, with attachments)")
     try:
         return json.loads(data or b"null")
     except json.JSONDecodeError as error:
@@ -504,6 +509,13 @@ def _body() -> Any:
     except ValueError as error:
         # An integer of more than 4,300 digits (Python's integer-string limit), e.g. an extension's 10^5000.
         raise ApiError(400, "the body holds a number too long to read (over 4,300 digits)") from error
+
+
+def _statements_body() -> tuple[Any, list[attachments.Part]]:
+    """The statements of a POST or PUT, and the attachments' content when it is multipart/mixed."""
+    if g.xapi_alternate is None and request.mimetype == "multipart/mixed":
+        return attachments.parse_multipart(request.content_type or "", request.get_data())
+    return _body(), []
 
 
 @dataclass(frozen=True)
@@ -663,17 +675,12 @@ def _canonical(node: Any, accepted: LanguageAccept) -> Any:
     return out
 
 
-def _answer(data: Any, *, multipart: bool) -> Response:
-    """A 200 answer: JSON, or multipart/mixed with the JSON as its only part (attachments=true)."""
-    if not multipart:
+def _answer(data: Any, parts: list[attachments.Part] | None) -> Response:
+    """A 200 answer: JSON, or (attachments=true) multipart/mixed: the JSON, then the attachments' content."""
+    if parts is None:
         return _json(data, 200)
-    boundary = uuid.uuid4().hex
-    body = (
-        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n"
-        + json.dumps(data, ensure_ascii=False)
-        + f"\r\n--{boundary}--\r\n"
-    )
-    return Response(body.encode(), status=200, content_type=f"multipart/mixed; boundary={boundary}")
+    body, content_type = attachments.multipart(data, parts)
+    return Response(body, status=200, content_type=content_type)
 
 
 def _json(data: Any, status: int) -> Response:

@@ -196,5 +196,17 @@ class Document(Base):
     source_client_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class StatementAttachment(Base):
+    """The content of an attachment sent with a statement (multipart/mixed), kept per statement so that the
+    statement's erasure takes its attachments with it (``xapi.attachments.erase_of_statements``)."""
+
+    __tablename__ = "xapi_statement_attachments"
+
+    statement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sha2: Mapped[str] = mapped_column(String(128), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 def as_dict(row: Any) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns}

@@ -1,6 +1,7 @@
 """lrs: the documents of the State, Activity Profile and Agent Profile resources
 
-One table of documents (bytes and their content type), looked up by digests of their keys.
+One table of documents (bytes and their content type), looked up by digests of their keys; and the
+attachments sent with statements (multipart/mixed), kept per statement.
 
 Revision ID: 0018_xapi_documents
 Revises: 0017_live_sessions
@@ -41,9 +42,18 @@ def upgrade():
     )
     op.create_index("ix_xapi_documents_scope", "xapi_documents", ["scope_digest", "updated_us"], unique=False)
     op.create_index("ix_xapi_documents_agent", "xapi_documents", ["agent_digest"], unique=False)
+    op.create_table(
+        "xapi_statement_attachments",
+        sa.Column("statement_id", sa.String(length=36), nullable=False),
+        sa.Column("sha2", sa.String(length=128), nullable=False),
+        sa.Column("content_type", sa.String(length=255), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("statement_id", "sha2", name=op.f("pk_xapi_statement_attachments")),
+    )
 
 
 def downgrade():
+    op.drop_table("xapi_statement_attachments")
     op.drop_index("ix_xapi_documents_agent", table_name="xapi_documents")
     op.drop_index("ix_xapi_documents_scope", table_name="xapi_documents")
     op.drop_table("xapi_documents")
