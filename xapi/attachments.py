@@ -169,13 +169,14 @@ def save(
                 wanted[(statement_id, sha2)] = by_hash[sha2]
     if not wanted:
         return
-    stored = set(
-        session.execute(
+    stored = {
+        (row[0], row[1])
+        for row in session.execute(
             select(StatementAttachment.statement_id, StatementAttachment.sha2).where(
                 StatementAttachment.statement_id.in_({key[0] for key in wanted})
             )
-        ).tuples()
-    )
+        ).all()
+    }
     for (statement_id, sha2), part in wanted.items():
         if (statement_id, sha2) not in stored:
             session.add(
