@@ -311,9 +311,7 @@ def create_blueprint(
         alternate: Alternate | None = g.xapi_alternate
         method = alternate.method if alternate is not None else request.method
         reading = method in ("GET", "HEAD")
-        client = require(
-            ({"all", "all/read", scope_name} if reading else {"all", scope_name}),
-        )
+        client = require({"all", "all/read", scope_name} if reading else {"all", scope_name})
         args = _args()
         id_name = "stateId" if kind == documents.STATE else "profileId"
         allowed = {id_name, "since"}

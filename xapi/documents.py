@@ -141,6 +141,7 @@ def put(
     agent: dict[str, Any] | None,
     client_id: int | None,
     merge: bool = False,
+    retried: bool = False,
 ) -> None:
     """Store a document (PUT), or merge a JSON object into it (POST with ``merge``)."""
     found = get(session, scope, registration, document_id)
@@ -181,9 +182,24 @@ def put(
     try:
         with session.begin_nested():
             session.add(row)
-    except IntegrityError as error:
-        # Another request created it meanwhile: this one saw no document, so its precondition is stale.
-        raise PreconditionFailed("the document was created meanwhile: read it and try again") from error
+    except IntegrityError:
+        if retried:
+            raise
+        # Another request created it meanwhile: judge this one again against that document (its
+        # preconditions, the profiles' 409, the merge), as if it had come after.
+        put(
+            session,
+            scope,
+            registration,
+            document_id,
+            content,
+            content_type,
+            preconditions=preconditions,
+            agent=agent,
+            client_id=client_id,
+            merge=merge,
+            retried=True,
+        )
 
 
 def _merged(found: Document | None, content: bytes, content_type: str) -> tuple[bytes, str]:
