@@ -136,7 +136,7 @@ def _check_signature(
         signed = json.loads(payload)
     except AttachmentError:
         raise
-    except (UnicodeDecodeError, jwt.PyJWTError, ValueError, IndexError, TypeError) as error:
+    except (UnicodeDecodeError, jwt.PyJWTError, ValueError, LookupError, TypeError, AttributeError) as error:
         raise AttachmentError(
             f"{where}: its signature is not a valid JWS of a statement ({error})"
         ) from error

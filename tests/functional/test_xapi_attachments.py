@@ -213,6 +213,9 @@ def test_signed_statements_are_checked(lrs: Lrs, signer: tuple[rsa.RSAPrivateKey
         "signed by another key than its certificate's": signed(statement(), other_key, "RS256", x5c),
         "the statement changed after signing": (tampered_body, kind),
         "a signature that is not octet-stream": signed(statement(), key, content_type="text/plain"),
+        "a certificate that is not one": signed(
+            statement(), key, x5c=base64.b64encode(b"not a cert").decode()
+        ),
     }
     for name, (body, content_type) in refused.items():
         response = send(lrs, body, content_type)
