@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from xapi.models import Document, SessionLike, now_us
+from xapi.store import iso
 
 STATE = "state"
 ACTIVITY_PROFILE = "activity_profile"
@@ -251,7 +252,8 @@ def remove_all(session: SessionLike, scope: Scope, registration: str | None) -> 
 
 def documents_of_actor(session: SessionLike, agent_ifi: str) -> list[dict[str, Any]]:
     """A person's State and Agent Profile documents (by their agent identifier, ``validation.agent_ifi``),
-    for an export: each with its key, content type, update time and content (text when it is UTF-8)."""
+    for an export: each with its key, content type, update time (ISO 8601) and content (text when it is UTF-8,
+    hexadecimal otherwise, as ``encoding`` says)."""
     rows = session.execute(
         select(Document)
         .where(Document.agent_digest == agent_digest(agent_ifi), Document.agent_ifi == agent_ifi)
@@ -272,7 +274,7 @@ def documents_of_actor(session: SessionLike, agent_ifi: str) -> list[dict[str, A
                 "registration": row.registration,
                 "id": row.document_id,
                 "contentType": row.content_type,
-                "updated_us": row.updated_us,
+                "updated": iso(row.updated_us),
                 "content": content,
                 "encoding": encoding,
             }

@@ -325,6 +325,7 @@ def test_a_persons_documents_are_listed_and_erased(docs: Docs, app: Flask) -> No
         assert by_id["s"]["content"] == '{"a": 1}' and by_id["s"]["activityId"] == activity
         assert by_id["bin"]["encoding"] == "hex" and by_id["bin"]["content"] == "ff00"
         assert by_id["s"]["agent"] == agent
+        assert by_id["s"]["updated"].endswith("Z")
         assert documents.erase_actor_documents(db.session, ifi) == 2
         db.session.commit()
         assert documents.documents_of_actor(db.session, ifi) == []
