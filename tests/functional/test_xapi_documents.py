@@ -9,17 +9,21 @@ import time
 import uuid
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from flask import Flask
+from sqlalchemy import inspect
 
+from lti_tool import create_app
 from lti_tool.db import db
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, new_database, standalone_config
 from tests.functional.test_xapi_api import V, make_client
 from tests.helpers import Platform
 from xapi import documents, validation
+from xapi.models import Document, StatementAttachment
 
 STATE = "/xapi/activities/state"
 ACTIVITY_PROFILE = "/xapi/activities/profile"
@@ -331,3 +335,35 @@ def test_a_persons_documents_are_listed_and_erased(docs: Docs, app: Flask) -> No
         assert documents.documents_of_actor(db.session, ifi) == []
         assert len(documents.documents_of_actor(db.session, validation.agent_ifi(stranger))) == 1
     assert docs.call("GET", STATE, {"activityId": activity, "agent": agent}).json() == []
+
+
+def test_the_migration_creates_the_tables_of_the_models_and_goes_back(tmp_path: Path) -> None:
+    """0018 creates the documents and attachments tables as the models declare them (columns and indexes);
+    its downgrade removes them."""
+    with new_database("socle_migration", tmp_path / "migrated.sqlite3") as url:
+        app = create_app(standalone_config(tmp_path, DATABASE_URL=url))
+        runner = app.test_cli_runner()
+        result = runner.invoke(args=["db", "upgrade", "0017_live_sessions"])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            schema = inspect(db.engine)
+            for model in (Document, StatementAttachment):
+                table = model.__table__
+                assert {c["name"] for c in schema.get_columns(table.name)} == set(table.columns.keys())
+                declared = {index.name for index in table.indexes}  # type: ignore[attr-defined]
+                assert declared <= {index["name"] for index in schema.get_indexes(table.name)}
+            unique = schema.get_unique_constraints("xapi_documents")
+            assert [c["column_names"] for c in unique] == [["key_digest"]]
+            assert schema.get_pk_constraint("xapi_statement_attachments")["constrained_columns"] == [
+                "statement_id",
+                "sha2",
+            ]
+            db.engine.dispose()
+        result = runner.invoke(args=["db", "downgrade", "0017_live_sessions"])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            tables = set(inspect(db.engine).get_table_names())
+            assert not {"xapi_documents", "xapi_statement_attachments"} & tables
+            db.engine.dispose()
