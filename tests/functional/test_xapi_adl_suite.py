@@ -89,7 +89,9 @@ def test_adl_conformance_suite_passes_at_least_99_percent(
         check=False,
     )
     result = totals(run.stdout)
-    assert result, f"the suite printed no totals:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    assert result, (
+        f"the suite printed no totals:\n{run.stdout[:3000]}\n…\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    )
     share = result["passed"] / result["total"]
     assert share >= REQUIRED_SHARE, "\n".join(
         [f"{result['passed']} of {result['total']} pass ({share:.1%})", *failing_tests(suite / "logs")]
