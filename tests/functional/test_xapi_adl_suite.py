@@ -79,6 +79,10 @@ def test_adl_conformance_suite_passes_at_least_99_percent(
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     key, secret = make_client(app, "all")
+    while secret.startswith("-"):
+        # The runner's option parser (commander 2) reads a value that starts with "-" as more options and
+        # stops at the first it does not know: such a secret, 1 in 64 of them, cannot be passed to it.
+        key, secret = make_client(app, "all")
     run = subprocess.run(  # noqa: S603 - fixed command, our own client's credentials
         [node, "bin/console_runner.js", "-x", "1.0.3", "-e", live_server.url + "/xapi"]
         + ["-a", "-u", key, "-p", secret, "-z"],
