@@ -20,7 +20,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from xapi import validation
-from xapi.models import Endpoint, OutboxRow, SessionLike, Statement, StatementActivity, StatementAgent, now_us
+from xapi.models import (
+    Endpoint,
+    OutboxRow,
+    SessionLike,
+    Statement,
+    StatementActivity,
+    StatementAgent,
+    StatementAttachment,
+    now_us,
+)
 from xapi.vocabulary import VOIDED
 
 _STATEMENTS = cast(Table, Statement.__table__)
@@ -818,7 +827,8 @@ class ErasedActor:
 
 
 def erase_actor(session: SessionLike, agent_ifi: str) -> ErasedActor:
-    """Delete every statement whose actor (or agent object) is this agent, with its index and outbox rows;
+    """Delete every statement whose actor (or agent object) is this agent, with its index, outbox and
+    attachment rows;
     say which external LRSs had already received some. Statements naming the agent only as a related
     agent (an instructor, a team member) are other people's records and stay."""
     ids = actor_statement_ids(session, agent_ifi)
@@ -832,6 +842,7 @@ def erase_actor(session: SessionLike, agent_ifi: str) -> ErasedActor:
             )
         )
         session.execute(delete(OutboxRow).where(OutboxRow.statement_id.in_(chunk)))
+        session.execute(delete(StatementAttachment).where(StatementAttachment.statement_id.in_(chunk)))
         session.execute(delete(StatementAgent).where(StatementAgent.statement_id.in_(chunk)))
         session.execute(delete(StatementActivity).where(StatementActivity.statement_id.in_(chunk)))
         session.execute(delete(Statement).where(Statement.id.in_(chunk)))

@@ -19,9 +19,9 @@ from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.events import LearningEvent
 from lti_tool.learners.models import Context, Enrolment, Platform
 from lti_tool.lti.models import Launch, ScoreOutbox
-from lti_tool.privacy.persons import find_learner, learner_references, statement_ids
+from lti_tool.privacy.persons import find_learner, ifi, learner_references, statement_ids
 from lti_tool.training.models import Attendance, Deliverable, LiveSession, ModuleProgress, QuizAttempt
-from xapi import store
+from xapi import documents, store
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,12 @@ WHY: dict[str, dict[str, str]] = {
         "la formation à distance.",
         "Your learning records as xAPI statements, with you as the actor: the evidence log of distance "
         "learning.",
+    ),
+    "xapi_documents": _why(
+        "Les documents qu'un outil xAPI a enregistrés à votre sujet (état d'une activité, profil) : pour "
+        "qu'il reprenne là où vous en étiez.",
+        "The documents an xAPI tool stored about you (an activity's state, a profile): so that it resumes "
+        "where you left off.",
     ),
     "xapi_forwarding": _why(
         "Les entrepôts de traces (LRS) externes qui ont reçu ou vont recevoir une copie de vos traces.",
@@ -355,6 +361,7 @@ def export_learner(session: DbSession, learner_id: int) -> dict[str, Any]:
     ]
     ids = statement_ids(session, learner)
     sections["xapi_statements"] = store.bodies(session, ids)
+    sections["xapi_documents"] = documents.documents_of_actor(session, ifi(learner))
     sections["xapi_forwarding"] = [
         {"lrs": name, "url": url, "status": status, "statements": n}
         for (name, url, status), n in sorted(store.forwarding_of(session, ids).items())

@@ -28,7 +28,7 @@ from lti_tool.privacy import models
 from lti_tool.privacy.models import AnonymisedCount
 from lti_tool.privacy.persons import STAND_IN_PREFIX, find_learner, ifi, learner_references, statement_ids
 from lti_tool.training.models import ModuleProgress
-from xapi import store
+from xapi import documents, store
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,10 @@ def erase_learner(
     _retire_credentials(session, learner, by, content, reason, report)
     erased = store.erase_actor(session, ifi(learner))
     report.statements, report.forwarded_to = erased.statements, erased.forwarded_to
+    # Their State and Agent Profile documents (written by xAPI clients about them) go with them too.
+    documents_erased = documents.erase_actor_documents(session, ifi(learner))
+    if documents_erased:
+        report.deleted["xapi_documents"] = documents_erased
     for table, column, goes_with_person in learner_references():
         if goes_with_person:
             result = session.execute(delete(table).where(column == learner.id))

@@ -34,6 +34,7 @@ from lti_tool.training.models import Deliverable
 from tests.conftest import SECOND_CLIENT_ID, LiveServer
 from tests.functional.test_diagnostic import run_through
 from tests.functional.test_player import Learner, take_quiz
+from tests.functional.test_xapi_api import V, make_client
 from tests.helpers import LtiBrowser, Platform, error_code
 from xapi.models import Base as XapiBase
 from xapi.models import Endpoint, OutboxRow, Statement, StatementActivity, StatementAgent
@@ -257,7 +258,27 @@ def test_every_table_of_personal_rows_has_its_export_section() -> None:
     assert set(access.TABLE_SECTIONS.values()) <= set(access.WHY)
 
 
+def put_state_about(people: People, sub: str, state_id: str) -> None:
+    """An xAPI tool stores a State document about this person (their LTI account as the agent)."""
+    agent = {"account": {"homePage": people.subject.browser.platform.issuer, "name": sub}}
+    response = requests.put(
+        people.server.url + "/xapi/activities/state",
+        params={
+            "activityId": "https://tool.example/activity",
+            "agent": json.dumps(agent),
+            "stateId": state_id,
+        },
+        data=json.dumps({"page": 3}),
+        headers={**V, "Content-Type": "application/json"},
+        auth=make_client(people.app, "all", platforms=(people.subject.browser.platform.issuer,)),
+        timeout=10,
+    )
+    assert response.status_code == 204, response.text
+
+
 def test_the_export_holds_every_row_about_the_person_and_nobody_elses(people: People) -> None:
+    put_state_about(people, people.subject.sub, "bookmark")
+    put_state_about(people, people.other.sub, "someone-else")
     response = export_via_page(people, people.subject_pk)
     assert response.status_code == 200, error_code(response)
     assert response.headers["Content-Type"].startswith("application/json")
@@ -277,6 +298,10 @@ def test_the_export_holds_every_row_about_the_person_and_nobody_elses(people: Pe
         assert counts[f"{table}.learner_id"] > 0, f"the fixture should give the subject rows in {table}"
     statements = statement_ids(people.app, ifi_of(people, people.subject.sub))
     assert {s["id"] for s in sections["xapi_statements"]["data"]} == statements and statements
+    # The documents xAPI tools stored about them, and not another person's.
+    assert [(d["id"], d["content"]) for d in sections["xapi_documents"]["data"]] == [
+        ("bookmark", '{"page": 3}')
+    ]
     identity = sections["identity"]["data"]
     assert identity["sub"] == people.subject.sub and identity["family_name"] == people.family
     assert identity["email"] == people.email

@@ -3,8 +3,8 @@
 One table of documents (bytes and their content type), looked up by digests of their keys; and the
 attachments sent with statements (multipart/mixed), kept per statement.
 
-Revision ID: 0018_xapi_documents
-Revises: 0017_live_sessions
+Revision ID: 0019_xapi_documents
+Revises: 0018_demo_platform_out
 Create Date: 2026-12-07 16:00:00
 
 """
@@ -12,8 +12,8 @@ Create Date: 2026-12-07 16:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_xapi_documents"
-down_revision = "0017_live_sessions"
+revision = "0019_xapi_documents"
+down_revision = "0018_demo_platform_out"
 branch_labels = None
 depends_on = None
 
