@@ -38,8 +38,8 @@ test: install browser-deps
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check lti_tool xapi tests bench
-	$(BIN)/ruff format --check lti_tool xapi tests bench
+	$(BIN)/ruff check lti_tool xapi demo_platform tests bench
+	$(BIN)/ruff format --check lti_tool xapi demo_platform tests bench
 	$(BIN)/mypy
 
 # Benchmarks print their figures (they are not tests); add --database-url postgresql://… to each for PostgreSQL.

@@ -84,10 +84,10 @@ def run(args: argparse.Namespace, instance: Path, database_url: str) -> int:
             os.environ[key] = env[key]
         from sqlalchemy import func, select
 
+        from demo_platform import roster
         from lti_tool import create_app
         from lti_tool.db import db, utcnow
         from lti_tool.lti import ags
-        from lti_tool.lti.demo_platform import roster
         from lti_tool.lti.models import Launch, ScoreOutbox
 
         app = create_app()

@@ -103,6 +103,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 from bench.common import in_process_app  # noqa: E402
 from bench.player import response_for  # noqa: E402
+from demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID  # noqa: E402
 from lti_tool import events  # noqa: E402
 from lti_tool.certificates import documents, issuing, jsonld, proofs  # noqa: E402
 from lti_tool.certificates.models import Credential  # noqa: E402
@@ -110,9 +111,8 @@ from lti_tool.competences import engine, services  # noqa: E402
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts  # noqa: E402
 from lti_tool.content.loader import Content  # noqa: E402
 from lti_tool.db import db  # noqa: E402
-from lti_tool.events import Scope  # noqa: E402
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform  # noqa: E402
-from lti_tool.lti.demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID  # noqa: E402
+from lti_tool.scope import Scope  # noqa: E402
 from lti_tool.training.models import ModuleProgress  # noqa: E402
 from xapi.models import Statement, StatementAgent  # noqa: E402
 

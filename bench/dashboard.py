@@ -72,16 +72,16 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 from bench.common import in_process_app  # noqa: E402
 from bench.player import diagnostic_results  # noqa: E402
+from demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID  # noqa: E402
 from lti_tool.certificates.issuing import CERTIFICATE  # noqa: E402
 from lti_tool.certificates.models import Credential, StatusList  # noqa: E402
 from lti_tool.competences.models import CompetenceState, LearnerFacts  # noqa: E402
 from lti_tool.competences.rules import Rules  # noqa: E402
 from lti_tool.content.loader import Content  # noqa: E402
-from lti_tool.dashboard.queries import course_activity  # noqa: E402
+from lti_tool.dashboard.timeline import course_activity  # noqa: E402
 from lti_tool.db import db  # noqa: E402
 from lti_tool.diagnostic.models import DiagnosticRun  # noqa: E402
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform  # noqa: E402
-from lti_tool.lti.demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID  # noqa: E402
 from lti_tool.lti.models import Launch  # noqa: E402
 from lti_tool.training.models import Attendance, Deliverable, LiveSession, ModuleProgress, QuizAttempt  # noqa: E402
 from xapi.vocabulary import (  # noqa: E402

@@ -68,6 +68,7 @@ from sqlalchemy import Connection, Table, event, func, insert, select, text
 # Socle's packages (bench/xapi.py) would shadow it: the repository comes first instead.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import in_process_app  # noqa: E402
+from demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID
 from lti_tool.certificates.issuing import CERTIFICATE
 from lti_tool.certificates.models import Credential, StatusList
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts
@@ -76,7 +77,6 @@ from lti_tool.content.loader import Content
 from lti_tool.db import db
 from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform
-from lti_tool.lti.demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID
 from lti_tool.lti.models import Launch
 from lti_tool.training.models import Attendance, Deliverable, LiveSession, ModuleProgress
 

@@ -74,6 +74,7 @@ from sqlalchemy import Connection, Table, event, func, insert, select, text
 # Socle's packages (bench/xapi.py) would shadow it: the repository comes first instead.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import in_process_app  # noqa: E402
+from demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID
 from lti_tool.content.loader import Content, Module
 from lti_tool.content.schemas import ChoiceQuestion, MatchingQuestion, OrderingQuestion, TrueFalseQuestion
 from lti_tool.db import db
@@ -91,7 +92,6 @@ from lti_tool.events import (
     LearningEvent,
 )
 from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform
-from lti_tool.lti.demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID
 from lti_tool.lti.models import Launch
 from lti_tool.training.models import Attendance, Deliverable, LiveSession, ModuleProgress, QuizAttempt
 
@@ -219,8 +219,9 @@ def diagnostic_results(content: Content, rng: random.Random, count: int = 24) ->
     made = []
     for _ in range(count):
         profile = {q.id: rng.choice(q.options).id for q in diagnostic.profiling}
+        # Every question the scoring asks for: the practice questions about the person, then the axes.
         answers = {
-            q.id: rng.choice([0, 1, 2, 2, 3, 3, 4]) for axis in diagnostic.axes for q in axis.questions
+            question: rng.choice([0, 1, 2, 2, 3, 3, 4]) for question in scoring.all_question_ids(diagnostic)
         }
         result = scoring.score(diagnostic, profile, answers)
         data = {

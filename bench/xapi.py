@@ -17,6 +17,10 @@ What it does, for each database
                                    limit of 100), by registration, and of ``/xapi/about`` as a floor; one
                                    client, one request at a time (the measured posts stay stored: the
                                    queries run at 100,000 + 5,500 stored with the defaults)
+        State resource             ``--documents`` state documents of the bench's client inserted
+                                   directly (the rows the API writes, digests included; ANALYZEd on
+                                   PostgreSQL), then ``--document-requests`` PUTs of an existing one, each
+                                   followed by its GET, one client, one request at a time
     The statements look like Socle's own: an account actor among ``--learners`` learners (opaque LTI subs),
     a few verbs (experienced a page and progressed in its module, answered a question, passed or failed a
     quiz, completed a module, launched), activities with definitions (a choice interaction for questions),
@@ -49,8 +53,10 @@ How to read the figures
                    (event row, statements built with tincan, validated and stored with their index rows;
                    it also flushes the progress row's update, which the other page writes as well).
     SQL/req        mean SQL statements per page request (SQLAlchemy cursor executions).
+    State p50      round trip of one State PUT (204) and one GET (200, the document just put), in ms.
     Targets        batches of 100 at >= 5,000 statements/s on PostgreSQL at 100,000 stored (SQLite shown for
-                   information); a query by agent <= 20 ms at 100,000 stored, judged on p50 (p95 shown);
+                   information); State PUT and GET p50 <= 10 ms on PostgreSQL at 100,000 documents; a query
+                   by agent <= 20 ms at 100,000 stored, judged on p50 (p95 shown);
                    recording adds <= 5 ms to a request (p50 difference). Both databases are judged on the
                    last two.
     For scale (from the issue, the same kind of machine): Ralph 5.1.0 with its file backend ingested about
@@ -89,7 +95,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 # The repository first on the path (this file would shadow the xapi package), then the shared helpers.
@@ -97,6 +103,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 from bench import common  # noqa: E402
 from bench.common import BIN, REPO, Server, bench_database, free_port, sqlalchemy_url, wait_ready  # noqa: E402
+from xapi import documents, validation  # noqa: E402
+from xapi.models import Document, now_us  # noqa: E402
 
 DEFAULT_POSTGRES = os.environ.get("LTI_TOOL_TEST_DATABASE_URL") or "postgresql://root@127.0.0.1:5432/test"
 XAPI_VERSION = "1.0.3"
@@ -108,6 +116,9 @@ REQUEST_TIMEOUT = 60.0
 TARGET_INGEST = 5000.0  # statements/s, batches of 100, PostgreSQL, 100,000 stored
 TARGET_AGENT_MS = 20.0  # query by agent at 100,000 stored, p50
 TARGET_RECORDING_MS = 5.0  # what recording a learner event adds to a request, p50
+TARGET_STATE_MS = 10.0  # State PUT and GET at 100,000 documents stored, p50, PostgreSQL
+STATE_IDS = ("bookmark", "suspend_data", "progress", "preferences", "attempt", "notes", "timer", "lang")
+STATE_FILL_CHUNK = 5_000
 RALPH = {
     "version": "5.1.0 (file backend)",
     "ingest_per_second": "about 2,000 statements/s, falling to about 500/s at 30,000 stored",
@@ -596,6 +607,104 @@ def measure_queries(api: Api, corpus: Corpus, queries: int) -> list[dict[str, An
     ]
 
 
+# -- the State resource -------------------------------------------------------------------------------
+
+
+def state_key(corpus: Corpus, index: int) -> tuple[dict[str, Any], str, str, str]:
+    """The index-th state document: (agent, activity, registration, stateId), each one distinct."""
+    learners = len(corpus.subs)
+    learner, module = index % learners, (index // learners) % MODULES
+    state_id = (
+        STATE_IDS[index // (learners * MODULES) % len(STATE_IDS)]
+        + f"-{index // (learners * MODULES * len(STATE_IDS))}"
+    )
+    course = corpus.courses_of[learner][0]
+    return (
+        corpus.agent(learner),
+        _iri("modules", f"m{module}"),
+        corpus.registration(learner, course),
+        state_id,
+    )
+
+
+def fill_states(database_url: str, key: str, corpus: Corpus, count: int) -> None:
+    """``count`` state documents of the bench's client, inserted directly (the rows the API writes, digests
+    included; the API is timed afterwards, on top of them)."""
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.begin() as connection:
+            client_id = connection.execute(
+                text("SELECT id FROM xapi_clients WHERE key = :key"), {"key": key}
+            ).scalar_one()
+            tenant = f"c:{client_id}"
+            for start in range(0, count, STATE_FILL_CHUNK):
+                rows = []
+                for index in range(start, min(start + STATE_FILL_CHUNK, count)):
+                    agent, activity, registration, state_id = state_key(corpus, index)
+                    scope = documents.Scope(documents.STATE, tenant, activity, validation.agent_ifi(agent))
+                    content = json.dumps({"page": index % PAGES, "score": index % 100}).encode()
+                    rows.append(
+                        {
+                            "key_digest": scope.key_digest(registration, state_id),
+                            "scope_digest": scope.digest,
+                            "agent_digest": documents.agent_digest(validation.agent_ifi(agent)),
+                            "kind": documents.STATE,
+                            "tenant": tenant,
+                            "activity_id": activity,
+                            "agent_ifi": validation.agent_ifi(agent),
+                            "agent": json.dumps(agent),
+                            "registration": registration,
+                            "document_id": state_id,
+                            "content": content,
+                            "content_type": "application/json",
+                            "etag": documents.etag_of(content),
+                            "updated_us": now_us(),
+                            "source_client_id": client_id,
+                        }
+                    )
+                connection.execute(insert(Document.__table__), rows)
+    finally:
+        engine.dispose()
+
+
+def measure_state(api: Api, corpus: Corpus, stored: int, how_many: int, rng: random.Random) -> dict[str, Any]:
+    """PUT then GET of existing state documents (one client, one request at a time), at ``stored``."""
+    url = api.base_url + "/xapi/activities/state"
+    put_ms: list[float] = []
+    get_ms: list[float] = []
+    wrong: list[str] = []
+    with requests.Session() as session:
+        for _ in range(how_many):
+            agent, activity, registration, state_id = state_key(corpus, rng.randrange(stored))
+            params = {
+                "activityId": activity,
+                "agent": json.dumps(agent),
+                "registration": registration,
+                "stateId": state_id,
+            }
+            body = json.dumps({"page": rng.randrange(PAGES), "at": time.time()}).encode()
+            began = time.perf_counter()
+            put = session.put(
+                url, params=params, data=body, headers=api.post_headers, timeout=REQUEST_TIMEOUT
+            )
+            put_ms.append((time.perf_counter() - began) * 1000)
+            began = time.perf_counter()
+            got = session.get(url, params=params, headers=api.headers, timeout=REQUEST_TIMEOUT)
+            get_ms.append((time.perf_counter() - began) * 1000)
+            if put.status_code != 204 or got.status_code != 200 or got.content != body:
+                wrong.append(f"PUT {put.status_code}, GET {got.status_code}: {got.text[:120]}")
+    return {
+        "documents": stored,
+        "requests": how_many,
+        "put_p50_ms": round(percentile(put_ms, 50), 2),
+        "put_p95_ms": round(percentile(put_ms, 95), 2),
+        "get_p50_ms": round(percentile(get_ms, 50), 2),
+        "get_p95_ms": round(percentile(get_ms, 95), 2),
+        "failures": len(wrong),
+        "errors": list(dict.fromkeys(wrong))[:5],
+    }
+
+
 # -- recording a learner event, in-process -------------------------------------------------------------
 
 
@@ -624,9 +733,9 @@ def seed_learners(socle_env: dict[str, str], count: int) -> list[str]:
     Core inserts naming only the columns a launch fills (as a validated launch leaves the rows)."""
     from sqlalchemy import insert, select
 
+    from demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID
     from lti_tool.db import db
     from lti_tool.learners.models import Context, Deployment, Enrolment, Learner, Platform
-    from lti_tool.lti.demo_platform.platform import CLIENT_ID as DEMO_CLIENT_ID
     from lti_tool.lti.models import Launch
 
     now = datetime.now(UTC)
@@ -866,6 +975,15 @@ def run_database(admin_url: str | None, args: argparse.Namespace) -> dict[str, A
             f"registration p50 {queries[1]['p50_ms']} ms",
             flush=True,
         )
+        fill_states(database_url, key, corpus, args.documents)
+        if backend == "postgresql":
+            analyze(database_url)
+        state = measure_state(api, corpus, args.documents, args.document_requests, rng)
+        print(
+            f"  State at {args.documents:,} documents: PUT p50 {state['put_p50_ms']} ms, "
+            f"GET p50 {state['get_p50_ms']} ms",
+            flush=True,
+        )
         server.stop()
         if any(phase.failures for phase in ingest):
             print(f"\nLast lines of Socle's log:\n{server.log_tail()}", file=sys.stderr)
@@ -875,7 +993,12 @@ def run_database(admin_url: str | None, args: argparse.Namespace) -> dict[str, A
         except Exception as error:  # the other figures are still worth printing
             recording = {"learners": args.recording_learners, "failures": 1, "errors": [repr(error)[:300]]}
             print(f"  recording not measured: {error!r}"[:300], file=sys.stderr)
-        failed = failed or any(q["failures"] for q in queries) or bool(recording["failures"])
+        failed = (
+            failed
+            or any(q["failures"] for q in queries)
+            or bool(recording["failures"])
+            or bool(state["failures"])
+        )
         return {
             "database": backend,
             "workers": args.workers,
@@ -885,6 +1008,7 @@ def run_database(admin_url: str | None, args: argparse.Namespace) -> dict[str, A
             "stored_at_queries": stored,
             "ingest": [phase.summary() for phase in ingest],
             "queries": queries,
+            "state": state,
             "recording": recording,
             "failed": failed,
         }
@@ -925,6 +1049,15 @@ def print_database(figures: dict[str, Any]) -> None:
         )
         for error in query["errors"]:
             print(f"    {error}")
+    state = figures["state"]
+    print(f"{'State at ' + format(state['documents'], ',') + ' documents':<34}{'p50 ms':>9}{'p95 ms':>9}")
+    for label in ("put", "get"):
+        print(
+            f"{label.upper() + ' (' + str(state['requests']) + ')':<34}"
+            f"{state[label + '_p50_ms']:>9.1f}{state[label + '_p95_ms']:>9.1f}"
+        )
+    for error in state["errors"]:
+        print(f"    {error}")
     rec = figures["recording"]
     if "page_not_read" not in rec:
         print(f"Module page, in-process: not measured ({rec['errors'][0]})")
@@ -1003,6 +1136,20 @@ def judge(results: list[dict[str, Any]]) -> dict[str, Any]:
     )
     row("query by registration (ms, p50)", [f"{r['queries'][1]['p50_ms']:.1f}" for r in results], "")
     row("recording adds to a request (ms, p50)", recording_cells, f"<= {TARGET_RECORDING_MS:.0f} ms")
+    state_cells = []
+    for r in results:
+        put, get = r["state"]["put_p50_ms"], r["state"]["get_p50_ms"]
+        if r["database"] == "postgresql":
+            met = max(put, get) <= TARGET_STATE_MS
+            verdicts["state_postgresql"] = {"put_p50_ms": put, "get_p50_ms": get, "met": met}
+            state_cells.append(f"{put:.1f} / {get:.1f} {'MET' if met else 'MISSED'}")
+        else:
+            state_cells.append(f"{put:.1f} / {get:.1f} (info)")
+    row(
+        f"State PUT / GET at {results[0]['state']['documents']:,} (ms, p50)",
+        state_cells,
+        f"<= {TARGET_STATE_MS:.0f} ms on PostgreSQL",
+    )
     print(
         f"Ralph {RALPH['version']}: {RALPH['ingest_per_second']}; query by agent {RALPH['agent_query_ms']}."
     )
@@ -1034,6 +1181,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="PostgreSQL server (a socle_bench_<random> database is created there and dropped afterwards); "
         "default $LTI_TOOL_TEST_DATABASE_URL or postgresql://root@127.0.0.1:5432/test",
     )
+    parser.add_argument("--documents", type=int, default=100_000, help="state documents stored (100000)")
+    parser.add_argument(
+        "--document-requests", type=int, default=300, help="State PUTs and GETs timed (300 each)"
+    )
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -1049,6 +1200,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             args.workers,
             args.threads,
             args.stored_small,
+            args.documents,
+            args.document_requests,
         )
         < 1
         or args.recording_warmup < 0
@@ -1085,6 +1238,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ingest_batches_postgresql_per_second": TARGET_INGEST,
                 "agent_query_p50_ms": TARGET_AGENT_MS,
                 "recording_adds_p50_ms": TARGET_RECORDING_MS,
+                "state_put_get_p50_ms_postgresql": TARGET_STATE_MS,
             },
             "verdicts": verdicts,
             "ralph": RALPH,

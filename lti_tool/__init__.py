@@ -54,16 +54,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
     )
 
+    from lti_tool import events, records
+    from lti_tool.certificates import issuing
+    from lti_tool.certificates.achievements_blueprint import bp as achievements_bp
     from lti_tool.certificates.blueprint import bp as certificates_bp
+    from lti_tool.competences import mastery
     from lti_tool.competences.blueprint import bp as competences_bp
     from lti_tool.content import runtime as content_runtime
     from lti_tool.dashboard.blueprint import bp as dashboard_bp
-    from lti_tool.dashboard.exports_blueprint import bp as exports_bp
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
+    from lti_tool.exports.blueprint import bp as exports_bp
     from lti_tool.home.blueprint import bp as home_bp
     from lti_tool.learners import services as learners_services
     from lti_tool.learners.blueprint import bp as learners_bp
-    from lti_tool.lti import launches, runtime
+    from lti_tool.lti import ags, launches, runtime
     from lti_tool.lti.blueprint import bp as lti_bp
     from lti_tool.privacy.blueprint import bp as privacy_bp
     from lti_tool.training.blueprint import bp as training_bp
@@ -72,6 +76,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     inputs.init_app(app)  # before any blueprint: its converter bounds every <int:…> id
     content_runtime.init_app(app)
     runtime.init_app(app)
+    # The event pipeline: each recorded event goes to these handlers, in this order (see lti_tool.events).
+    pipeline = events.init_app(app)
+    pipeline.register(records.on_event)  # its xAPI statements (their ids are mastery's evidence)
+    pipeline.register(ags.on_event)  # the gradebook score it earns
+    pipeline.register(mastery.on_event)  # the mastery it changes, announced to the features below
+    issuing.init_app(app)  # certificates: a bloc met issues what it earns
     app.register_blueprint(home_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(learners_bp)
@@ -79,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(diagnostic_bp)
     app.register_blueprint(competences_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(achievements_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(exports_bp)
@@ -91,7 +102,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         )
     )
     if app.config["DEMO_PLATFORM"]:
-        from lti_tool.lti.demo_platform import blueprint as demo_platform
+        # The demo LMS (development and tests) is a neighbour package, not a feature: this is the only place
+        # lti_tool imports it. It reaches the tool through its public URLs only, keeps its own tables
+        # (created here), and leaves its platform object in app.extensions["socle_demo_platform"].
+        import demo_platform
 
         demo_platform.init_app(app)
     security.init_app(app)
@@ -113,7 +127,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-class _FrenchDomain(Domain):  # type: ignore[misc]
+class _FrenchDomain(Domain):
     """French is the source language: its catalogue hands the UI's strings out with French spacing
     (narrow no-break space before ; : ! ? », after «), so templates and messages need not type it."""
 
@@ -125,7 +139,7 @@ class _FrenchDomain(Domain):  # type: ignore[misc]
         return translations
 
 
-class _Babel(Babel):  # type: ignore[misc]
+class _Babel(Babel):
     @cached_property
     def domain_instance(self) -> Domain:
         return _FrenchDomain(domain=self.domain)

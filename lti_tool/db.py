@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
-from flask import Flask, g
+from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, exc, insert
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, event, exc, insert
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
@@ -26,11 +25,19 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:
+        # Every model maps one table of its own (none maps a join or a select), so Core statements take it.
+        __table__: ClassVar[Table]
 
 
 db = SQLAlchemy(model_class=Base)
 
-log = logging.getLogger(__name__)
+# The base of every model. At run time it is Flask-SQLAlchemy's ``db.Model`` (built from ``Base``); mypy
+# cannot take a base class from an attribute (python/mypy#8603), so type checking sees the typed ``Base``.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 # What services take: a plain Session, or Flask-SQLAlchemy's request-scoped ``db.session``.
 DbSession: TypeAlias = Session | scoped_session[Any]
@@ -72,33 +79,35 @@ def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS
 
 
 def end_requests_with_commit(app: Flask) -> None:
-    """End a successful request's open transaction with COMMIT, not ROLLBACK.
+    """The one commit point of a request: services and views only ``flush()``; a successful request's
+    transaction is committed here, before the response leaves, so that a failing COMMIT is an error
+    response (the app's 500 page) and never a silent loss behind a page that said "saved".
 
-    Views commit what they write; what is left open at the end of a successful request is a read. Ending it
-    with ROLLBACK (Flask-SQLAlchemy's default) makes psycopg forget every statement it had prepared on
-    the connection, so PostgreSQL parses and plans each query again on every request. A COMMIT ends a
-    read-only transaction just as well and keeps them. A failed request (4xx, 5xx, an exception) still
-    rolls back, so a refusal records nothing."""
+    A failed request (4xx, 5xx, an exception) rolls back, so a refusal records nothing. A transaction that
+    only read is committed too: ending it with ROLLBACK (Flask-SQLAlchemy's default) makes psycopg forget
+    every statement it had prepared on the connection, so PostgreSQL would parse and plan each query again
+    on every request. A streamed body still reads the session after this point: it is left to
+    Flask-SQLAlchemy's teardown (streamed responses are read-only exports)."""
 
+    # Registered before every other ``after_request`` (create_app binds the database first), so it runs
+    # last (they run in reverse order) and commits what they read too (the frame-ancestors lookup).
     @app.after_request
-    def _remember_outcome(response: Any) -> Any:
-        # A streamed body is still reading the session after the teardown: leave it to Flask-SQLAlchemy.
-        g.db_request_succeeded = response.status_code < 400 and not response.is_streamed
-        return response
-
-    # Registered after Flask-SQLAlchemy's teardown, so it runs first (teardowns run in reverse order).
-    @app.teardown_appcontext
-    def _commit_reads(error: BaseException | None) -> None:
-        if error is not None or not g.pop("db_request_succeeded", False) or not db.session.registry.has():
-            return
+    def _commit_or_roll_back(response: Any) -> Any:
+        if response.is_streamed or not db.session.registry.has():
+            return response
         session = db.session()
         if not session.in_transaction():
-            return
+            return response
+        if response.status_code >= 400:
+            session.rollback()
+            return response
         try:
             session.commit()
-        except Exception:  # noqa: BLE001 - the response is sent; Flask-SQLAlchemy's teardown rolls back
-            log.exception("could not end the request's transaction")
+        except Exception:
+            # Raised again: Flask turns it into the error page (and logs it); nothing of the request is kept.
             session.rollback()
+            raise
+        return response
 
 
 def insert_row(session: DbSession, model: Any, row: dict[str, Any]) -> Any:

@@ -1,22 +1,50 @@
-"""Domain events: what a learner or a facilitator did, recorded in the same transaction as the change.
+"""Domain events and their pipeline: what a learner or a facilitator did, recorded in the same transaction
+as the change, then handed to the features that react to it.
 
-Every learner action goes through a service that writes its state change and one or more events here, so
-that what is recorded and what happened cannot disagree. The xAPI work turns these rows into statements;
-the competences work turns them into mastery.
+Every learner action goes through a service that writes its state change and one or more events through
+``record_event``, so that what is recorded and what happened cannot disagree.
+
+The pipeline. ``record_event`` inserts the event's row, then hands the event (a ``Recorded``: the row, its
+scope, and what the recording service knew, its module, question, acting facilitator) to the handlers the
+app registered at its creation, in their order. ``create_app`` registers, in this order: the xAPI records
+(the event's statements, stored and queued for the LRSs), the gradebook (the AGS score outbox) and mastery
+(competences; it announces what became met, and certificates, subscribed to that announcement, issue).
+This module names none of them: the dependencies point from the features to the events, never back.
+
+What a handler may do:
+
+- write in the caller's session (add, flush, Core statements); never commit nor roll back: the request,
+  CLI command or worker job that called ``record_event`` commits once, or rolls everything back;
+- read what the handlers before it added to the ``Recorded`` (the xAPI handler adds the statement ids,
+  which mastery keeps as evidence), and add to it for the handlers after it;
+- record follow-up events (a competence satisfied, a credential earned) with ``record_event`` itself:
+  their rows are inserted at once (their ids are known), but their handling is queued, and runs after
+  every handler of the current event has finished, in the order they were recorded, in the same
+  transaction. Nothing recurses: a chain of reactions is a queue, drained by the outermost call;
+- raise: the remaining handlers and queued events are dropped, the exception reaches the caller, and its
+  transaction rolls back, the event row and everything the earlier handlers wrote with it.
+
+An app that registered no handler refuses to record (``NoEventHandlers``) rather than silently write
+events that make no statement, grade or mastery.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import Flask, current_app
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool.db import DbSession, UTCDateTime, db, insert_row, utcnow
-from lti_tool.lti.context import LaunchContext
+from lti_tool.content.loader import Module
+from lti_tool.content.schemas import Question
+from lti_tool.db import DbSession, Model, UTCDateTime, insert_row, utcnow
+from lti_tool.scope import Scope
 
 # The event types services emit.
 PAGE_READ = "page_read"
@@ -35,51 +63,7 @@ CREDENTIAL_EARNED = "credential_earned"
 CREDENTIAL_REVOKED = "credential_revoked"
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Who acts, where: every event and every learner row carries its registration and context, and the
-    LTI ids that make the xAPI actor, registration and course."""
-
-    platform_id: int
-    context_pk: int
-    learner_id: int
-    launch_id: str | None = None
-    issuer: str = ""
-    sub: str = ""
-    deployment_id: str = ""
-    lti_context_id: str = ""
-    context_title: str | None = None
-    resource_link_id: str | None = None
-
-    @classmethod
-    def of_launch(cls, launch: LaunchContext) -> Scope:
-        return cls(
-            platform_id=launch.platform_id,
-            context_pk=launch.context_pk,
-            learner_id=launch.learner_id,
-            launch_id=launch.launch_id,
-            issuer=launch.issuer,
-            sub=launch.sub,
-            deployment_id=launch.deployment_id,
-            lti_context_id=launch.lti_context_id,
-            context_title=launch.context_title,
-            resource_link_id=launch.resource_link_id,
-        )
-
-    def for_learner(self, learner_id: int, issuer: str, sub: str, resource_link_id: str | None) -> Scope:
-        """The same course, for another person (a facilitator records a learner's attendance); the
-        resource is the learner's own latest one, so their registration stays the same."""
-        return replace(
-            self,
-            learner_id=learner_id,
-            launch_id=None,
-            issuer=issuer,
-            sub=sub,
-            resource_link_id=resource_link_id,
-        )
-
-
-class LearningEvent(db.Model):  # type: ignore[name-defined,misc]
+class LearningEvent(Model):
     __tablename__ = "learning_events"
     __table_args__ = (
         Index("ix_learning_events_learner", "learner_id", "occurred_at"),
@@ -100,27 +84,76 @@ class LearningEvent(db.Model):  # type: ignore[name-defined,misc]
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+@dataclass
+class Recorded:
+    """One event on its way through the handlers: its row and scope, what the service that recorded it knew
+    (the module, the question answered, the facilitator acting for the learner, the live session's title),
+    and what the handlers add for the ones after them."""
+
+    event: LearningEvent
+    scope: Scope
+    module: Module | None = None
+    question: Question | None = None
+    actor: Scope | None = None
+    session_title: str | None = None
+    # The ids of the statements the xAPI handler stored for this event (mastery links them as evidence).
+    statement_ids: list[str] = field(default_factory=list)
+
+
+Handler = Callable[[DbSession, Recorded], None]
+
+
+class NoEventHandlers(RuntimeError):
+    """``record_event`` in an app whose pipeline has no handler: it would record events nobody handles."""
+
+
+class Pipeline:
+    """The handlers of one app, in the order they run."""
+
+    def __init__(self) -> None:
+        self.handlers: list[Handler] = []
+
+    def register(self, handler: Handler) -> None:
+        self.handlers.append(handler)
+
+
+_EXTENSION = "socle_events"
+_QUEUE = "socle_event_queue"  # in session.info: the events waiting for their handlers, while a dispatch runs
+
+
+def init_app(app: Flask) -> Pipeline:
+    """Give the app its (empty) pipeline; create_app registers the handlers on it, in order."""
+    pipeline = Pipeline()
+    app.extensions[_EXTENSION] = pipeline
+    return pipeline
+
+
+def _handlers() -> list[Handler]:
+    pipeline: Pipeline | None = current_app.extensions.get(_EXTENSION)
+    if pipeline is None or not pipeline.handlers:
+        raise NoEventHandlers(
+            "no event handler is registered on this app: create_app wires the pipeline "
+            "(events.init_app, then the xAPI records, gradebook and mastery handlers)"
+        )
+    return pipeline.handlers
+
+
 def record_event(
     session: DbSession,
     scope: Scope,
     type_: str,
     *,
     content_version: int,
-    module: Any = None,
-    question: Any = None,
+    module: Module | None = None,
+    question: Question | None = None,
     payload: dict[str, Any] | None = None,
     actor: Scope | None = None,
     at: datetime | None = None,
     session_title: str | None = None,
 ) -> LearningEvent:
-    """Write the event, the xAPI statements it makes, the gradebook score it earns and the mastery it
-    changes, all in the caller's transaction."""
-    # Imported here: each of them builds on events.
-    from lti_tool import records
-    from lti_tool.competences import services as competences
-    from lti_tool.content.runtime import content
-    from lti_tool.lti import ags
-
+    """Write the event and hand it to the app's handlers, in the caller's transaction; called by a handler,
+    queue it behind the event being handled (see the module's docstring)."""
+    handlers = _handlers()
     row = {
         "id": str(uuid.uuid4()),
         "type": type_,
@@ -134,12 +167,18 @@ def record_event(
         "payload": payload or {},
         "occurred_at": at or utcnow(),
     }
-    event = insert_row(session, LearningEvent, row)
-    statement_ids = records.emit(
-        session, scope, event, module=module, question=question, actor=actor, session_title=session_title
-    )
-    grade = ags.grade_for(type_, event.payload, module)
-    if grade is not None:
-        ags.enqueue(session, scope, grade)
-    competences.after_event(session, scope, event, statement_ids, content())
+    event: LearningEvent = insert_row(session, LearningEvent, row)
+    recorded = Recorded(event, scope, module, question, actor, session_title)
+    queue: deque[Recorded] | None = session.info.get(_QUEUE)
+    if queue is not None:  # a handler recorded it: it waits for the current event's handlers to finish
+        queue.append(recorded)
+        return event
+    queue = session.info[_QUEUE] = deque([recorded])
+    try:
+        while queue:
+            current = queue.popleft()
+            for handler in handlers:
+                handler(session, current)
+    finally:
+        del session.info[_QUEUE]
     return event

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
+from demo_platform.platform import CLIENT_ID, USERS, DemoPlatform, DemoTool
 from lti_tool.content.typography import french
-from lti_tool.lti.demo_platform.platform import CLIENT_ID, USERS, DemoPlatform, DemoTool
 
 DROP = object()  # a claim value meaning "leave this claim out"
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"

@@ -23,14 +23,22 @@ from sqlalchemy import select
 from werkzeug.datastructures import Authorization, Headers, LanguageAccept, MultiDict
 from werkzeug.http import http_date, parse_accept_header
 
-from xapi import store, validation
+from xapi import attachments, documents, store, validation
 from xapi.models import Client, SessionLike
 
 VERSION = "1.0.3"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 READ_SCOPES = {"statements/read", "all/read", "all"}
 WRITE_SCOPES = {"statements/write", "all"}
-ALL_SCOPES = ("statements/write", "statements/read", "statements/read/mine", "all/read", "all")
+ALL_SCOPES = (
+    "statements/write",
+    "statements/read",
+    "statements/read/mine",
+    "all/read",
+    "all",
+    "state",
+    "profile",
+)
 PLATFORMS_CACHE_SECONDS = 5.0
 STATEMENT_ENDPOINTS = {"xapi.post_statements", "xapi.put_statement", "xapi.get_statements"}
 
@@ -123,6 +131,20 @@ def create_blueprint(
     def forbidden(error: store.Forbidden) -> tuple[Response, int]:
         return _json({"error": True, "message": str(error)}, 403), 403
 
+    @bp.errorhandler(attachments.AttachmentError)
+    @bp.errorhandler(documents.NotMergeable)
+    @bp.errorhandler(documents.PreconditionRequired)
+    def not_mergeable(error: ValueError) -> tuple[Response, int]:
+        return _json({"error": True, "message": str(error)}, 400), 400
+
+    @bp.errorhandler(documents.PreconditionFailed)
+    def precondition_failed(error: documents.PreconditionFailed) -> tuple[Response, int]:
+        return _json({"error": True, "message": str(error)}, 412), 412
+
+    @bp.errorhandler(documents.Unconditional)
+    def unconditional(error: documents.Unconditional) -> tuple[Response, int]:
+        return _json({"error": True, "message": str(error)}, 409), 409
+
     @bp.errorhandler(store.Conflict)
     def conflict(error: store.Conflict) -> tuple[Response, int]:
         return _json({"error": True, "message": str(error)}, 409), 409
@@ -141,10 +163,11 @@ def create_blueprint(
         if alternate is not None and alternate.method != "POST":
             raise ApiError(405, f"method={alternate.method} is not allowed on statements")
         client = require(WRITE_SCOPES)
-        body = _body()
+        body, parts = _statements_body()
         statements = body if isinstance(body, list) else [body]
         if not statements:
             raise ApiError(400, "an empty list of statements: send at least one")
+        attachments.check(statements, parts)
         ids = store.store(
             session(),
             statements,
@@ -152,6 +175,7 @@ def create_blueprint(
             source_client_id=client.id,
             writer=writer(client),
         )
+        attachments.save(session(), ids, statements, parts)
         commit()
         return _json(ids, 200)
 
@@ -161,19 +185,21 @@ def create_blueprint(
         statement_id = _args().get("statementId")
         if not statement_id:
             raise ApiError(400, "PUT needs the statementId parameter")
-        body = _body()
+        body, parts = _statements_body()
         if not isinstance(body, dict):
             raise ApiError(400, "PUT takes one statement (a JSON object)")
         if "id" in body and str(body["id"]).lower() != statement_id.lower():
             raise ApiError(400, "the statement's id differs from the statementId parameter")
+        attachments.check([body], parts)
         body = {**body, "id": statement_id}
-        store.store(
+        ids = store.store(
             session(),
             [body],
             authority=authority(client, base_url),
             source_client_id=client.id,
             writer=writer(client),
         )
+        attachments.save(session(), ids, [body], parts)
         commit()
         return Response(status=204)
 
@@ -205,8 +231,7 @@ def create_blueprint(
         fmt = args.get("format", "exact")
         if fmt not in ("exact", "ids", "canonical"):
             raise ApiError(400, "format must be exact, ids or canonical")
-        # Socle stores no attachment content (a statement sent with raw attachments is refused; the others
-        # point at theirs with fileUrl): with attachments=true, the multipart answer holds the JSON part only.
+        # attachments=true: multipart/mixed, the JSON then the content of each attachment sent with them.
         with_attachments = _flag(args, "attachments")
         single = args.get("statementId") or args.get("voidedStatementId")
         if single:
@@ -216,7 +241,8 @@ def create_blueprint(
             found = store.get(session(), single, visibility, voided="voidedStatementId" in args)
             if found is None:
                 raise ApiError(404, f"no statement {single}")
-            response = _answer(_format(found, fmt), multipart=with_attachments)
+            parts = attachments.of_statements(session(), [found["id"]]) if with_attachments else None
+            response = _answer(_format(found, fmt), parts)
             response.headers["Last-Modified"] = http_date(datetime.fromisoformat(found["stored"]))
             return response
         query = _query(args)
@@ -226,10 +252,10 @@ def create_blueprint(
             params = {k: v for k, v in args.items() if k != "more"}
             params["more"] = store.encode_cursor(more)
             more_url = "/xapi/statements?" + urlencode(params)
-        return _answer(
-            {"statements": [_format(s, fmt) for s in statements], "more": more_url},
-            multipart=with_attachments,
+        parts = (
+            attachments.of_statements(session(), [s["id"] for s in statements]) if with_attachments else None
         )
+        return _answer({"statements": [_format(s, fmt) for s in statements], "more": more_url}, parts)
 
     @bp.get("/agents")
     def get_agents() -> Response:
@@ -265,7 +291,143 @@ def create_blueprint(
             raise ApiError(400, f"activityId must be an IRI of at most {store.MAX_ACTIVITY_ID} characters")
         return _json(store.activity(session(), activity_id, visibility_of(client)), 200)
 
+    def tenant_of(client: Client, agent: dict[str, Any] | None) -> str:
+        """Whose documents a request reads and writes, as for statements: a client bound to platforms those
+        of the platform its agent's account homePage names (the first of its platforms for an Activity
+        Profile), a client bound to none its own, for agents that name no registered platform."""
+        if agent is None:
+            if client.platform_ids:
+                return f"p:{min(client.platform_ids)}"
+            return f"c:{client.id}"
+        try:
+            platform_id = writer(client).platform_of({"actor": agent}, "agent")
+        except store.Forbidden as error:
+            raise ApiError(403, str(error).replace("its actor", "it")) from error
+        return f"p:{platform_id}" if platform_id is not None else f"c:{client.id}"
+
+    def document_resource(kind: str, scope_name: str) -> Response:
+        """One of the three document resources: GET (a document, or the ids), PUT, POST (JSON merge),
+        DELETE; HEAD as GET."""
+        alternate: Alternate | None = g.xapi_alternate
+        method = alternate.method if alternate is not None else request.method
+        reading = method in ("GET", "HEAD")
+        client = require({"all", "all/read", scope_name} if reading else {"all", scope_name})
+        args = _args()
+        id_name = "stateId" if kind == documents.STATE else "profileId"
+        allowed = {id_name, "since"}
+        if kind != documents.AGENT_PROFILE:
+            allowed.add("activityId")
+        if kind != documents.ACTIVITY_PROFILE:
+            allowed.add("agent")
+        if kind == documents.STATE:
+            allowed.add("registration")
+        unknown = sorted(set(args) - allowed)
+        if unknown:
+            raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
+        activity_id = None
+        if "activityId" in allowed:
+            activity_id = _text_param(args, "activityId")
+            if not validation.is_iri(activity_id):
+                raise ApiError(400, "activityId must be an IRI")
+        agent = None
+        agent_ifi = None
+        if "agent" in allowed:
+            agent = _agent_param(_text_param(args, "agent"))
+            agent_ifi = validation.agent_ifi(agent)
+        registration = None
+        if "registration" in args:
+            try:
+                registration = str(uuid.UUID(args["registration"]))
+            except ValueError as error:
+                raise ApiError(400, "registration must be a UUID") from error
+        document_id = _text_param(args, id_name) if id_name in args else None
+        if "since" in args and (document_id is not None or not reading):
+            raise ApiError(400, f"since lists ids: send it with GET and without {id_name}")
+        scope = documents.Scope(kind, tenant_of(client, agent), activity_id, agent_ifi)
+        db = session()
+        preconditions = documents.Preconditions.parse(
+            _header("If-Match") or None, _header("If-None-Match") or None
+        )
+        if reading:
+            if document_id is None:
+                since = store.parse_time(args["since"], "since") if "since" in args else None
+                return _json(documents.ids(db, scope, registration, since), 200)
+            found = documents.get(db, scope, registration, document_id)
+            if found is None:
+                raise ApiError(404, f"no document {document_id}")
+            response = Response(found.content, status=200, content_type=found.content_type)
+            response.headers["ETag"] = f'"{found.etag}"'
+            response.headers["Last-Modified"] = http_date(found.updated_us / 1_000_000)
+            return response
+        if method == "DELETE":
+            if document_id is None:
+                if kind != documents.STATE:
+                    raise ApiError(400, f"DELETE needs the {id_name} parameter")
+                documents.remove_all(db, scope, registration)
+            else:
+                documents.remove(db, scope, registration, document_id, preconditions=preconditions)
+            commit()
+            return Response(status=204)
+        if method not in ("PUT", "POST"):
+            raise ApiError(405, f"method={method} is not allowed here")
+        if document_id is None:
+            raise ApiError(400, f"{method} needs the {id_name} parameter")
+        content, content_type = _document_body()
+        documents.put(
+            db,
+            scope,
+            registration,
+            document_id,
+            content,
+            content_type,
+            preconditions=preconditions,
+            agent=agent,
+            client_id=client.id,
+            merge=method == "POST",
+        )
+        commit()
+        return Response(status=204)
+
+    methods = ["GET", "PUT", "POST", "DELETE"]
+
+    @bp.route("/activities/state", methods=methods)
+    def state() -> Response:
+        """The State resource."""
+        return document_resource(documents.STATE, "state")
+
+    @bp.route("/activities/profile", methods=methods)
+    def activity_profile() -> Response:
+        """The Activity Profile resource."""
+        return document_resource(documents.ACTIVITY_PROFILE, "profile")
+
+    @bp.route("/agents/profile", methods=methods)
+    def agent_profile() -> Response:
+        """The Agent Profile resource."""
+        return document_resource(documents.AGENT_PROFILE, "profile")
+
     return bp
+
+
+def _text_param(args: Any, name: str) -> str:
+    """A required text parameter that the database can hold (no NUL, no lone surrogate)."""
+    value = args.get(name)
+    if not value:
+        raise ApiError(400, f"the {name} parameter is required")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = "\x00"
+    if "\x00" in value:
+        raise ApiError(400, f"{name}: a NUL or a lone surrogate cannot be stored")
+    return str(value)
+
+
+def _document_body() -> tuple[bytes, str]:
+    """A document's bytes and content type (from the form in the Alternate Request Syntax)."""
+    alternate: Alternate | None = g.xapi_alternate
+    if alternate is not None:
+        return alternate.content.encode(), alternate.headers.get("Content-Type", "application/octet-stream")
+    return request.get_data(), request.headers.get("Content-Type") or "application/octet-stream"
 
 
 def visibility_of(client: Client) -> store.Visibility:
@@ -331,7 +493,7 @@ def _body() -> Any:
     else:
         mimetype, data = request.mimetype, request.get_data()
     if not (mimetype or "").startswith("application/json"):
-        raise ApiError(400, "send statements as application/json")
+        raise ApiError(400, "send statements as application/json (or multipart/mixed, with attachments)")
     try:
         return json.loads(data or b"null")
     except json.JSONDecodeError as error:
@@ -345,6 +507,13 @@ def _body() -> Any:
     except ValueError as error:
         # An integer of more than 4,300 digits (Python's integer-string limit), e.g. an extension's 10^5000.
         raise ApiError(400, "the body holds a number too long to read (over 4,300 digits)") from error
+
+
+def _statements_body() -> tuple[Any, list[attachments.Part]]:
+    """The statements of a POST or PUT, and the attachments' content when it is multipart/mixed."""
+    if g.xapi_alternate is None and request.mimetype == "multipart/mixed":
+        return attachments.parse_multipart(request.content_type or "", request.get_data())
+    return _body(), []
 
 
 @dataclass(frozen=True)
@@ -504,17 +673,12 @@ def _canonical(node: Any, accepted: LanguageAccept) -> Any:
     return out
 
 
-def _answer(data: Any, *, multipart: bool) -> Response:
-    """A 200 answer: JSON, or multipart/mixed with the JSON as its only part (attachments=true)."""
-    if not multipart:
+def _answer(data: Any, parts: list[attachments.Part] | None) -> Response:
+    """A 200 answer: JSON, or (attachments=true) multipart/mixed: the JSON, then the attachments' content."""
+    if parts is None:
         return _json(data, 200)
-    boundary = uuid.uuid4().hex
-    body = (
-        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n"
-        + json.dumps(data, ensure_ascii=False)
-        + f"\r\n--{boundary}--\r\n"
-    )
-    return Response(body.encode(), status=200, content_type=f"multipart/mixed; boundary={boundary}")
+    body, content_type = attachments.multipart(data, parts)
+    return Response(body, status=200, content_type=content_type)
 
 
 def _json(data: Any, status: int) -> Response:

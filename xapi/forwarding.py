@@ -73,7 +73,7 @@ class _Job:
     """What sending a row needs, copied out of the database so no transaction stays open on the network."""
 
     row_id: int
-    statement: dict | None  # type: ignore[type-arg]
+    statement: dict | None
     attempts: int
 
 
@@ -149,14 +149,14 @@ def _outcome_values(job: _Job, outcome: str, detail: str, policy: Policy) -> dic
     return {"status": "dead", "last_error": detail[:1000]}
 
 
-def _for_lrs(body: str | None) -> dict | None:  # type: ignore[type-arg]
+def _for_lrs(body: str | None) -> dict | None:
     if body is None:
         return None
     statement = json.loads(body)
     # `stored` and `authority` are the receiving LRS's to set.
     statement.pop("stored", None)
     statement.pop("authority", None)
-    return statement  # type: ignore[no-any-return]
+    return statement
 
 
 def _send(
@@ -193,7 +193,7 @@ def _send_one(
     http: requests.Session,
     url: str,
     auth: tuple[str, str] | None,
-    statement: dict,  # type: ignore[type-arg]
+    statement: dict,
     timeout: tuple[float, float],
 ) -> tuple[str, str]:
     try:
@@ -215,7 +215,7 @@ def _settle_conflict(
     http: requests.Session,
     url: str,
     auth: tuple[str, str] | None,
-    statement: dict,  # type: ignore[type-arg]
+    statement: dict,
     timeout: tuple[float, float],
 ) -> tuple[str, str]:
     """A 409: delivered if the LRS holds the very same statement, else a real conflict (dead letter)."""

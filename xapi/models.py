@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -159,6 +160,52 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(1000))
     created_us: Mapped[int] = mapped_column(BigInteger, default=now_us)
     delivered_us: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Document(Base):
+    """A document of the State, Activity Profile or Agent Profile resource: bytes and their content type.
+
+    Its key (kind, tenant, activity, agent, registration, document id) is looked up by ``key_digest``, a
+    SHA-256 of those parts (IRIs and agent identifiers have no useful bound, and a cut prefix would match the
+    wrong document); a listing (ids, ``since``, a State DELETE of many) by ``scope_digest`` (kind, tenant,
+    activity, agent), the privacy erasure by ``agent_digest``. ``tenant`` is ``p:<platform id>`` for a
+    platform's documents, ``c:<client id>`` for those of a client bound to no platform."""
+
+    __tablename__ = "xapi_documents"
+    __table_args__ = (
+        Index("ix_xapi_documents_scope", "scope_digest", "updated_us"),
+        Index("ix_xapi_documents_agent", "agent_digest"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scope_digest: Mapped[str] = mapped_column(String(64))
+    agent_digest: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # state | activity_profile | agent_profile
+    tenant: Mapped[str] = mapped_column(String(24))
+    activity_id: Mapped[str | None] = mapped_column(Text)
+    agent_ifi: Mapped[str | None] = mapped_column(Text)
+    # The agent as sent (JSON text), for a person's export.
+    agent: Mapped[str | None] = mapped_column(Text)
+    registration: Mapped[str | None] = mapped_column(String(36))
+    document_id: Mapped[str] = mapped_column(Text)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(255))
+    etag: Mapped[str] = mapped_column(String(40))  # SHA-1 of the content, hex (xAPI 1.0.3, "Concurrency")
+    updated_us: Mapped[int] = mapped_column(BigInteger, default=now_us)
+    source_client_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class StatementAttachment(Base):
+    """The content of an attachment sent with a statement (multipart/mixed), kept per statement so that the
+    statement's erasure takes its attachments with it (``xapi.attachments.erase_of_statements``)."""
+
+    __tablename__ = "xapi_statement_attachments"
+
+    statement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sha2: Mapped[str] = mapped_column(String(128), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 def as_dict(row: Any) -> dict[str, Any]:

@@ -15,12 +15,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, or_, select, text, true, union_all, update
+from sqlalchemy import Table, and_, delete, insert, or_, select, text, true, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from xapi import validation
-from xapi.models import Endpoint, OutboxRow, SessionLike, Statement, StatementActivity, StatementAgent, now_us
+from xapi.models import (
+    Endpoint,
+    OutboxRow,
+    SessionLike,
+    Statement,
+    StatementActivity,
+    StatementAgent,
+    StatementAttachment,
+    now_us,
+)
 from xapi.vocabulary import VOIDED
 
 _STATEMENTS = cast(Table, Statement.__table__)
@@ -762,3 +771,79 @@ def statement_ids_for(session: SessionLike, verb: str, activity: str, agent_ifi:
             )
         ).scalars()
     )
+
+
+# -- one agent's statements: what a host application needs to export or erase a person ------------------
+# Ids per query when deleting or reading by id: a bounded IN list on every database.
+ID_CHUNK = 500
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(ids), ID_CHUNK):
+        yield ids[start : start + ID_CHUNK]
+
+
+def actor_statement_ids(session: SessionLike, agent_ifi: str) -> list[str]:
+    """Ids of the statements whose actor (or agent object) is this agent, as the agent index keys it
+    (``account:{homePage}|{name}``, ``mbox:…``)."""
+    return list(
+        session.scalars(
+            select(StatementAgent.statement_id)
+            .where(StatementAgent.ifi == agent_ifi, StatementAgent.is_direct.is_(True))
+            .distinct()
+        )
+    )
+
+
+def bodies(session: SessionLike, statement_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """These statements as stored, in the order they were stored."""
+    rows: list[tuple[int, str, str]] = []
+    for chunk in _chunks(statement_ids):
+        rows += session.execute(
+            select(Statement.stored_us, Statement.id, Statement.body).where(Statement.id.in_(chunk))
+        ).all()
+    return [json.loads(body) for _, _, body in sorted(rows)]
+
+
+def forwarding_of(session: SessionLike, statement_ids: Sequence[str]) -> dict[tuple[str, str, str], int]:
+    """How many of these statements each external LRS holds in its outbox, per status: (endpoint name,
+    URL, status) -> count."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for chunk in _chunks(statement_ids):
+        for name, url, status in session.execute(
+            select(Endpoint.name, Endpoint.url, OutboxRow.status)
+            .join(Endpoint, Endpoint.id == OutboxRow.endpoint_id)
+            .where(OutboxRow.statement_id.in_(chunk))
+        ):
+            counts[(name, url, status)] = counts.get((name, url, status), 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class ErasedActor:
+    statements: int
+    # External LRSs that already received some of the statements: they must be erased there too.
+    forwarded_to: list[str]
+
+
+def erase_actor(session: SessionLike, agent_ifi: str) -> ErasedActor:
+    """Delete every statement whose actor (or agent object) is this agent, with its index, outbox and
+    attachment rows;
+    say which external LRSs had already received some. Statements naming the agent only as a related
+    agent (an instructor, a team member) are other people's records and stay."""
+    ids = actor_statement_ids(session, agent_ifi)
+    forwarded: set[str] = set()
+    for chunk in _chunks(ids):
+        forwarded.update(
+            session.scalars(
+                select(Endpoint.name)
+                .join(OutboxRow, OutboxRow.endpoint_id == Endpoint.id)
+                .where(OutboxRow.statement_id.in_(chunk), OutboxRow.status == "delivered")
+            )
+        )
+        session.execute(delete(OutboxRow).where(OutboxRow.statement_id.in_(chunk)))
+        session.execute(delete(StatementAttachment).where(StatementAttachment.statement_id.in_(chunk)))
+        session.execute(delete(StatementAgent).where(StatementAgent.statement_id.in_(chunk)))
+        session.execute(delete(StatementActivity).where(StatementActivity.statement_id.in_(chunk)))
+        session.execute(delete(Statement).where(Statement.id.in_(chunk)))
+    return ErasedActor(statements=len(ids), forwarded_to=sorted(forwarded))

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lti_tool.certificates import credentials as ob
-from lti_tool.certificates import issuing
+from lti_tool.certificates import identity
 from lti_tool.certificates.documents import (
     NBSP,
     PARIS,
@@ -68,7 +68,7 @@ def activity(
 
 def learner_ref(learner: Learner) -> str:
     """The learner's opaque reference: the subject id of their credentials, without ``urn:uuid:``."""
-    return issuing.subject_id(learner.issuer, learner.sub).removeprefix("urn:uuid:")
+    return identity.subject_id(learner.issuer, learner.sub).removeprefix("urn:uuid:")
 
 
 def display_name(learner: Learner) -> str:
@@ -109,7 +109,7 @@ def certificate_document(
 ) -> CertificateDocument:
     """What the PDF certificate of a credential shows: the signed credential's achievement and results, the
     dates the competences were met, and the hours followed until it was issued."""
-    urls = urls or issuing.urls()
+    urls = urls or identity.urls()
     learner = session.get(Learner, credential.learner_id)
     if learner is None:
         raise not_found("Cette personne", "This person")
@@ -186,7 +186,7 @@ def evidence_document(
 ) -> EvidenceDocument:
     """A learner's evidence file in a course: each competence of their track with its status, score and
     rule, and the statements behind it in plain French; hours, live sessions attended, credentials."""
-    urls = urls or issuing.urls()
+    urls = urls or identity.urls()
     learner = session.get(Learner, learner_id)
     context = session.get(Context, context_pk)
     if learner is None or context is None:

@@ -1,6 +1,9 @@
 """Issuing and revoking credentials: one valid per learner, context and achievement, safe under concurrent
 requests, signed twice with the issuer's Ed25519 key (Data Integrity eddsa-rdfc-2022 and VC-JWT EdDSA),
-recorded as xAPI statements; a bloc's revocation revokes the certificate that counted it."""
+recorded as xAPI statements; a bloc's revocation revokes the certificate that counted it.
+
+Certificates build on competences, never the reverse: ``init_app`` subscribes to mastery's announcement
+(``competences.mastery.met``), and a bloc met issues what it earns there."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -21,15 +24,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lti_tool import events
 from lti_tool.certificates import credentials as ob
 from lti_tool.certificates import proofs
+from lti_tool.certificates.documents import evidence_json
+from lti_tool.certificates.evidence import evidence_document
+from lti_tool.certificates.identity import subject_id, urls
 from lti_tool.certificates.models import Credential, StatusList
+from lti_tool.competences import mastery
 from lti_tool.competences.models import CompetenceState
 from lti_tool.competences.rules import Rules
+from lti_tool.competences.services import facts_of, track_of
 from lti_tool.content.loader import Content
 from lti_tool.db import DbSession, utcnow
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
-from lti_tool.events import Scope
 from lti_tool.learners.models import Context, Deployment, Learner
-from xapi.builder import NAMESPACE, statement_id
+from lti_tool.scope import Scope
+from lti_tool.training.facilitation import latest_resource_link
+from xapi.builder import statement_id
 
 CERTIFICATE = "certificate-"  # the achievement code of a track's certificate: certificate-fundraiser
 
@@ -70,10 +79,6 @@ def signer() -> Signer:
     return cached
 
 
-def urls() -> ob.Urls:
-    return ob.Urls(current_app.config["BASE_URL"].rstrip("/"))
-
-
 def sign(document: dict[str, Any], moment: datetime) -> tuple[dict[str, Any], str]:
     """The document with its Data Integrity proof, and that signed document as a VC-JWT (EdDSA, the same
     key: both proofs resolve from the issuer's did:key)."""
@@ -85,8 +90,6 @@ def sign(document: dict[str, Any], moment: datetime) -> tuple[dict[str, Any], st
 # -- who and where -----------------------------------------------------------------------------------------
 def learner_scope(session: DbSession, learner_id: int, context_pk: int) -> Scope:
     """The scope of a learner's own records in a context, for actions taken outside their launch."""
-    from lti_tool.training.services import latest_resource_link
-
     learner = session.get(Learner, learner_id)
     context = session.get(Context, context_pk)
     if learner is None or context is None:
@@ -105,12 +108,18 @@ def learner_scope(session: DbSession, learner_id: int, context_pk: int) -> Scope
     )
 
 
-def subject_id(issuer: str, sub: str) -> str:
-    """A stable, opaque id for the learner in credentials (never their e-mail)."""
-    return "urn:uuid:" + str(uuid.uuid5(NAMESPACE, f"learner|{issuer}|{sub}"))
-
-
 # -- awarding ----------------------------------------------------------------------------------------------
+def init_app(app: Flask) -> None:
+    """Subscribe this app's certificates to mastery: a bloc met issues what it earns."""
+    mastery.met.connect(_award_when_blocs_met, sender=app)
+
+
+def _award_when_blocs_met(_app: Flask, *, announcement: mastery.MasteryMet) -> None:
+    """A bloc became met: issue it, and the track's certificate if it completes the track (``award``)."""
+    if announcement.blocs:
+        award(announcement.session, announcement.scope, announcement.content, announcement.rules)
+
+
 def award(session: DbSession, scope: Scope, content: Content, rules: Rules) -> list[Credential]:
     """Issue what the learner's met blocs earn and not yet issued: each bloc, then the track's certificate
     once every bloc of the track holds a valid credential.
@@ -119,8 +128,6 @@ def award(session: DbSession, scope: Scope, content: Content, rules: Rules) -> l
     revocation (a bloc: its state became met again; the certificate: one of its blocs did): a revocation
     by a jury is not undone by the next unrelated event.
     """
-    from lti_tool.competences.services import track_of
-
     met_at = met_times(session, scope.learner_id, scope.context_pk)
     issued = []
     valid: set[str] = set()
@@ -207,8 +214,6 @@ def issue(
     found = existing(session, scope.learner_id, scope.context_pk, achievement)
     if found is not None:
         return found
-    from lti_tool.competences.services import facts_of
-
     # The credential says the second (validFrom); the row keeps the instant, so that "until it was issued"
     # counts the module completed by the request that issued it (earlier in that same second).
     issued_at = utcnow()
@@ -297,9 +302,6 @@ def frozen_evidence(
 ) -> str:
     """The learner's evidence file (JSON) as it stands at issue, the exact text served from then on; it
     lists the credentials issued until then, ``this`` one (name, id, verification URL) last."""
-    from lti_tool.certificates.documents import evidence_json
-    from lti_tool.certificates.evidence import evidence_document  # the evidence file reads credentials
-
     document = evidence_document(session, learner_id, context_pk, content)
     document = replace(document, generated_at=at, credentials=[*document.credentials, this])
     return json.dumps(evidence_json(document), ensure_ascii=False, indent=2)

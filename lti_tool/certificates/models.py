@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool.db import UTCDateTime, db, utcnow
+from lti_tool.db import Model, UTCDateTime, utcnow
 
 
-class Credential(db.Model):  # type: ignore[name-defined,misc]
+class Credential(Model):
     """One Open Badges 3.0 credential: a bloc (``B1``…) or the certificate of a track
     (``certificate-fundraiser``). At most one valid (not revoked) per learner, course context and
     achievement; a revoked one stays (its status bit set) and the achievement can be earned again."""
@@ -57,7 +57,7 @@ class Credential(db.Model):  # type: ignore[name-defined,misc]
     evidence_shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class StatusList(db.Model):  # type: ignore[name-defined,misc]
+class StatusList(Model):
     """A revocation bitstring of ``size`` entries; ``next_index`` is the next free entry."""
 
     __tablename__ = "status_lists"

@@ -16,24 +16,20 @@ from lti_tool.certificates.models import Credential
 from lti_tool.competences import services
 from lti_tool.content.runtime import content
 from lti_tool.db import db, utcnow
-from lti_tool.errors import AccessDenied, InvalidInput, Message, not_found, refused
-from lti_tool.events import Scope
+from lti_tool.errors import InvalidInput, Message, not_found, refused
 from lti_tool.learners.services import enrolled_learner
 from lti_tool.lti.launches import current_launch, loaded_launch, require_launch
-from lti_tool.training import rubrics
-from lti_tool.training import services as training
+from lti_tool.scope import Scope
+from lti_tool.security import require_admin
+from lti_tool.training import facilitation, rubrics
 from lti_tool.training.blueprint import here
 
 bp = Blueprint("competences", __name__)
 
 
-class AdminOnly(AccessDenied):
-    code = "admin_only"
-    what = Message(
-        "Seul un administrateur peut révoquer un certificat.",
-        "Only an administrator can revoke a credential.",
-    )
-    todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
+ADMIN_ONLY = Message(
+    "Seul un administrateur peut révoquer un certificat.", "Only an administrator can revoke a credential."
+)
 
 
 @bp.app_context_processor
@@ -47,8 +43,7 @@ def earned_announcements() -> dict[str, Any]:
         fresh = issuing.announce(db.session, launch.learner_id, launch.context_pk, utcnow())
         if not fresh:
             return []
-        # Told is recorded with the page that tells it (the view before has already committed its own work).
-        db.session.commit()
+        # Told is recorded with the page that tells it, committed with it: a failed page tells again.
         english = get_locale() is not None and get_locale().language == "en"
         programme = content().programme
         names = {b.code: (b.code, b.name.en if english else b.name.fr) for b in programme.blocs} | {
@@ -125,7 +120,6 @@ def share_evidence(credential_id: str) -> Response:
     if shared not in ("0", "1"):
         raise refused("bad_choice", "Choisissez de partager ou non.", "Choose to share or not.")
     issuing.share_evidence(db.session, credential, shared == "1")
-    db.session.commit()
     done = "shared" if shared == "1" else "unshared"
     return redirect(here("competences.mine", done=done), code=303)
 
@@ -144,7 +138,7 @@ def _staff_page(
 ) -> str:
     """The review page; after a refused decision, that card's form keeps what was typed, with the message."""
     launch = current_launch()
-    learners = training.context_learners(db.session, launch.context_pk)
+    learners = facilitation.context_learners(db.session, launch.context_pk)
     return render_template(
         "competences/staff.html",
         deliverables=services.deliverables_to_review(db.session, launch.context_pk),
@@ -193,7 +187,6 @@ def review(deliverable_id: int) -> Response | tuple[str, int]:
         # « Renvoyer » without a comment: the page comes back with the levels chosen and the message there.
         db.session.rollback()
         return _staff_page(error, deliverable_id, request.form.to_dict(flat=False)), error.status
-    db.session.commit()
     return redirect(here("competences.staff", done="review"), code=303)
 
 
@@ -224,7 +217,6 @@ def prior_learning(learner_id: int) -> Response:
     services.recognise_prior_learning(
         db.session, Scope.of_launch(launch), person.id, module, request.form.get("reason", ""), content()
     )
-    db.session.commit()
     return redirect(here("competences.learner", learner_id=person.id, done="recognised"), code=303)
 
 
@@ -232,8 +224,7 @@ def prior_learning(learner_id: int) -> Response:
 @require_launch(staff=True)
 def revoke(credential_id: str) -> Response:
     launch = current_launch()
-    if not launch.is_admin:
-        raise AdminOnly()
+    require_admin(launch, ADMIN_ONLY)
     credential = issuing.get(db.session, credential_id)
     if credential.context_pk != launch.context_pk:
         raise not_found("Ce certificat", "This credential")
@@ -244,5 +235,4 @@ def revoke(credential_id: str) -> Response:
         f"administrateur (LTI sub {launch.sub})",
         content(),
     )
-    db.session.commit()
     return redirect(here("competences.staff", done="revoked"), code=303)

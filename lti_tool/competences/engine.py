@@ -202,7 +202,7 @@ def _one_round_trip(session: DbSession) -> AbstractContextManager[Any]:
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         raw = connection.connection.dbapi_connection
         if raw is not None and hasattr(raw, "pipeline"):
-            return raw.pipeline()  # type: ignore[no-any-return]
+            return raw.pipeline()
     return nullcontext()
 
 

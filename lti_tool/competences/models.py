@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool.db import UTCDateTime, db, utcnow
+from lti_tool.db import Model, UTCDateTime, utcnow
 
 
-class LearnerFacts(db.Model):  # type: ignore[name-defined,misc]
+class LearnerFacts(Model):
     """The facts the rules read, folded from events one at a time: best quiz score per module, modules
     completed, live sessions attended per module, deliverables accepted, modules waived."""
 
@@ -27,7 +27,7 @@ class LearnerFacts(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class CompetenceState(db.Model):  # type: ignore[name-defined,misc]
+class CompetenceState(Model):
     """One competence (C1…) or bloc (B1…) of one learner in one course context."""
 
     __tablename__ = "competence_states"
@@ -46,7 +46,7 @@ class CompetenceState(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class EvidenceLink(db.Model):  # type: ignore[name-defined,misc]
+class EvidenceLink(Model):
     """The trail: this statement counts toward this competence, as this kind of evidence, with this weight
     (a quiz's share of the weighted score; 0 for a condition such as a completion)."""
 
@@ -66,7 +66,7 @@ class EvidenceLink(db.Model):  # type: ignore[name-defined,misc]
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class PriorLearning(db.Model):  # type: ignore[name-defined,misc]
+class PriorLearning(Model):
     """A module a facilitator recognised as already mastered (validation des acquis), with the reason."""
 
     __tablename__ = "prior_learning"

@@ -1,5 +1,8 @@
 """Mastery for the rest of Socle: after each event, the learner's page, facilitators' actions, rebuild.
 
+It knows nothing of certificates: what becomes met is announced (``competences.mastery``), and the
+features that build on mastery subscribe to that.
+
 No Flask here; callers commit once.
 """
 
@@ -21,12 +24,12 @@ from lti_tool.content.schemas import Rubric
 from lti_tool.db import DbSession, insert_once, utcnow
 from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
-from lti_tool.events import Scope
 from lti_tool.learners.models import Context, Deployment, Learner
 from lti_tool.learners.services import enrolled_learner
+from lti_tool.scope import Scope
 from lti_tool.training import rubrics
+from lti_tool.training.facilitation import acting_for
 from lti_tool.training.models import Deliverable, ModuleProgress
-from lti_tool.training.services import acting_for
 from xapi import store
 from xapi.vocabulary import Vocabulary
 
@@ -56,7 +59,8 @@ def after_event(
     statement_ids: Sequence[str],
     content: Content,
 ) -> list[engine.Met]:
-    """Fold the event's evidence into mastery; record what became met and award what it earns."""
+    """Fold the event's evidence into mastery and record what became met (a follow-up event each); return
+    it, for the pipeline's mastery handler to announce (``competences.mastery``)."""
     facts = engine.facts_of_event(
         event.type, event.module_id, event.payload, statement_ids, event.occurred_at
     )
@@ -79,10 +83,6 @@ def after_event(
                 "rules_version": rules.version,
             },
         )
-    if any(item.kind == "bloc" for item in met):
-        from lti_tool.certificates import issuing  # certificates build on competences, not the reverse
-
-        issuing.award(session, scope, content, rules)
     return met
 
 

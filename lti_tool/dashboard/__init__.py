@@ -1,1 +1,2 @@
-"""The training manager's dashboard: cohorts, competences, diagnostics, certificates, exports."""
+"""The training manager's dashboard: cohorts, competences, diagnostics, certificates (the exports are in
+``lti_tool.exports``)."""

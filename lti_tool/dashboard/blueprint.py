@@ -20,9 +20,13 @@ from lti_tool.competences import services as competences
 from lti_tool.competences.blueprint import names as competence_names
 from lti_tool.content.loader import Content
 from lti_tool.content.runtime import content
-from lti_tool.dashboard import charts, queries
-from lti_tool.dashboard.queries import Filters
+from lti_tool.dashboard import charts, cohort, people
+from lti_tool.dashboard.cohort import Filters
+from lti_tool.dashboard.heatmap import heatmap as heatmap_of
+from lti_tool.dashboard.overview import Overview
+from lti_tool.dashboard.overview import overview as overview_of
 from lti_tool.dashboard.scope import StaffScope
+from lti_tool.dashboard.timeline import timeline as timeline_of
 from lti_tool.db import db, utcnow
 from lti_tool.diagnostic import charts as diagnostic_charts
 from lti_tool.errors import InvalidInput, refused
@@ -105,11 +109,11 @@ def parse_filters(args: Mapping[str, str], scope: StaffScope, content: Content, 
         "days",
         1,
         365,
-        queries.DEFAULT_INACTIVE_DAYS,
+        cohort.DEFAULT_INACTIVE_DAYS,
         "Le nombre de jours sans activité doit être un entier de 1 à 365.",
         "The number of days without activity must be a whole number from 1 to 365.",
     )
-    if days != queries.DEFAULT_INACTIVE_DAYS:
+    if days != cohort.DEFAULT_INACTIVE_DAYS:
         kept["days"] = str(days)
     return Chosen(
         Filters(
@@ -176,7 +180,7 @@ def _page() -> int:
 
 def _risk() -> str | None:
     risk = request.args.get("risk", "").strip() or None
-    if risk is not None and risk not in queries.RISKS:
+    if risk is not None and risk not in cohort.RISKS:
         raise refused(
             "bad_risk",
             "Ce motif d'alerte n'existe pas : choisissez-le dans la liste.",
@@ -204,7 +208,7 @@ def _common(scope: StaffScope, chosen: Chosen) -> dict[str, Any]:
     return {
         "filters": chosen.filters,
         "filter_args": chosen.args,
-        "contexts": queries.contexts(db.session, scope) if scope.context_pks is None else [],
+        "contexts": cohort.contexts(db.session, scope) if scope.context_pks is None else [],
         "module_choices": [(m.id, m.meta.title) for m in content().modules],
         "competence_choices": [(c.code, getattr(c.name, lang)) for c in programme.competences]
         + [(b.code, getattr(b.name, lang)) for b in programme.blocs],
@@ -215,11 +219,11 @@ def _common(scope: StaffScope, chosen: Chosen) -> dict[str, Any]:
 
 def risk_labels(days: int) -> dict[str, str]:
     return {
-        queries.INACTIVE: ngettext(
+        cohort.INACTIVE: ngettext(
             "aucune activité depuis %(num)s jour", "aucune activité depuis %(num)s jours", days
         ),
-        queries.FAILED_TWICE: _("quiz échoué deux fois"),
-        queries.NO_DIAGNOSTIC: _("pas d'autodiagnostic"),
+        cohort.FAILED_TWICE: _("quiz échoué deux fois"),
+        cohort.NO_DIAGNOSTIC: _("pas d'autodiagnostic"),
     }
 
 
@@ -238,7 +242,7 @@ def overview() -> str:
     scope = StaffScope.of_launch(current_launch())
     chosen = _chosen(scope)
     lang = _lang()
-    data = queries.overview(db.session, scope, chosen.filters, content(), utcnow(), lang)
+    data = overview_of(db.session, scope, chosen.filters, content(), utcnow(), lang)
     axes = content().diagnostic.axes
     return render_template(
         "dashboard/overview.html",
@@ -265,7 +269,7 @@ def _bars(rows: list[tuple[str, int]], whole: int, tone: int = 0) -> charts.BarC
     )
 
 
-def overview_charts(data: queries.Overview) -> dict[str, charts.BarChart]:
+def overview_charts(data: Overview) -> dict[str, charts.BarChart]:
     """The overview's bar charts: the funnel per module, competences met, levels, formats, attendance."""
     known = data.cohort.known
     diagnosed = data.diagnostic.diagnosed
@@ -319,7 +323,7 @@ def heatmap() -> str:
     scope = StaffScope.of_launch(current_launch())
     chosen = _chosen(scope)
     page = _page()
-    data = queries.heatmap(db.session, scope, chosen.filters, content(), utcnow(), page, _lang())
+    data = heatmap_of(db.session, scope, chosen.filters, content(), utcnow(), page, _lang())
     chart = charts.heatmap(
         [code for code, _ in data.columns],
         [
@@ -348,7 +352,7 @@ def learners() -> str:
     scope = StaffScope.of_launch(current_launch())
     chosen = _chosen(scope)
     risk = _risk()
-    page = queries.learners(db.session, scope, chosen.filters, utcnow(), _page(), risk)
+    page = people.learners(db.session, scope, chosen.filters, utcnow(), _page(), risk)
     return render_template(
         "dashboard/learners.html",
         page=page,
@@ -366,7 +370,7 @@ def learner(context_pk: int, learner_id: int) -> str:
     scope = StaffScope.of_launch(launch)
     chosen = _chosen(scope)
     now = utcnow()
-    detail = queries.learner_detail(
+    detail = people.learner_detail(
         db.session, scope, learner_id, context_pk, content(), now, chosen.filters.inactive_days
     )
     after = None
@@ -381,7 +385,7 @@ def learner(context_pk: int, learner_id: int) -> str:
                 "This link to the rest of the history is not valid: go back to the start of the history.",
             ) from None
     lang = _lang()
-    timeline = queries.timeline(
+    timeline = timeline_of(
         db.session, scope, detail.learner, detail.context, records.vocabulary(), after, lang
     )
     # The competences pages act on the launch's own course: offer their actions for that course only.

@@ -9,8 +9,8 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.diagnostic import charts, scoring, services
 from lti_tool.errors import not_found
-from lti_tool.events import Scope
 from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.scope import Scope
 from lti_tool.training.blueprint import here
 
 bp = Blueprint("diagnostic", __name__, url_prefix="/diagnostic")
@@ -31,7 +31,6 @@ def index() -> str | Response:
 @require_launch()
 def start() -> Response:
     run = services.start(db.session, Scope.of_launch(current_launch()), content().version)
-    db.session.commit()
     step = services.next_step(run, content().diagnostic)
     return redirect(here("diagnostic.step", run_id=run.id, step=step or "review"), code=303)
 
@@ -55,9 +54,7 @@ def step(run_id: int, step: str) -> str | Response:
             services.save_axis(db.session, run, diagnostic, step, form)
         if step == "review":
             services.submit(db.session, Scope.of_launch(current_launch()), run, diagnostic, content().version)
-            db.session.commit()
             return redirect(here("diagnostic.result", run_id=run.id), code=303)
-        db.session.commit()
         following = steps[steps.index(step) + 1]
         return redirect(here("diagnostic.step", run_id=run.id, step=following), code=303)
     asked = scoring.questions(diagnostic, run.profile) if run.profile else []

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool.db import UTCDateTime, db, utcnow
+from lti_tool.db import Model, UTCDateTime, utcnow
 
 
-class DiagnosticRun(db.Model):  # type: ignore[name-defined,misc]
+class DiagnosticRun(Model):
     __tablename__ = "diagnostic_runs"
     __table_args__ = (Index("ix_diagnostic_runs_learner", "learner_id", "context_pk", "started_at"),)
 

@@ -14,8 +14,8 @@ from lti_tool.db import DbSession, utcnow
 from lti_tool.diagnostic import scoring
 from lti_tool.diagnostic.models import DiagnosticRun
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
-from lti_tool.events import Scope
-from lti_tool.training import services as training
+from lti_tool.scope import Scope
+from lti_tool.training import live_sessions
 
 
 def runs(session: DbSession, scope: Scope) -> list[DiagnosticRun]:
@@ -154,7 +154,7 @@ def planned_modules(session: DbSession, context_pk: int) -> set[str]:
     now = utcnow()
     return {
         live.module_id
-        for live in training.sessions_of_context(session, context_pk)
+        for live in live_sessions.sessions_of_context(session, context_pk)
         if live.module_id and live.starts_at >= now and live.cancelled_at is None
     }
 

@@ -1,1 +1,1 @@
-"""The public front page and the health check."""
+"""Where people arrive: the front page, the learner and staff homes after a launch, the health check."""

@@ -1,78 +1,21 @@
-"""Where a launch lands: the learner home and the staff home."""
+"""The course's people and registrations, as staff see them: refreshing the roster, the gradebook's scores,
+and a platform administrator's registrations of Socle. The homes are in ``lti_tool.home``."""
 
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request
 from werkzeug.wrappers import Response
 
-from lti_tool.content.runtime import content
 from lti_tool.db import db
-from lti_tool.diagnostic import services as diagnostic
-from lti_tool.errors import AccessDenied, Message, refused
-from lti_tool.events import Scope
-from lti_tool.learners import services
-from lti_tool.learners.models import Context, Deployment, Platform
-from lti_tool.lti import ags, nrps, placements
+from lti_tool.learners import registrations, roster, services
+from lti_tool.learners.models import Context
+from lti_tool.lti import ags
 from lti_tool.lti.launches import current_launch, require_launch
-from lti_tool.lti.platform_services import PlatformServices, ServiceError
 from lti_tool.lti.runtime import runtime
-from lti_tool.training import services as training
+from lti_tool.security import require_admin
 from lti_tool.training.blueprint import here
 
 bp = Blueprint("learners", __name__)
-
-
-class AdminOnly(AccessDenied):
-    code = "admin_only"
-    what = Message(
-        "Cette page est réservée aux administrateurs de la plateforme.",
-        "This page is for platform administrators.",
-    )
-    todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
-
-
-# A staff launch refreshes the roster from the platform when it is older than this.
-ROSTER_MAX_AGE_SECONDS = 600
-
-
-@bp.get("/learner/")
-@require_launch()
-def learner_home() -> str:
-    """What the course offers the learner who launched."""
-    launch = current_launch()
-    scope = Scope.of_launch(launch)
-    runs = [r for r in diagnostic.runs(db.session, scope) if r.status == "submitted"]
-    sessions = training.sessions_of_context(db.session, launch.context_pk)
-    attended = training.attendance_of_learner(db.session, launch.learner_id, [live.id for live in sessions])
-    # What the teachers placed in the course; every module only when they chose the whole path.
-    offered = placements.offered(db.session, launch.context_pk, [m.id for m in content().modules])
-    return render_template(
-        "learners/learner_home.html",
-        launch=launch,
-        modules=[m for m in content().modules if m.id in offered],
-        offers_diagnostic="autodiagnostic" in offered,
-        progress_by_module=training.progress_by_module(db.session, scope),
-        formats={f.code: f for f in content().programme.activity_formats},
-        last_run=runs[0] if runs else None,
-        sessions=sessions,
-        attended=attended,
-        recommended=set(diagnostic.recommended_modules(db.session, scope)),
-    )
-
-
-@bp.get("/staff/")
-@require_launch(staff=True)
-def staff_home() -> str:
-    """The course as its trainers see it: the roster (from the platform when it offers it), with roles."""
-    launch = current_launch()
-    roster_error = None
-    context = db.session.get(Context, launch.context_pk)
-    if context is not None and context.memberships_url and nrps.roster_stale(context, ROSTER_MAX_AGE_SECONDS):
-        roster_error = _sync_roster(context)
-    roster = services.context_roster(db.session, launch.context_pk)
-    return render_template(
-        "learners/staff_home.html", launch=launch, roster=roster, roster_error=roster_error, context=context
-    )
 
 
 @bp.post("/staff/roster/refresh")
@@ -80,26 +23,8 @@ def staff_home() -> str:
 def refresh_roster() -> Response:
     """Read the course roster from the platform now."""
     context = db.session.get(Context, current_launch().context_pk)
-    error = _sync_roster(context) if context is not None else None
-    return redirect(here("learners.staff_home", roster_error=error or ""), code=303)
-
-
-def _sync_roster(context: Context) -> str | None:
-    """Sync, committing on success; on failure keep what is known and say why (never a 500)."""
-    platform = db.session.get(Platform, context.platform_id)
-    deployment = db.session.get(Deployment, context.deployment_pk)
-    if platform is None or deployment is None:
-        return None
-    lti = runtime()
-    try:
-        nrps.sync_roster(
-            db.session, PlatformServices(platform, lti.keys, lti.http, db.engine), context, deployment
-        )
-        db.session.commit()
-        return None
-    except ServiceError as error:
-        db.session.rollback()
-        return str(error)
+    error = roster.refresh(db.session, db.engine, runtime(), context) if context is not None else None
+    return redirect(here("home.staff_home", roster_error=error or ""), code=303)
 
 
 @bp.get("/staff/grades")
@@ -117,40 +42,17 @@ def platforms() -> str | Response:
     """A platform administrator sees the issuer's registrations of Socle and switches on or off only the one
     they launched through: the others (another client id of the same issuer) may be another tenant's."""
     launch = current_launch()
-    if not launch.is_admin:
-        raise AdminOnly()
-    own = [p for p in services.platforms_of_issuer(db.session, launch.issuer, include_inactive=True)]
+    require_admin(launch)
+    own = services.platforms_of_issuer(db.session, launch.issuer, include_inactive=True)
     if request.method == "POST":
-        target = next((p for p in own if str(p.id) == request.form.get("platform")), None)
-        if target is None or request.form.get("action") not in ("activate", "deactivate"):
-            raise refused(
-                "unknown_platform",
-                "Cette inscription n'existe pas pour votre plateforme.",
-                "This registration does not exist for your platform.",
-            )
-        if target.id != launch.platform_id:
-            raise AccessDenied(
-                Message(
-                    "Vous ne pouvez activer ou désactiver que l'inscription par laquelle vous avez lancé "
-                    "Socle.",
-                    "You can switch on or off only the registration you launched Socle through.",
-                ),
-                Message(
-                    "Lancez Socle depuis cette inscription-là, ou demandez-le à l'exploitant de Socle.",
-                    "Launch Socle through that registration, or ask the Socle operator.",
-                ),
-                code="other_registration",
-            )
-        if request.form["action"] == "deactivate" and request.form.get("confirm") != "yes":
-            raise refused(
-                "own_registration",
-                "Désactiver l'inscription par laquelle vous êtes connecté·e met fin à votre session et aux "
-                "lancements depuis cette inscription ; seul l'exploitant de Socle pourra la réactiver.",
-                "Deactivating the registration you are signed in through ends your session and every launch "
-                "through it; only the Socle operator can switch it on again.",
-            )
-        target.is_active = request.form["action"] == "activate"
-        db.session.commit()
+        target = registrations.switch(
+            db.session,
+            launch,
+            own,
+            request.form.get("platform"),
+            request.form.get("action"),
+            confirmed=request.form.get("confirm") == "yes",
+        )
         if not target.is_active:
             # This launch is now refused (inactive registration): say it here rather than on the next page.
             return render_template("learners/platforms.html", platforms=own, current=launch.platform_id)

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lti_tool.db import UTCDateTime, db, utcnow
+from lti_tool.db import Model, UTCDateTime, utcnow
 
 
-class Platform(db.Model):  # type: ignore[name-defined,misc]
+class Platform(Model):
     """A registration: one issuer may register the tool several times (one row per client id)."""
 
     __tablename__ = "platforms"
@@ -42,7 +42,7 @@ class Platform(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class Deployment(db.Model):  # type: ignore[name-defined,misc]
+class Deployment(Model):
     __tablename__ = "deployments"
     __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
 
@@ -54,7 +54,7 @@ class Deployment(db.Model):  # type: ignore[name-defined,misc]
     platform: Mapped[Platform] = relationship(back_populates="deployments")
 
 
-class Learner(db.Model):  # type: ignore[name-defined,misc]
+class Learner(Model):
     """A person as a platform identifies them: unique per issuer and LTI ``sub``."""
 
     __tablename__ = "learners"
@@ -91,7 +91,7 @@ def display_name(name: str | None, given_name: str | None, family_name: str | No
     return name or " ".join(part for part in (given_name, family_name) if part) or None
 
 
-class Context(db.Model):  # type: ignore[name-defined,misc]
+class Context(Model):
     """A course (LTI context) within a deployment. ``lti_context_id`` is empty when the launch had none."""
 
     __tablename__ = "contexts"
@@ -109,7 +109,7 @@ class Context(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Enrolment(db.Model):  # type: ignore[name-defined,misc]
+class Enrolment(Model):
     """A learner's membership of a context, with the roles of their latest launch."""
 
     __tablename__ = "enrolments"

@@ -22,7 +22,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
-from lti_tool import outbound
+from lti_tool import events, outbound
+from lti_tool.content.loader import Module
 from lti_tool.db import DbSession, utcnow
 from lti_tool.keys import KeyStore
 from lti_tool.learners.models import Learner, Platform, display_name
@@ -30,6 +31,7 @@ from lti_tool.lti import claims as c
 from lti_tool.lti import placements
 from lti_tool.lti.models import Launch, LineItem, ScoreOutbox
 from lti_tool.lti.platform_services import AGS_LINEITEM, AGS_SCORE, PlatformServices, ServiceError
+from lti_tool.scope import Scope
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,14 @@ class Grade:
     is_in_path: bool = True
 
 
-def grade_for(event_type: str, payload: dict[str, Any], module: Any) -> Grade | None:
+def on_event(session: DbSession, recorded: events.Recorded) -> None:
+    """The pipeline's gradebook handler: queue the score the event earns, if any."""
+    grade = grade_for(recorded.event.type, recorded.event.payload, recorded.module)
+    if grade is not None:
+        enqueue(session, recorded.scope, grade)
+
+
+def grade_for(event_type: str, payload: dict[str, Any], module: Module | None) -> Grade | None:
     """The gradebook score an event earns, if any."""
     if event_type in ("quiz_passed", "quiz_failed") and module is not None:
         # The module's rule counts the best attempt (as the learner's page says): a failed retake after a
@@ -83,7 +92,7 @@ def grade_for(event_type: str, payload: dict[str, Any], module: Any) -> Grade | 
     return None
 
 
-def enqueue(session: DbSession, scope: Any, grade: Grade) -> ScoreOutbox | None:
+def enqueue(session: DbSession, scope: Scope, grade: Grade) -> ScoreOutbox | None:
     """Queue a score if the learner's launch offers AGS with the score scope and the teachers placed the
     resource in the course (or ``AGS_LINE_ITEMS_FOR_UNPLACED`` is set); None otherwise."""
     claim = _ags_claim(session, scope)
@@ -136,7 +145,7 @@ def is_placed(session: DbSession, context_pk: int, grade: Grade) -> bool:
     return placements.is_graded(resources, grade.resource_id, is_in_path=grade.is_in_path)
 
 
-def _ags_claim(session: DbSession, scope: Any) -> dict[str, Any] | None:
+def _ags_claim(session: DbSession, scope: Scope) -> dict[str, Any] | None:
     """The AGS claim of this launch, or else of the learner's latest launch in the course."""
     query = select(Launch.claims, Launch.resource_link_id)
     if scope.launch_id:

@@ -29,13 +29,14 @@ from lti_tool.lti.launches import BROWSER_COOKIE, current_launch, require_launch
 from lti_tool.lti.login import StrictOIDCLogin, origin_of, storage_key
 from lti_tool.lti.runtime import runtime
 from lti_tool.lti.services import record_launch
+from lti_tool.scope import Scope
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
 BROWSER_COOKIE_MAX_AGE = 400 * 24 * 3600
 # Landing pages that may call the platform (the staff home refreshes the roster through NRPS): the launch is
 # committed before, so that no transaction stays open during a call to another server.
-CALLS_THE_PLATFORM = frozenset({"learners.staff_home"})
+CALLS_THE_PLATFORM = frozenset({"home.staff_home"})
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -48,7 +49,6 @@ def login() -> Response:
     response = StrictOIDCLogin(
         db.session, lti.keys, lti.urls, lti.login_ttl_seconds, secret_key=lti.settings.secret_key
     ).start()
-    db.session.commit()
     return response
 
 
@@ -105,7 +105,7 @@ def launch() -> BaseResponse:
             placements.place(db.session, context.context_pk, resource)
     events.record_event(
         db.session,
-        events.Scope.of_launch(context),
+        Scope.of_launch(context),
         events.LAUNCHED,
         content_version=content().version,
         module=content().module(values["key"]) if "key" in values else None,
@@ -118,11 +118,12 @@ def launch() -> BaseResponse:
     # The page is rendered as its GET: a view that also takes a form must not read the launch's POST as one.
     request.method = "GET"
     if endpoint in CALLS_THE_PLATFORM:
+        # Committed mid-request on purpose: the page calls the platform (NRPS), and no transaction may stay
+        # open during a call to another server.
         db.session.commit()
-    # Otherwise the page reads in the launch's own transaction, committed once it is rendered: one
-    # transaction per launch, and a page that fails leaves no half-recorded launch behind.
+    # Otherwise the page reads in the launch's own transaction, committed with the request once it is
+    # rendered: one transaction per launch, and a page that fails leaves no half-recorded launch behind.
     response = make_response(current_app.view_functions[endpoint](**values))
-    db.session.commit()
     response.headers["Cache-Control"] = "no-store"
     if browser_id is None:
         return response
@@ -151,7 +152,7 @@ def landing(context: LaunchContext) -> tuple[str, dict[str, Any]]:
         return "diagnostic.index", {}
     if activity == "sessions" and context.is_staff:
         return "training.sessions", {}
-    return ("learners.staff_home" if context.is_staff else "learners.learner_home"), {}
+    return ("home.staff_home" if context.is_staff else "home.learner_home"), {}
 
 
 def catalogue(context_pk: int) -> list[deep_linking.Item]:
@@ -236,7 +237,6 @@ def deep_link_respond() -> str:
         resource = placements.resource_of(item.custom, module.id if module else None)
         if resource is not None:
             placements.place(db.session, launch.context_pk, resource)
-    db.session.commit()
     return render_template("lti/deep_link_response.html", action=answer.return_url, token=answer.jwt)
 
 
@@ -253,7 +253,6 @@ def register() -> str:
         request.args.get("openid_configuration", ""),
         request.args.get("registration_token"),
     )
-    db.session.commit()
     return render_template("lti/registered.html", done=done)
 
 

@@ -87,7 +87,7 @@ class NeedsPlatformStorage(Exception):  # noqa: N818 - a step of the flow, not a
         self.login = login
 
 
-class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
+class StrictMessageLaunch(FlaskMessageLaunch):
     def __init__(
         self,
         session: DbSession,
@@ -483,7 +483,7 @@ class StrictMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         consumed = self._db.connection().execute(
             _CONSUME_LOGIN, {"login_state": self._login.state, "now": now}
         )
-        if consumed.rowcount != 1:  # type: ignore[attr-defined]
+        if consumed.rowcount != 1:
             raise reject(
                 "replayed_launch",
                 "Ce lancement a déjà été utilisé ; un lancement ne sert qu'une fois.",
@@ -657,7 +657,7 @@ _CONSUME_LOGIN = (
 )
 
 
-class BoundStateCookies(FlaskCookieService):  # type: ignore[misc]
+class BoundStateCookies(FlaskCookieService):
     """pylti1p3's state cookie, whose value is not the state itself but a keyed digest of it.
 
     The state travels in the launch form; with the state as the cookie's value, anyone holding a token and

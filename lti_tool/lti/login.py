@@ -35,7 +35,7 @@ KEPT_PARAMS = (
 MAX_PARAM_LENGTH = 2048
 
 
-class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
+class StrictOIDCLogin(FlaskOIDCLogin):
     def __init__(
         self, session: DbSession, keys: KeyStore, urls: ToolUrls, login_ttl_seconds: int, *, secret_key: str
     ) -> None:
@@ -61,7 +61,7 @@ class StrictOIDCLogin(FlaskOIDCLogin):  # type: ignore[misc]
             response: Response = self.redirect(self._urls.launch)
             return response
         redirect = self.get_redirect_object(self._urls.launch)
-        login = self._session_service.last_login  # type: ignore[attr-defined]
+        login = self._session_service.last_login
         auth_url = redirect.get_redirect_url()
         page = make_response(
             render_template(

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lti_tool.db import UTCDateTime, db, utcnow
+from lti_tool.db import Model, UTCDateTime, utcnow
 from lti_tool.learners.models import Platform
 
 
-class LoginState(db.Model):  # type: ignore[name-defined,misc]
+class LoginState(Model):
     """An OIDC login we started: its state, its one-time nonce and what the platform asked for.
 
     The launch that answers it must carry the same nonce; consuming the row is atomic, so a token can
@@ -36,7 +36,7 @@ class LoginState(db.Model):  # type: ignore[name-defined,misc]
     platform: Mapped[Platform] = relationship(lazy="joined")
 
 
-class Launch(db.Model):  # type: ignore[name-defined,misc]
+class Launch(Model):
     """A validated launch. Its id travels in the pages so follow-up requests need no third-party cookie."""
 
     __tablename__ = "lti_launches"
@@ -65,7 +65,7 @@ class Launch(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class AccessToken(db.Model):  # type: ignore[name-defined,misc]
+class AccessToken(Model):
     """A platform's OAuth2 access token, cached per registration and scope set until shortly before it
     expires, and shared by every worker (one token per scope per expiry period, not per request)."""
 
@@ -80,7 +80,7 @@ class AccessToken(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class LineItem(db.Model):  # type: ignore[name-defined,misc]
+class LineItem(Model):
     """The platform's gradebook column for one gradable thing of Socle in one course."""
 
     __tablename__ = "lti_line_items"
@@ -96,7 +96,7 @@ class LineItem(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Placement(db.Model):  # type: ignore[name-defined,misc]
+class Placement(Model):
     """Something of Socle the course's teachers placed (a module, the autodiagnostic, or ``path``: the whole
     path), known from a Deep Linking selection or a resource link's launch. Only placed resources show on
     the learner home and get a gradebook column."""
@@ -110,7 +110,7 @@ class Placement(db.Model):  # type: ignore[name-defined,misc]
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ScoreOutbox(db.Model):  # type: ignore[name-defined,misc]
+class ScoreOutbox(Model):
     """A score to post to the platform's gradebook (AGS), delivered by the worker with retries.
 
     Rows stay visible to staff: delivered, waiting (with the last error), or refused by the platform with
@@ -145,7 +145,7 @@ class ScoreOutbox(db.Model):  # type: ignore[name-defined,misc]
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class RegistrationInvite(db.Model):  # type: ignore[name-defined,misc]
+class RegistrationInvite(Model):
     """The operator's permission for one platform to register Socle by Dynamic Registration.
 
     Only the token's hash is kept; the token itself is in the URL the operator hands the platform's

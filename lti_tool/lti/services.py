@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lti_tool.db import DbSession, insert_row, utcnow
@@ -20,7 +20,7 @@ from lti_tool.lti import claims as c
 from lti_tool.lti import roles as lti_roles
 from lti_tool.lti.context import LaunchContext
 from lti_tool.lti.launch import ValidatedLaunch
-from lti_tool.lti.models import Launch, LoginState
+from lti_tool.lti.models import Launch
 
 
 class LaunchGone(AccessDenied):
@@ -168,14 +168,6 @@ _LAUNCH = (
     .join(Context, Context.id == Launch.context_pk)
     .where(Launch.id == bindparam("launch_id"))
 )
-
-
-def purge_expired(session: DbSession) -> tuple[int, int]:
-    """Delete expired logins and launches; return how many of each."""
-    now = utcnow()
-    logins = session.execute(delete(LoginState).where(LoginState.expires_at < now))
-    launches = session.execute(delete(Launch).where(Launch.expires_at < now))
-    return logins.rowcount, launches.rowcount  # type: ignore[attr-defined]
 
 
 def _context(

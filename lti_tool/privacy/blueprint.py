@@ -12,25 +12,23 @@ from werkzeug.wrappers import Response as BaseResponse
 from lti_tool.content.runtime import content
 from lti_tool.dashboard.scope import StaffScope
 from lti_tool.db import db
-from lti_tool.errors import AccessDenied, Message
+from lti_tool.errors import Message
 from lti_tool.learners.models import Learner
 from lti_tool.lti.launches import current_launch, require_launch
-from lti_tool.privacy import services
+from lti_tool.privacy import access, erasure, persons
+from lti_tool.security import require_admin
 from lti_tool.training.blueprint import here
 
 bp = Blueprint("privacy", __name__, url_prefix="/admin/privacy")
 
 
-class AdminOnly(AccessDenied):
-    code = "admin_only"
-    what = Message(
-        "Seul un administrateur de la plateforme peut exporter ou effacer les données d'une personne.",
-        "Only a platform administrator can export or erase a person's data.",
-    )
-    todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
+ADMIN_ONLY = Message(
+    "Seul un administrateur de la plateforme peut exporter ou effacer les données d'une personne.",
+    "Only a platform administrator can export or erase a person's data.",
+)
 
 
-class OwnAccount(services.OwnAccount):
+class OwnAccount(persons.OwnAccount):
     what = Message(
         "Vous ne pouvez pas effacer votre propre compte depuis votre session.",
         "You cannot erase your own account from your own session.",
@@ -43,16 +41,15 @@ class OwnAccount(services.OwnAccount):
 
 def _scope() -> StaffScope:
     launch = current_launch()
-    if not launch.is_admin:
-        raise AdminOnly()
+    require_admin(launch, ADMIN_ONLY)
     return StaffScope.of_launch(launch)
 
 
 def _person(learner_id: int) -> Learner:
     """The person named in the URL: enrolled in this registration, and only in it."""
     scope = _scope()
-    person = services.learner_of_registration(db.session, scope, learner_id)
-    services.only_in(db.session, person, scope.platform_id)
+    person = persons.learner_of_registration(db.session, scope, learner_id)
+    persons.only_in(db.session, person, scope.platform_id)
     return person
 
 
@@ -62,7 +59,7 @@ def index() -> str:
     """The people of this course, or those of the registration matching a search."""
     scope = _scope()
     query = request.args.get("q", "").strip()[:100]
-    rows = services.people(db.session, scope, current_launch().context_pk, query or None)
+    rows = persons.people(db.session, scope, current_launch().context_pk, query or None)
     return render_template(
         "privacy/index.html",
         rows=rows,
@@ -78,7 +75,7 @@ def index() -> str:
 def export(learner_id: int) -> Response:
     """Everything Socle holds about the person, as a JSON file."""
     person = _person(learner_id)
-    data = services.export_learner(db.session, person.id)
+    data = access.export_learner(db.session, person.id)
     response = Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="socle-donnees-{person.id}.json"'
     response.headers["Cache-Control"] = "no-store"
@@ -95,11 +92,10 @@ def erase(learner_id: int) -> BaseResponse | tuple[str, int]:
         raise OwnAccount()
     mismatch = False
     if request.method == "POST":
-        if services.confirms(person, request.form.get("confirm", "")):
-            report = services.erase_learner(
+        if persons.confirms(person, request.form.get("confirm", "")):
+            report = erasure.erase_learner(
                 db.session, person.id, f"administrateur (LTI sub {launch.sub})", content=content()
             )
-            db.session.commit()
             return redirect(
                 here(
                     "privacy.index",
@@ -116,9 +112,9 @@ def erase(learner_id: int) -> BaseResponse | tuple[str, int]:
         "privacy/erase.html",
         person=person,
         name=person.formal_name,
-        word=services.CONFIRM_WORD,
-        preview=services.erasure_preview(db.session, person),
-        credentials=services.credentials_of(db.session, person),
+        word=persons.CONFIRM_WORD,
+        preview=erasure.erasure_preview(db.session, person),
+        credentials=erasure.credentials_of(db.session, person),
         mismatch=mismatch,
         here=here,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool.db import db
+from lti_tool.db import Model
 
 # What is counted: erased learners (by month of their first launch in the course), modules they
 # completed (code: the module) and autodiagnostics they submitted (code: the level reached).
@@ -15,7 +15,7 @@ MODULE_COMPLETED = "module_completed"
 DIAGNOSTIC_SUBMITTED = "diagnostic_submitted"
 
 
-class AnonymisedCount(db.Model):  # type: ignore[name-defined,misc]
+class AnonymisedCount(Model):
     """How many erased people did something in a course, in a month (``YYYY-MM``, UTC)."""
 
     __tablename__ = "anonymised_counts"

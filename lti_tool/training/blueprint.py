@@ -15,10 +15,19 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.diagnostic import services as diagnostic
 from lti_tool.errors import InvalidInput, not_found, refused
-from lti_tool.events import Scope
 from lti_tool.lti import placements
 from lti_tool.lti.launches import current_launch, require_launch
-from lti_tool.training import calendar, services
+from lti_tool.scope import Scope
+from lti_tool.training import (
+    calendar,
+    completion,
+    deliverables,
+    facilitation,
+    live_sessions,
+    next_steps,
+    progress,
+    quizzes,
+)
 
 bp = Blueprint("training", __name__)
 
@@ -54,30 +63,30 @@ def module(key: str) -> str:
 def _module_page(module: Module, form_error: InvalidInput | None = None, draft: str | None = None) -> str:
     """The overview; after a refused deliverable, with the typed text kept and the message at the field."""
     scope = Scope.of_launch(current_launch())
-    progress = services.get_progress(db.session, scope, module)
+    learner_progress = progress.get_progress(db.session, scope, module)
     following = None
-    if progress and progress.completed_at:
+    if learner_progress and learner_progress.completed_at:
         modules = content().modules
-        following = services.next_module(
+        following = next_steps.next_module(
             modules,
             placements.offered(db.session, scope.context_pk, [m.id for m in modules]),
             diagnostic.recommended_modules(db.session, scope),
-            services.progress_by_module(db.session, scope),
+            progress.progress_by_module(db.session, scope),
             module.id,
         )
     return render_template(
         "training/module.html",
         following=following,
         module=module,
-        progress=progress,
-        percent=services.percent_done(module, progress),
-        missing=services.missing_for_completion(db.session, scope, module, progress),
-        quiz=services.quiz_state(db.session, scope, module),
-        deliverable=services.deliverable_of(db.session, progress),
+        progress=learner_progress,
+        percent=progress.percent_done(module, learner_progress),
+        missing=completion.missing_for_completion(db.session, scope, module, learner_progress),
+        quiz=quizzes.quiz_state(db.session, scope, module),
+        deliverable=deliverables.deliverable_of(db.session, learner_progress),
         formats={f.code: f for f in content().programme.activity_formats},
         form_error=form_error,
         draft=draft,
-        live_sessions=services.sessions_of_module(db.session, scope.context_pk, module.id),
+        live_sessions=live_sessions.sessions_of_module(db.session, scope.context_pk, module.id),
         here=here,
     )
 
@@ -87,16 +96,15 @@ def _module_page(module: Module, form_error: InvalidInput | None = None, draft: 
 def page(key: str, number: int) -> str:
     """One page; reading it is recorded (once) and it becomes where the learner resumes."""
     module = module_or_404(key)
-    progress = services.read_page(
+    learner_progress = progress.read_page(
         db.session, Scope.of_launch(current_launch()), module, number, content().version
     )
-    db.session.commit()
     return render_template(
         "training/page.html",
         module=module,
         page=module.pages[number - 1],
-        progress=progress,
-        percent=services.percent_done(module, progress),
+        progress=learner_progress,
+        percent=progress.percent_done(module, learner_progress),
         here=here,
     )
 
@@ -113,7 +121,7 @@ def _quiz_page(
 ) -> str:
     """The quiz page; after a refused answer, with the learner's choices kept and the message at the form."""
     scope = Scope.of_launch(current_launch())
-    state = services.quiz_state(db.session, scope, module)
+    state = quizzes.quiz_state(db.session, scope, module)
     feedback = None
     answered = request.args.get("answered")
     last = state.attempts[-1] if state.attempts else None
@@ -123,17 +131,17 @@ def _quiz_page(
             record = last.answers[answered]
             # A wrong answer's feedback names the theme and the pages to re-read, not the expected answer:
             # the question may be drawn again in a later attempt (unless this attempt is the last allowed).
-            shown = record["correct"] or services.reveals_answers(module, last)
+            shown = record["correct"] or quizzes.reveals_answers(module, last)
             theme = module.theme(question.theme)
             feedback = {
                 "question": question,
                 "correct": record["correct"],
-                "texts": services.judge(question, record["response"])[1] if shown else [],
+                "texts": quizzes.judge(question, record["response"])[1] if shown else [],
                 "theme": theme,
                 "pages": module.theme_pages(theme) if theme else [],
             }
     attempt = state.open_attempt
-    question = services.next_question(module, attempt) if attempt else None
+    question = quizzes.next_question(module, attempt) if attempt else None
     finished = last if last is not None and last.finished_at is not None else None
     return render_template(
         "training/quiz.html",
@@ -142,13 +150,13 @@ def _quiz_page(
         attempt=attempt,
         question=question,
         last=last,
-        total=services.attempt_size(module, attempt) if attempt else module.draw,
-        missed=services.missed_themes(module, finished) if finished else [],
+        total=quizzes.attempt_size(module, attempt) if attempt else module.draw,
+        missed=quizzes.missed_themes(module, finished) if finished else [],
         feedback=feedback,
-        order=services.shuffled(f"{attempt.id}-{question.id}", _size(question))
-        if attempt and question
-        else [],
-        progress=services.get_progress(db.session, scope, module),
+        order=(
+            quizzes.shuffled(f"{attempt.id}-{question.id}", _size(question)) if attempt and question else []
+        ),
+        progress=progress.get_progress(db.session, scope, module),
         form_error=form_error,
         kept=kept or {},
         here=here,
@@ -166,8 +174,7 @@ def _size(question: object) -> int:
 @require_launch()
 def start_attempt(key: str) -> Response:
     module = module_or_404(key)
-    services.start_attempt(db.session, Scope.of_launch(current_launch()), module, content().version)
-    db.session.commit()
+    quizzes.start_attempt(db.session, Scope.of_launch(current_launch()), module, content().version)
     return redirect(here("training.quiz", key=module.slug), code=303)
 
 
@@ -178,7 +185,7 @@ def answer(key: str, attempt_id: int) -> Response | tuple[str, int]:
     question_id = request.form.get("question", "")
     form = request.form.to_dict(flat=False)
     try:
-        outcome = services.answer(
+        outcome = quizzes.answer(
             db.session,
             Scope.of_launch(current_launch()),
             module,
@@ -193,7 +200,6 @@ def answer(key: str, attempt_id: int) -> Response | tuple[str, int]:
         # A missing or repeated answer: the question comes back with what was chosen and the message.
         db.session.rollback()
         return _quiz_page(module, form_error=error, kept=form), error.status
-    db.session.commit()
     return redirect(
         here("training.quiz", key=module.slug, answered=outcome.question.id, _anchor="feedback"), code=303
     )
@@ -205,7 +211,7 @@ def deliverable(key: str) -> Response | tuple[str, int]:
     module = module_or_404(key)
     text = request.form.get("text", "")
     try:
-        services.submit_deliverable(
+        deliverables.submit_deliverable(
             db.session, Scope.of_launch(current_launch()), module, text, content().version
         )
     except InvalidInput as error:
@@ -214,7 +220,6 @@ def deliverable(key: str) -> Response | tuple[str, int]:
         # Too short or too long: the form comes back with the text as typed, never an empty page.
         db.session.rollback()
         return _module_page(module, form_error=error, draft=text), error.status
-    db.session.commit()
     # Back at the top of the overview, where the confirmation is (not at the form, far below in a frame).
     return redirect(here("training.module", key=module.slug, done="deliverable"), code=303)
 
@@ -225,7 +230,7 @@ def deliverable(key: str) -> Response | tuple[str, int]:
 def session_calendar(key: str, session_id: int) -> Response:
     """A live session of this module, in this course, as an .ics file."""
     module = module_or_404(key)
-    live = services.session_of_context(db.session, current_launch().context_pk, session_id)
+    live = live_sessions.session_of_context(db.session, current_launch().context_pk, session_id)
     if live.module_id != module.id:
         raise not_found("Cette séance", "This session")
     host = urlsplit(current_app.config["BASE_URL"]).hostname or "socle"
@@ -238,7 +243,7 @@ def session_calendar(key: str, session_id: int) -> Response:
 
 
 # -- facilitators: live sessions and attendance
-def _plan_from_form() -> services.SessionPlan:
+def _plan_from_form() -> live_sessions.SessionPlan:
     """The session form's fields, parsed once (a 400 names the field that is wrong)."""
     starts_at = inputs.local_datetime(
         request.form.get("starts_at"),
@@ -252,7 +257,7 @@ def _plan_from_form() -> services.SessionPlan:
     linked = content().module(request.form["module_id"]) if request.form.get("module_id") else None
     if request.form.get("module_id") and linked is None:
         raise refused("unknown_module", "Ce module n'existe pas.", "This module does not exist.")
-    return services.SessionPlan(
+    return live_sessions.SessionPlan(
         kind=request.form.get("kind", ""),
         title=request.form.get("title", ""),
         starts_at=starts_at,
@@ -270,14 +275,13 @@ def sessions() -> str | Response:
     """Plan a live session for this course, and see those planned."""
     launch = current_launch()
     if request.method == "POST":
-        live = services.create_session(db.session, Scope.of_launch(launch), _plan_from_form())
-        db.session.commit()
+        live = live_sessions.create_session(db.session, Scope.of_launch(launch), _plan_from_form())
         return redirect(here("training.attendance", session_id=live.id), code=303)
     return render_template(
         "training/sessions.html",
-        sessions=services.sessions_of_context(db.session, launch.context_pk),
+        sessions=live_sessions.sessions_of_context(db.session, launch.context_pk),
         modules=content().modules,
-        kinds=services.LIVE_KINDS,
+        kinds=live_sessions.LIVE_KINDS,
         here=here,
     )
 
@@ -287,10 +291,9 @@ def sessions() -> str | Response:
 def edit_session(session_id: int) -> str | Response:
     """Change a session's time, place, link or description."""
     launch = current_launch()
-    live = services.session_of_context(db.session, launch.context_pk, session_id)
+    live = live_sessions.session_of_context(db.session, launch.context_pk, session_id)
     if request.method == "POST":
-        services.update_session(db.session, live, _plan_from_form())
-        db.session.commit()
+        live_sessions.update_session(db.session, live, _plan_from_form())
         return redirect(here("training.attendance", session_id=live.id, updated=1), code=303)
     return render_template(
         "training/session_edit.html",
@@ -308,9 +311,8 @@ def edit_session(session_id: int) -> str | Response:
 def cancel_session(session_id: int) -> Response:
     """Cancel a session: learners see it cancelled on the module page and in its .ics."""
     launch = current_launch()
-    live = services.session_of_context(db.session, launch.context_pk, session_id)
-    services.cancel_session(db.session, live)
-    db.session.commit()
+    live = live_sessions.session_of_context(db.session, launch.context_pk, session_id)
+    live_sessions.cancel_session(db.session, live)
     return redirect(here("training.attendance", session_id=live.id, cancelled=1), code=303)
 
 
@@ -320,15 +322,15 @@ def attendance(session_id: int) -> tuple[str, int] | str | Response:
     """Tick who attended, among the learners known in this course (a session not yet started asks for a
     confirmation first)."""
     launch = current_launch()
-    live = services.session_of_context(db.session, launch.context_pk, session_id)
-    present = services.attendance_of(db.session, live.id)
+    live = live_sessions.session_of_context(db.session, launch.context_pk, session_id)
+    present = live_sessions.attendance_of(db.session, live.id)
     if request.method == "POST":
         ids = {
             inputs.identifier(raw, "present", code="unknown_learner")
             for raw in request.form.getlist("present")
         }
         try:
-            services.record_attendance(
+            live_sessions.record_attendance(
                 db.session,
                 Scope.of_launch(launch),
                 live,
@@ -336,26 +338,25 @@ def attendance(session_id: int) -> tuple[str, int] | str | Response:
                 content(),
                 confirmed_early=request.form.get("confirm_early") == "1",
             )
-        except services.SessionNotStarted:
+        except live_sessions.SessionNotStarted:
             db.session.rollback()
             # Nothing recorded: the page comes back with the ticks kept and the warning to confirm.
             return render_template(
                 "training/attendance.html",
                 live=live,
-                learners=services.context_learners(db.session, launch.context_pk),
+                learners=facilitation.context_learners(db.session, launch.context_pk),
                 present={learner_id: True for learner_id in ids},
                 not_started=True,
                 must_confirm=True,
                 here=here,
             ), 409
-        db.session.commit()
         return redirect(here("training.attendance", session_id=live.id, saved=1), code=303)
     return render_template(
         "training/attendance.html",
         live=live,
-        learners=services.context_learners(db.session, launch.context_pk),
+        learners=facilitation.context_learners(db.session, launch.context_pk),
         present=present,
-        not_started=not services.has_started(live),
+        not_started=not live_sessions.has_started(live),
         must_confirm=False,
         saved=bool(request.args.get("saved")),
         updated=bool(request.args.get("updated")),

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lti_tool.db import UTCDateTime, db, utcnow
+from lti_tool.db import Model, UTCDateTime, utcnow
 
 
-class ModuleProgress(db.Model):  # type: ignore[name-defined,misc]
+class ModuleProgress(Model):
     """One learner's progress in one module, within one course context."""
 
     __tablename__ = "module_progress"
@@ -32,7 +32,7 @@ class ModuleProgress(db.Model):  # type: ignore[name-defined,misc]
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class QuizAttempt(db.Model):  # type: ignore[name-defined,misc]
+class QuizAttempt(Model):
     __tablename__ = "quiz_attempts"
     __table_args__ = (UniqueConstraint("progress_id", "number"),)
 
@@ -53,7 +53,7 @@ class QuizAttempt(db.Model):  # type: ignore[name-defined,misc]
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Deliverable(db.Model):  # type: ignore[name-defined,misc]
+class Deliverable(Model):
     """The short written deliverable of a live-format module."""
 
     __tablename__ = "deliverables"
@@ -78,7 +78,7 @@ class Deliverable(db.Model):  # type: ignore[name-defined,misc]
     rubric_score: Mapped[float | None] = mapped_column(Float)
 
 
-class LiveSession(db.Model):  # type: ignore[name-defined,misc]
+class LiveSession(Model):
     """A webinaire, atelier or session de co-développement planned for a course context."""
 
     __tablename__ = "live_sessions"
@@ -103,7 +103,7 @@ class LiveSession(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Attendance(db.Model):  # type: ignore[name-defined,misc]
+class Attendance(Model):
     __tablename__ = "attendances"
     __table_args__ = (UniqueConstraint("session_id", "learner_id"),)
 

@@ -7,11 +7,11 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from demo_platform.platform import COURSE_ID, USERS
 from lti_tool.certificates import issuing
 from lti_tool.competences.services import rules_of
 from lti_tool.db import db
 from lti_tool.learners.models import Context, Enrolment, Learner
-from lti_tool.lti.demo_platform.platform import COURSE_ID, USERS
 from tests.browser.test_learner_journey import open_learner_home
 from tests.conftest import LiveServer
 

@@ -11,15 +11,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import delete, select
 
+from demo_platform import roster
+from demo_platform.models import DemoMember
 from lti_tool.content.loader import Content, Module
 from lti_tool.db import db
 from lti_tool.learners.models import Learner
-from lti_tool.lti.demo_platform import roster
-from lti_tool.lti.demo_platform.models import DemoMember
 from lti_tool.training.models import Deliverable
 from tests.browser.conftest import AxeWatch
 from tests.browser.test_learner_journey import open_learner_home
 from tests.conftest import LiveServer
+from tests.functional.test_competences import plain_content  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
 
@@ -46,9 +47,11 @@ def reset_deliverable(live_server: LiveServer, module: Module) -> None:
 
 
 def test_a_too_short_deliverable_comes_back_with_its_text_and_the_message_at_the_field(
-    page: Page, live_server: LiveServer
+    page: Page,
+    live_server: LiveServer,
+    plain_content: Content,  # noqa: F811 - the fixture
 ) -> None:
-    content: Content = live_server.app.extensions["socle_content"]
+    content = plain_content  # every shipped deliverable has a grid: M5 without it
     module = plain_deliverable_module(content)
     spec = module.meta.deliverable
     assert spec is not None
@@ -111,8 +114,12 @@ def test_a_framed_page_sends_its_height_to_the_platform(page: Page, live_server:
     assert inner.evaluate("() => document.documentElement.classList.contains('framed')")
 
 
-def test_learner_pages_fit_a_phone_and_a_450_px_frame(phone: Page, live_server: LiveServer) -> None:
-    content: Content = live_server.app.extensions["socle_content"]
+def test_learner_pages_fit_a_phone_and_a_450_px_frame(
+    phone: Page,
+    live_server: LiveServer,
+    plain_content: Content,  # noqa: F811 - the fixture
+) -> None:
+    content = plain_content
     module = plain_deliverable_module(content)
     phone.goto(live_server.url + "/demo/start?as=learner")
     expect(phone.get_by_role("heading", level=1, name="Mon parcours")).to_be_visible(timeout=10_000)

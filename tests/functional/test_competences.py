@@ -4,17 +4,22 @@ and the certificate the thresholds require, facilitators review and recognise, m
 from __future__ import annotations
 
 import json
+import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from flask import Flask
 from sqlalchemy import select
 
 from lti_tool.certificates.models import Credential
 from lti_tool.competences.models import CompetenceState, EvidenceLink, LearnerFacts
-from lti_tool.content.loader import Content
+from lti_tool.content.loader import Content, load_content
 from lti_tool.db import db
 from lti_tool.learners.models import Learner as LearnerRow
 from tests.conftest import LiveServer
@@ -90,6 +95,45 @@ def assess(
     )
 
 
+def plain_deliverable(tmp_path: Path) -> Content:
+    """The shipped content with M5's deliverable a plain text again, accepted or returned without a grid (C6
+    then counts it under `accepted`): every shipped deliverable has a grid, this keeps the accept / return
+    path that content authors may still use under test."""
+    root = Path(__file__).resolve().parents[2] / "modules"
+    target = tmp_path / "plain-modules"
+    shutil.copytree(root, target)
+    module = target / "m5-alliances" / "module.yaml"
+    data = yaml.safe_load(module.read_text(encoding="utf-8"))
+    for key in ("rubric", "title", "bloc"):
+        data["deliverable"].pop(key, None)
+    module.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    thresholds = target / "thresholds.yaml"
+    rules = yaml.safe_load(thresholds.read_text(encoding="utf-8"))
+    c6 = rules["competences"]["C6"]
+    c6.pop("assessed")
+    c6["accepted"] = ["M5"]
+    thresholds.write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return load_content(target)
+
+
+@contextmanager
+def serving(app: Flask, content: Content) -> Iterator[Content]:
+    """The live server answers with this content for the duration of the block."""
+    shipped = app.extensions["socle_content"]
+    app.extensions["socle_content"] = content
+    try:
+        yield content
+    finally:
+        app.extensions["socle_content"] = shipped
+
+
+@pytest.fixture
+def plain_content(live_server: LiveServer, tmp_path: Path) -> Iterator[Content]:
+    """For one test, the live server answers with M5's deliverable as a plain text (see above)."""
+    with serving(live_server.app, plain_deliverable(tmp_path)) as content:
+        yield content
+
+
 def credentials_of(app: Flask, learner_pk: int) -> dict[str, dict[str, Any]]:
     with app.app_context():
         rows = db.session.scalars(select(Credential).where(Credential.learner_id == learner_pk)).all()
@@ -130,8 +174,8 @@ class Graduate:
 
 @pytest.fixture(scope="module")
 def graduate(live_server: LiveServer) -> Graduate:
-    """A fundraiser who follows every module, attends both live sessions, has both deliverables accepted
-    and the three productions assessed: the thresholds give them the four blocs and the certificate."""
+    """A fundraiser who follows every module, attends both live sessions and has the five productions
+    assessed: the thresholds give them the four blocs and the certificate."""
     app = live_server.app
     content: Content = app.extensions["socle_content"]
     platform = Platform(app.extensions["socle_demo_platform"], live_server.url)
@@ -155,10 +199,7 @@ def graduate(live_server: LiveServer) -> Graduate:
     for module_id in ("M5", "M8"):
         plan_and_attend(facilitator, module_id, pk)
     for module_id in ("M5", "M8"):
-        decision = facilitator.post(
-            f"/staff/deliverables/{productions[module_id]}/review",
-            {"decision": "accept", "comment": "Bien argumenté."},
-        )
+        decision = assess(facilitator, content, module_id, productions[module_id])
         assert decision.status_code == 303, error_code(decision)
     # B4 waits for the defence of the trajectory (M7) too.
     assert sorted(credentials_of(app, pk)) == ["B1", "B2", "B3"]
@@ -216,7 +257,7 @@ def test_each_assessment_is_a_scored_statement_with_the_level_of_each_criterion(
     for statement in sorted(scored, key=lambda s: s["timestamp"]):
         assert statement["object"]["id"].endswith("/deliverable")
         by_module.setdefault(statement["object"]["id"].split("/")[-2], []).append(statement)
-    assert sorted(by_module) == ["M2", "M4", "M7"]
+    assert sorted(by_module) == ["M2", "M4", "M5", "M7", "M8"]
     first, second = by_module["M2"]  # one level under on « domaines », then at the required levels
     assert first["result"]["success"] is False and second["result"]["success"] is True
     levels = next(v for k, v in first["result"]["extensions"].items() if k.endswith("/rubric-levels"))
@@ -319,10 +360,10 @@ def test_prior_learning_is_recognised_with_a_reason_and_counts_for_the_rules(
 
 
 def test_a_returned_deliverable_needs_a_comment_and_a_decision_is_not_recorded_twice(
-    live_server: LiveServer, course: dict[str, str]
+    live_server: LiveServer, course: dict[str, str], plain_content: Content
 ) -> None:
     app = live_server.app
-    content: Content = app.extensions["socle_content"]
+    content = plain_content
     learner, facilitator = people(live_server, course, "learner", "instructor")
     module = content.module("M5")
     assert module is not None and module.meta.deliverable is not None

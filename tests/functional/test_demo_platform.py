@@ -21,10 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from sqlalchemy import select
 
-from lti_tool.db import db
-from lti_tool.lti.demo_platform import roster
-from lti_tool.lti.demo_platform.models import DemoLineItem, DemoResourceLink, DemoScore
-from lti_tool.lti.demo_platform.platform import (
+from demo_platform import roster
+from demo_platform.models import DemoLineItem, DemoResourceLink, DemoScore
+from demo_platform.platform import (
     AGS_CLAIM,
     DL,
     LTI,
@@ -36,6 +35,7 @@ from lti_tool.lti.demo_platform.platform import (
     SCOPE_SCORE,
     DemoPlatform,
 )
+from lti_tool.db import db
 from tests.conftest import SECOND_CLIENT_ID, LiveServer
 from tests.helpers import autopost_form
 
@@ -556,10 +556,7 @@ def test_login_initiation_can_offer_a_storage_target(http: requests.Session, dem
     )
     _claims, fields = id_token_claims(auth)
     assert fields["lti_storage_target"] == "_parent"
-    assert (
-        requests.get(demo.base_url.removesuffix("/demo") + "/static/demo-storage.js", timeout=10).status_code
-        == 200
-    )
+    assert requests.get(demo.base_url + "/static/demo-storage.js", timeout=10).status_code == 200
 
 
 # -- Deep Linking return -------------------------------------------------------------------------

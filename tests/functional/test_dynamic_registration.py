@@ -23,9 +23,9 @@ from sqlalchemy import select, update
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from demo_platform.platform import DemoPlatform
 from lti_tool.db import db, utcnow
 from lti_tool.learners.models import Platform
-from lti_tool.lti.demo_platform.platform import DemoPlatform
 from lti_tool.lti.models import RegistrationInvite
 from tests.conftest import free_port
 from tests.functional.test_lti_advantage import count, invite

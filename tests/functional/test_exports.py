@@ -23,9 +23,9 @@ from lti_tool.certificates import evidence
 from lti_tool.certificates.models import Credential
 from lti_tool.competences.services import track_of
 from lti_tool.content.loader import Content
-from lti_tool.dashboard import exports
 from lti_tool.dashboard.scope import StaffScope
 from lti_tool.db import db
+from lti_tool.exports import selection, writing
 from lti_tool.learners.models import Context, Enrolment
 from lti_tool.learners.models import Learner as LearnerRow
 from lti_tool.training.models import LiveSession
@@ -316,7 +316,7 @@ def test_learner_by_module_rows_say_where_each_learner_is(cohort: Cohort) -> Non
     assert alice["M1"]["Pages lues"] == alice["M1"]["Pages"] == str(len(m1.pages))
     assert alice["M1"]["Nom"] == "Martin" and alice["M1"]["Prénom"] == "Alice"
     assert alice["M1"]["E-mail"] == "alice@example.org"
-    assert alice["M1"]["Référence Socle"] == evidence.issuing.subject_id(
+    assert alice["M1"]["Référence Socle"] == evidence.identity.subject_id(
         cohort.alice.browser.platform.issuer, cohort.alice.sub
     ).removeprefix("urn:uuid:")
     assert alice["M3"]["Statut"] == "non commencé" and alice["M3"]["Commencé le"] == ""
@@ -415,17 +415,17 @@ def test_formulas_in_names_are_neutralised_in_every_csv(cohort: Cohort) -> None:
             assert row["Prénom"] == "'=1+2"
             assert row["Nom"] == "'@SUM(A1:A9)"
             assert row["E-mail"] == "'+33@example.org"
-            assert not any(value.startswith(exports.FORMULA_STARTS) for value in row.values())
-    assert exports.neutralise("-2+3") == "'-2+3"
-    assert exports.neutralise("\t=1") == "'\t=1"
-    assert exports.neutralise("Alice") == "Alice"
+            assert not any(value.startswith(writing.FORMULA_STARTS) for value in row.values())
+    assert writing.neutralise("-2+3") == "'-2+3"
+    assert writing.neutralise("\t=1") == "'\t=1"
+    assert writing.neutralise("Alice") == "Alice"
 
 
 def test_csv_chunks_join_to_the_whole_file() -> None:
     rows = [[str(n), 'é;"x"\nsuite'] for n in range(10)]
-    chunks = list(exports.csv_chunks(["n", "texte"], rows, rows_per_chunk=3))
+    chunks = list(writing.csv_chunks(["n", "texte"], rows, rows_per_chunk=3))
     assert len(chunks) == 4
-    assert b"".join(chunks) == exports.csv_bytes(["n", "texte"], rows)
+    assert b"".join(chunks) == writing.csv_bytes(["n", "texte"], rows)
     back = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig")), delimiter=";"))
     assert back == [["n", "texte"], *rows]
 
@@ -439,9 +439,9 @@ def test_tracks_and_hours_of_the_whole_registration_equal_the_per_learner_rules(
         )
         assert platform_id is not None
         scope = StaffScope(platform_id, None, cohort.contexts["A"])
-        people = exports.members(db.session, scope)
-        tracks = exports.tracks(db.session, scope, cohort.content)
-        hours = exports.followed(db.session, scope, cohort.content)
+        people = selection.members(db.session, scope)
+        tracks = selection.tracks(db.session, scope, cohort.content)
+        hours = selection.followed(db.session, scope, cohort.content)
         assert len(people) >= 4
         for member in people:
             learner, context = member.key

@@ -60,7 +60,7 @@ PLAIN_ARGS: dict[str, Any] = {"key": "M5", "step": "profile", "number": 1, "code
 # Query parameters by which pages and exports take ids.
 QUERY_IDS = {"context": "context", "learner": "learner", "session": "session"}
 # Blueprints reached without a launch, or the LTI edge itself: not tenant pages.
-PUBLIC = {"certificates", "home", "lti", "demo", "xapi", "static"}
+PUBLIC = {"certificates", "achievements", "home", "lti", "demo", "xapi", "static"}
 # A form every staff action would accept, so that a request is refused for its id, not for its form.
 FORM = {
     "decision": "accept",
@@ -391,7 +391,7 @@ def test_an_administrator_of_another_registration_sees_and_changes_nothing(
 def test_every_staff_route_is_checked() -> None:
     """The lists come from the URL map: the routes of every feature registered are there."""
     endpoints = {route.endpoint for route in STAFF}
-    assert {"competences.review", "training.attendance", "learners.staff_home"} <= endpoints
+    assert {"competences.review", "training.attendance", "home.staff_home"} <= endpoints
     assert {r.endpoint for r in LEARNER_IDS} >= {"diagnostic.result", "training.answer"}
 
 

@@ -17,12 +17,12 @@ from sqlalchemy import delete, func, select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from demo_platform import roster
+from demo_platform.models import DemoLineItem, DemoScore
+from demo_platform.platform import DemoPlatform
 from lti_tool.db import db, utcnow
 from lti_tool.learners.models import Enrolment, Learner, Platform
 from lti_tool.lti import ags, nrps
-from lti_tool.lti.demo_platform import roster
-from lti_tool.lti.demo_platform.models import DemoLineItem, DemoScore
-from lti_tool.lti.demo_platform.platform import DemoPlatform
 from lti_tool.lti.models import ScoreOutbox
 from lti_tool.training.models import QuizAttempt
 from tests.conftest import SECOND_CLIENT_ID, free_port

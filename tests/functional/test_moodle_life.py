@@ -14,11 +14,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, select
 
+from demo_platform import roster
+from demo_platform.models import DemoScore
+from demo_platform.platform import DemoPlatform
 from lti_tool.db import db
 from lti_tool.learners.models import Context
-from lti_tool.lti.demo_platform import roster
-from lti_tool.lti.demo_platform.models import DemoScore
-from lti_tool.lti.demo_platform.platform import DemoPlatform
 from lti_tool.lti.models import Placement, ScoreOutbox
 from tests.functional.test_lti_advantage import deep_link_launch, deliver_scores, pass_quiz
 from tests.functional.test_player import Learner as Person
@@ -307,7 +307,7 @@ def test_the_readme_sends_a_newcomer_nowhere_a_clone_does_not_have() -> None:
 def test_registration_sends_an_icon_that_is_served_and_the_site_has_a_favicon(
     app: Flask, browser: LtiBrowser, demo: DemoPlatform
 ) -> None:
-    from lti_tool.lti.demo_platform.models import DemoToolRegistration
+    from demo_platform.models import DemoToolRegistration
     from tests.functional.test_lti_advantage import invite, registration_token
 
     page = browser.http.get(

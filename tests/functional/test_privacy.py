@@ -28,12 +28,13 @@ from lti_tool.events import LearningEvent
 from lti_tool.learners.models import Enrolment
 from lti_tool.learners.models import Learner as LearnerRow
 from lti_tool.lti.models import Launch
-from lti_tool.privacy import services
+from lti_tool.privacy import access, erasure
 from lti_tool.privacy.models import AnonymisedCount
 from lti_tool.training.models import Deliverable
 from tests.conftest import SECOND_CLIENT_ID, LiveServer
 from tests.functional.test_diagnostic import run_through
 from tests.functional.test_player import Learner, take_quiz
+from tests.functional.test_xapi_api import V, make_client
 from tests.helpers import LtiBrowser, Platform, error_code
 from xapi.models import Base as XapiBase
 from xapi.models import Endpoint, OutboxRow, Statement, StatementActivity, StatementAgent
@@ -139,9 +140,14 @@ def people(live_server: LiveServer) -> People:
         deliverable = db.session.scalar(select(Deliverable.id).where(Deliverable.learner_id == subject_pk))
         context_pk = db.session.scalar(select(Enrolment.context_pk).where(Enrolment.learner_id == subject_pk))
         db.session.remove()
+    # assessed on its grid with one criterion under its level: the canvas goes back to the person
+    m5 = content.module("M5")
+    assert m5 is not None and m5.meta.deliverable is not None and m5.meta.deliverable.rubric is not None
+    criteria = m5.meta.deliverable.rubric.criteria
+    levels = {f"level-{c.id}": str(c.required - 1 if c is criteria[0] else c.required) for c in criteria}
     returned = facilitator.post(
         f"/staff/deliverables/{deliverable}/review",
-        {"decision": "return", "comment": "Précisez les chiffres."},
+        {"decision": "assess", "comment": "Précisez les chiffres.", **levels},
     )
     assert returned.status_code == 303, error_code(returned)
     recognised = facilitator.post(
@@ -248,11 +254,31 @@ def test_every_table_of_personal_rows_has_its_export_section() -> None:
         for key in table.foreign_keys
         if key.column.table.name == "learners" and (key.ondelete or "").upper() != "SET NULL"
     }
-    assert goes_with_person <= set(services.TABLE_SECTIONS), goes_with_person - set(services.TABLE_SECTIONS)
-    assert set(services.TABLE_SECTIONS.values()) <= set(services.WHY)
+    assert goes_with_person <= set(access.TABLE_SECTIONS), goes_with_person - set(access.TABLE_SECTIONS)
+    assert set(access.TABLE_SECTIONS.values()) <= set(access.WHY)
+
+
+def put_state_about(people: People, sub: str, state_id: str) -> None:
+    """An xAPI tool stores a State document about this person (their LTI account as the agent)."""
+    agent = {"account": {"homePage": people.subject.browser.platform.issuer, "name": sub}}
+    response = requests.put(
+        people.server.url + "/xapi/activities/state",
+        params={
+            "activityId": "https://tool.example/activity",
+            "agent": json.dumps(agent),
+            "stateId": state_id,
+        },
+        data=json.dumps({"page": 3}),
+        headers={**V, "Content-Type": "application/json"},
+        auth=make_client(people.app, "all", platforms=(people.subject.browser.platform.issuer,)),
+        timeout=10,
+    )
+    assert response.status_code == 204, response.text
 
 
 def test_the_export_holds_every_row_about_the_person_and_nobody_elses(people: People) -> None:
+    put_state_about(people, people.subject.sub, "bookmark")
+    put_state_about(people, people.other.sub, "someone-else")
     response = export_via_page(people, people.subject_pk)
     assert response.status_code == 200, error_code(response)
     assert response.headers["Content-Type"].startswith("application/json")
@@ -260,18 +286,22 @@ def test_the_export_holds_every_row_about_the_person_and_nobody_elses(people: Pe
     assert response.headers["Cache-Control"] == "no-store"
     data = response.json()
     sections = data["sections"]
-    assert data["format"] == services.EXPORT_FORMAT
+    assert data["format"] == access.EXPORT_FORMAT
     for name, section in sections.items():
         assert section["why"]["fr"] and section["why"]["en"], name
     # As many rows in each section as the database holds about the person, table by table.
     counts = rows_about(people.app, people.subject_pk)
-    for table, section in services.TABLE_SECTIONS.items():
+    for table, section in access.TABLE_SECTIONS.items():
         if table in ("learners", "xapi_statements"):
             continue
         assert len(sections[section]["data"]) == counts[f"{table}.learner_id"], table
         assert counts[f"{table}.learner_id"] > 0, f"the fixture should give the subject rows in {table}"
     statements = statement_ids(people.app, ifi_of(people, people.subject.sub))
     assert {s["id"] for s in sections["xapi_statements"]["data"]} == statements and statements
+    # The documents xAPI tools stored about them, and not another person's.
+    assert [(d["id"], d["content"]) for d in sections["xapi_documents"]["data"]] == [
+        ("bookmark", '{"page": 3}')
+    ]
     identity = sections["identity"]["data"]
     assert identity["sub"] == people.subject.sub and identity["family_name"] == people.family
     assert identity["email"] == people.email
@@ -481,7 +511,7 @@ def test_erased_credentials_answer_revoked_to_verifiers(people: People, erased: 
     for achievement, credential_id in people.credentials.items():
         page = requests.get(f"{url}/verify/{credential_id}", timeout=10)
         assert page.status_code == 200 and 'data-status="revoked"' in page.text, achievement
-        assert services.ERASURE_REASON.replace("'", "&#39;") in page.text
+        assert erasure.ERASURE_REASON.replace("'", "&#39;") in page.text
         assert people.family not in page.text and "Prenomtest" not in page.text
         assert "acquis antérieurs" not in page.text  # no results shown without the holder's
         assert requests.get(f"{url}/verify/{credential_id}/certificate.pdf", timeout=10).status_code == 410
@@ -624,3 +654,28 @@ def test_the_purge_applies_the_retention_settings(people: People) -> None:
         assert wrong.exit_code != 0 and "RETENTION_DAYS_INACTIVE_LEARNERS" in wrong.output
     finally:
         app.config.pop("RETENTION_DAYS_INACTIVE_LEARNERS")
+
+
+def test_lti_purge_is_privacy_purge_under_its_older_name(people: People) -> None:
+    """Crontabs that still run `lti purge` get the retention rules too, not only the expired rows."""
+    app = people.app
+    platform = people.subject.browser.platform
+    someone = Learner(LtiBrowser(people.server.url, platform), sub=f"privacy-old-name-{uuid.uuid4().hex}")
+    someone_pk = pk_of(app, someone.sub)
+    # A launch past RETENTION_DAYS_LAUNCHES but not expired: the older `lti purge` kept it.
+    with app.app_context():
+        db.session.execute(
+            update(Launch)
+            .where(Launch.learner_id == someone_pk)
+            .values(created_at=datetime.now(UTC) - timedelta(days=40))
+        )
+        db.session.commit()
+        db.session.remove()
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["lti", "purge", "--dry-run"])
+    assert dry.exit_code == 0 and "Would delete" in dry.output, dry.output
+    assert rows_about(app, someone_pk)["lti_launches.learner_id"] == 1
+    done = runner.invoke(args=["lti", "purge"])
+    assert done.exit_code == 0, done.output
+    assert rows_about(app, someone_pk)["lti_launches.learner_id"] == 0
+    assert rows_about(app, someone_pk)["learners.id"] == 1

@@ -25,6 +25,7 @@ from tests.functional.test_competences import (
     follow_module,
     learner_id,
     people,
+    plain_content,  # noqa: F401 - the fixture
 )
 from tests.functional.test_diagnostic import PROFILE, run_through
 from tests.helpers import error_code, fr
@@ -32,9 +33,12 @@ from tests.helpers import error_code, fr
 ROOT = Path(__file__).resolve().parents[2] / "modules"
 
 
-def test_an_assessment_needs_a_level_for_every_criterion_and_a_comment(live_server: LiveServer) -> None:
+def test_an_assessment_needs_a_level_for_every_criterion_and_a_comment(
+    live_server: LiveServer,
+    plain_content: Content,  # noqa: F811 - the fixture
+) -> None:
     app = live_server.app
-    content: Content = app.extensions["socle_content"]
+    content = plain_content  # M5's deliverable without its grid, to show what cannot be "assessed"
     course = {"id": f"course-{time.time_ns()}", "title": "Évaluations"}
     learner, facilitator = people(live_server, course, "learner", "instructor")
     (outsider,) = people(live_server, {"id": f"other-{time.time_ns()}", "title": "Ailleurs"}, "instructor")

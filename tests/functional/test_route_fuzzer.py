@@ -21,7 +21,7 @@ import requests
 from flask import Flask
 from werkzeug.routing import Rule
 
-from lti_tool.lti.demo_platform.platform import COURSE_ID
+from demo_platform.platform import COURSE_ID
 from tests.conftest import SECOND_CLIENT_ID, LiveServer
 from tests.helpers import LtiBrowser, Platform, error_code, launch_id_of
 

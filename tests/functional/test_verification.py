@@ -68,7 +68,7 @@ class Issued:
 
 @pytest.fixture(scope="module")
 def issued(server: LiveServer) -> Issued:
-    """A learner who passed M1's quiz at 8/10, followed M5 (live session attended, deliverable accepted)
+    """A learner who passed M1's quiz at 8/10, followed M5 (live session attended, canvas assessed)
     and had M3 recognised as prior learning; credentials B1, B2, B3 and the fundraiser certificate."""
     app = server.app
     loaded: Content = app.extensions["socle_content"]
@@ -111,7 +111,12 @@ def issued(server: LiveServer) -> Issued:
         facilitator_scope = issuing.learner_scope(db.session, staff_pk, scope.context_pk)
         deliverable = db.session.scalar(select(Deliverable.id).where(Deliverable.learner_id == pk))
         assert deliverable is not None
-        competences.review_deliverable(db.session, facilitator_scope, deliverable, True, "", loaded)
+        grid = m5.meta.deliverable.rubric
+        assert grid is not None
+        levels = {c.id: c.required for c in grid.criteria}
+        competences.review_deliverable(
+            db.session, facilitator_scope, deliverable, True, "Canevas complet.", loaded, levels
+        )
         m3 = loaded.module("M3")
         assert m3 is not None
         competences.recognise_prior_learning(db.session, facilitator_scope, pk, m3, PRIOR_REASON, loaded)
@@ -463,7 +468,8 @@ def test_the_evidence_file_traces_each_competence_to_its_statements(issued: Issu
     c1 = [item["what"] for item in by_code["C1"]["evidence"]]
     assert f"Quiz M1 réussi — 80{NBSP}%" in c1 and "Module M1 terminé" in c1
     c6 = [item["what"] for item in by_code["C6"]["evidence"]]
-    assert f"Présence à la séance « {SESSION_TITLE} »" in c6 and "Livrable M5 accepté" in c6
+    assert f"Présence à la séance « {SESSION_TITLE} »" in c6
+    assert any(what.startswith("Production « Canevas de partenariat » évaluée sur sa grille") for what in c6)
     # M3 recognised from prior learning; C3 also waits for the B2 resource plan (M4) to be assessed
     assert by_code["C3"]["status"] == "en cours"
     assert [item["what"] for item in by_code["C3"]["evidence"]] == [
@@ -566,7 +572,8 @@ def test_the_framework_page_anchors_each_competence_and_states_the_rules(issued:
     assert page.status_code == 200
     for code in [*(f"C{i}" for i in range(1, 10)), *(f"B{i}" for i in range(1, 5))]:
         assert f'id="{code}"' in page.text
-    assert "Règles de maîtrise (version 2)" in page.text and "<caption>" in page.text
+    version = issued.app.extensions["socle_content"].thresholds.version
+    assert f"Règles de maîtrise (version {version})" in page.text and "<caption>" in page.text
 
 
 def test_criteria_pages_for_blocs_and_certificates_and_404_otherwise(issued: Issued) -> None:

@@ -251,7 +251,7 @@ def test_cli_check_reports_and_fails_on_broken_content(copy: Path) -> None:
 def test_cli_check_passes_on_the_shipped_content() -> None:
     result = CliRunner().invoke(modules_cli, ["check", "--path", str(ROOT)])
     assert result.exit_code == 0, result.output
-    assert "content version 7 is valid: 8 modules" in result.output
+    assert "content version 8 is valid: 8 modules" in result.output
 
 
 def test_invalid_content_stops_start_up_with_the_report(copy: Path, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from lti_tool.content.cli import modules as modules_cli
 from lti_tool.content.loader import Content, load_content
 from lti_tool.training.models import QuizAttempt
-from lti_tool.training.services import draw, drawn_ids
+from lti_tool.training.quizzes import draw, drawn_ids
 from tests.unit.content.test_checker import ROOT, edit_yaml, problems
 
 QUIZ = "m1-fondamentaux/quiz.yaml"

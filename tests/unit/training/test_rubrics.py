@@ -80,7 +80,7 @@ def test_the_form_is_read_per_criterion() -> None:
     assert parse_levels(grid(), form) == {"projet": 4, "risques": 2, "forme": 1}
 
 
-def test_the_shipped_productions_are_b1_b2_and_b4_with_grids() -> None:
+def test_the_shipped_productions_are_assessed_on_grids() -> None:
     content = load_content(ROOT)
     graded = {
         m.id: m.meta.deliverable
@@ -90,7 +90,9 @@ def test_the_shipped_productions_are_b1_b2_and_b4_with_grids() -> None:
     assert {module_id: spec.bloc for module_id, spec in graded.items()} == {
         "M2": "B1",
         "M4": "B2",
+        "M5": "B3",
         "M7": "B4",
+        "M8": "B4",
     }
     for spec in graded.values():
         assert spec.rubric is not None and len(spec.rubric.criteria) >= 4
