@@ -14,7 +14,7 @@ from lti_tool.content.loader import Module, Page
 from lti_tool.content.schemas import ModuleMeta, Quiz
 from lti_tool.errors import InvalidInput
 from lti_tool.training.models import QuizAttempt
-from lti_tool.training.services import draw, judge, missed_themes, parse_response, reveals_answers
+from lti_tool.training.quizzes import draw, judge, missed_themes, parse_response, reveals_answers
 
 PAGES = ("01-bases.md", "02-suite.md", "03-fin.md")
 
