@@ -66,12 +66,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.exports.blueprint import bp as exports_bp
     from lti_tool.home.blueprint import bp as home_bp
     from lti_tool.learners import services as learners_services
-    from lti_tool.learners.blueprint import bp as learners_bp
     from lti_tool.lti import ags, launches, runtime
+    from lti_tool.lti.advantage_blueprint import bp as advantage_bp
     from lti_tool.lti.blueprint import bp as lti_bp
     from lti_tool.privacy.blueprint import bp as privacy_bp
     from lti_tool.training.blueprint import bp as training_bp
-    from lti_tool.training.blueprint import here
 
     inputs.init_app(app)  # before any blueprint: its converter bounds every <int:…> id
     content_runtime.init_app(app)
@@ -84,7 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     issuing.init_app(app)  # certificates: a bloc met issues what it earns
     app.register_blueprint(home_bp)
     app.register_blueprint(lti_bp)
-    app.register_blueprint(learners_bp)
+    app.register_blueprint(advantage_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(diagnostic_bp)
     app.register_blueprint(competences_bp)
@@ -114,7 +113,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["demo_enabled"] = bool(app.config["DEMO_PLATFORM"])
     app.jinja_env.globals["switch_language_url"] = _switch_language_url
     app.jinja_env.globals["get_locale"] = get_locale
-    app.jinja_env.globals["here"] = here
+    app.jinja_env.globals["here"] = launches.here
     app.jinja_env.globals["csrf_field"] = launches.csrf_field
     app.jinja_env.globals["csrf_token"] = launches.csrf_token
     app.jinja_env.filters["localtime"] = _localtime

@@ -18,11 +18,9 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db, utcnow
 from lti_tool.errors import InvalidInput, Message, not_found, refused
 from lti_tool.learners.services import enrolled_learner
-from lti_tool.lti.launches import current_launch, loaded_launch, require_launch
+from lti_tool.lti.launches import current_launch, here, loaded_launch, require_admin, require_launch
 from lti_tool.scope import Scope
-from lti_tool.security import require_admin
 from lti_tool.training import facilitation, rubrics
-from lti_tool.training.blueprint import here
 
 bp = Blueprint("competences", __name__)
 

@@ -30,8 +30,7 @@ from lti_tool.dashboard.timeline import timeline as timeline_of
 from lti_tool.db import db, utcnow
 from lti_tool.diagnostic import charts as diagnostic_charts
 from lti_tool.errors import InvalidInput, refused
-from lti_tool.lti.launches import current_launch, require_launch
-from lti_tool.training.blueprint import here
+from lti_tool.lti.launches import current_launch, here, require_launch
 from xapi import store
 
 bp = Blueprint("dashboard", __name__, url_prefix="/staff/dashboard")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from lti_tool import inputs
@@ -16,7 +15,7 @@ from lti_tool.db import db
 from lti_tool.diagnostic import services as diagnostic
 from lti_tool.errors import InvalidInput, not_found, refused
 from lti_tool.lti import placements
-from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.lti.launches import current_launch, here, require_launch
 from lti_tool.scope import Scope
 from lti_tool.training import (
     calendar,
@@ -42,15 +41,6 @@ def module_or_404(key: str) -> Module:
     if module is None:
         raise not_found("Ce module", "This module")
     return module
-
-
-def here(endpoint: str, **values: Any) -> str:
-    """A URL in this launch (the launch id travels with every link and form, and so does a language the
-    person chose with the switch: it lasts for the rest of the launch, not one page)."""
-    chosen = request.args.get("lang")
-    if chosen in current_app.config["LANGUAGES"]:
-        values.setdefault("lang", chosen)
-    return url_for(endpoint, launch=current_launch().launch_id, **values)
 
 
 @bp.get("/modules/<key>/")
