@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.certificates import issuing
     from lti_tool.certificates.achievements_blueprint import bp as achievements_bp
     from lti_tool.certificates.blueprint import bp as certificates_bp
+    from lti_tool.certificates.credentials_blueprint import bp as credentials_bp
     from lti_tool.competences import mastery
     from lti_tool.competences.blueprint import bp as competences_bp
     from lti_tool.content import runtime as content_runtime
@@ -88,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(diagnostic_bp)
     app.register_blueprint(competences_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(credentials_bp)
     app.register_blueprint(achievements_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(privacy_bp)
