@@ -63,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.competences.blueprint import bp as competences_bp
     from lti_tool.content import runtime as content_runtime
     from lti_tool.dashboard.blueprint import bp as dashboard_bp
+    from lti_tool.diagnostic import services as diagnostic_services
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
     from lti_tool.exports.blueprint import bp as exports_bp
     from lti_tool.home.blueprint import bp as home_bp
@@ -71,7 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.lti.advantage_blueprint import bp as advantage_bp
     from lti_tool.lti.blueprint import bp as lti_bp
     from lti_tool.privacy.blueprint import bp as privacy_bp
-    from lti_tool.training.blueprint import bp as training_bp
+    from lti_tool.training import blueprint as training_blueprint
 
     inputs.init_app(app)  # before any blueprint: its converter bounds every <int:…> id
     content_runtime.init_app(app)
@@ -82,10 +83,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     pipeline.register(ags.on_event)  # the gradebook score it earns
     pipeline.register(mastery.on_event)  # the mastery it changes, announced to the features below
     issuing.init_app(app)  # certificates: a bloc met issues what it earns
+    # The module page offers first what the learner's autodiagnostic suggested (diagnostic is above training).
+    training_blueprint.recommend_with(app, diagnostic_services.recommended_modules)
     app.register_blueprint(home_bp)
     app.register_blueprint(lti_bp)
     app.register_blueprint(advantage_bp)
-    app.register_blueprint(training_bp)
+    app.register_blueprint(training_blueprint.bp)
     app.register_blueprint(diagnostic_bp)
     app.register_blueprint(competences_bp)
     app.register_blueprint(certificates_bp)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, render_template, request
+from flask import Blueprint, Flask, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from lti_tool import inputs
 from lti_tool.content.loader import Module
 from lti_tool.content.runtime import content
-from lti_tool.db import db
-from lti_tool.diagnostic import services as diagnostic
+from lti_tool.db import DbSession, db
 from lti_tool.errors import InvalidInput, not_found, refused
 from lti_tool.lti import placements
 from lti_tool.lti.launches import current_launch, here, require_launch
@@ -34,6 +34,23 @@ bp = Blueprint("training", __name__)
 # field. Other refusals (a tampered or stale form) keep the error page.
 KEPT_ANSWER_ERRORS = frozenset({"bad_choice", "bad_order"})
 KEPT_DELIVERABLE_ERRORS = frozenset({"deliverable_too_short", "deliverable_too_long"})
+
+
+# Who suggests the modules a learner should follow first: the autodiagnostic, a feature above training, which
+# create_app names here (training does not import it).
+Recommender = Callable[[DbSession, Scope], Sequence[str]]
+_RECOMMENDER = "socle_recommended_modules"
+
+
+def recommend_with(app: Flask, recommender: Recommender) -> None:
+    """Let ``recommender`` choose the module the module page offers next, before the programme's order."""
+    app.extensions[_RECOMMENDER] = recommender
+
+
+def recommended_modules(scope: Scope) -> Sequence[str]:
+    """The modules suggested to this learner, in order (none when no recommender is set)."""
+    recommender: Recommender | None = current_app.extensions.get(_RECOMMENDER)
+    return recommender(db.session, scope) if recommender is not None else ()
 
 
 def module_or_404(key: str) -> Module:
@@ -60,7 +77,7 @@ def _module_page(module: Module, form_error: InvalidInput | None = None, draft: 
         following = next_steps.next_module(
             modules,
             placements.offered(db.session, scope.context_pk, [m.id for m in modules]),
-            diagnostic.recommended_modules(db.session, scope),
+            recommended_modules(scope),
             progress.progress_by_module(db.session, scope),
             module.id,
         )
