@@ -58,20 +58,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.certificates import issuing
     from lti_tool.certificates.achievements_blueprint import bp as achievements_bp
     from lti_tool.certificates.blueprint import bp as certificates_bp
+    from lti_tool.certificates.credentials_blueprint import bp as credentials_bp
     from lti_tool.competences import mastery
     from lti_tool.competences.blueprint import bp as competences_bp
     from lti_tool.content import runtime as content_runtime
     from lti_tool.dashboard.blueprint import bp as dashboard_bp
+    from lti_tool.diagnostic import services as diagnostic_services
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
     from lti_tool.exports.blueprint import bp as exports_bp
     from lti_tool.home.blueprint import bp as home_bp
     from lti_tool.learners import services as learners_services
-    from lti_tool.learners.blueprint import bp as learners_bp
     from lti_tool.lti import ags, launches, runtime
+    from lti_tool.lti.advantage_blueprint import bp as advantage_bp
     from lti_tool.lti.blueprint import bp as lti_bp
     from lti_tool.privacy.blueprint import bp as privacy_bp
-    from lti_tool.training.blueprint import bp as training_bp
-    from lti_tool.training.blueprint import here
+    from lti_tool.training import blueprint as training_blueprint
 
     inputs.init_app(app)  # before any blueprint: its converter bounds every <int:…> id
     content_runtime.init_app(app)
@@ -82,13 +83,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     pipeline.register(ags.on_event)  # the gradebook score it earns
     pipeline.register(mastery.on_event)  # the mastery it changes, announced to the features below
     issuing.init_app(app)  # certificates: a bloc met issues what it earns
+    # The module page offers first what the learner's autodiagnostic suggested (diagnostic is above training).
+    training_blueprint.recommend_with(app, diagnostic_services.recommended_modules)
     app.register_blueprint(home_bp)
     app.register_blueprint(lti_bp)
-    app.register_blueprint(learners_bp)
-    app.register_blueprint(training_bp)
+    app.register_blueprint(advantage_bp)
+    app.register_blueprint(training_blueprint.bp)
     app.register_blueprint(diagnostic_bp)
     app.register_blueprint(competences_bp)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(credentials_bp)
     app.register_blueprint(achievements_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(privacy_bp)
@@ -114,7 +118,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["demo_enabled"] = bool(app.config["DEMO_PLATFORM"])
     app.jinja_env.globals["switch_language_url"] = _switch_language_url
     app.jinja_env.globals["get_locale"] = get_locale
-    app.jinja_env.globals["here"] = here
+    app.jinja_env.globals["here"] = launches.here
     app.jinja_env.globals["csrf_field"] = launches.csrf_field
     app.jinja_env.globals["csrf_token"] = launches.csrf_token
     app.jinja_env.filters["localtime"] = _localtime

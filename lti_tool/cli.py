@@ -19,10 +19,10 @@ from lti_tool.competences.cli import competences
 from lti_tool.config import read_lti_config
 from lti_tool.db import db
 from lti_tool.learners import services as learners
-from lti_tool.learners.cli import learners as learners_cli
 from lti_tool.lti import ags
 from lti_tool.lti.cli import keys, platform, platforms_named
 from lti_tool.lti.runtime import runtime
+from lti_tool.privacy.cli import learners as learners_cli
 from lti_tool.privacy.cli import privacy, purge
 from xapi import cli as xapi_cli
 from xapi import forwarding

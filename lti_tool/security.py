@@ -1,5 +1,5 @@
-"""HTTP-level protection: proxy headers, framing by registered platforms only, safe defaults, and the one
-administrator access check every blueprint uses."""
+"""HTTP-level protection: proxy headers, framing by registered platforms only, safe defaults. The access
+checks of a launch (staff, administrator) are in ``lti_tool.lti.launches``."""
 
 from __future__ import annotations
 
@@ -12,31 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lti_tool.db import db
-from lti_tool.errors import AccessDenied, Message
 from lti_tool.learners.models import Platform
-from lti_tool.lti.context import LaunchContext
 
 ORIGINS_CACHE_SECONDS = 30
 # A year of HTTPS only (browsers ignore the header on plain HTTP); not includeSubDomains, which would bind
 # the operator's other hosts too.
 HSTS = "max-age=31536000"
-
-
-class AdminOnly(AccessDenied):
-    """A page or an action for the platform's administrators only (staff alone is ``require_launch``'s)."""
-
-    code = "admin_only"
-    what = Message(
-        "Cette page est réservée aux administrateurs de la plateforme.",
-        "This page is for platform administrators.",
-    )
-    todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
-
-
-def require_admin(launch: LaunchContext, what: Message | None = None) -> None:
-    """Refuse (403 ``admin_only``) a launch without an administrator role; ``what`` names what is refused."""
-    if not launch.is_admin:
-        raise AdminOnly(what)
 
 
 def init_app(app: Flask) -> None:

@@ -12,7 +12,7 @@ import click
 
 from lti_tool.config import DEFAULTS
 from lti_tool.content.loader import ContentError, load_content
-from lti_tool.diagnostic.scoring import all_question_ids
+from lti_tool.content.routing import all_question_ids
 
 
 @click.group()

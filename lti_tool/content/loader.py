@@ -12,6 +12,8 @@ import yaml
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, ValidationError
 
+from lti_tool.content import rules
+from lti_tool.content.routing import formats_offered
 from lti_tool.content.schemas import (
     ChoiceQuestion,
     Diagnostic,
@@ -28,8 +30,6 @@ from lti_tool.content.schemas import (
     TrueFalseQuestion,
 )
 from lti_tool.content.typography import apply_to_data, check_text, render_markdown
-from lti_tool.diagnostic import rules
-from lti_tool.diagnostic.scoring import formats_offered
 
 MIN_QUESTIONS = 10  # asked in each attempt
 BANK_FACTOR = 2  # a bank holds at least twice the questions an attempt draws

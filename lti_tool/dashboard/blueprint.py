@@ -30,12 +30,11 @@ from lti_tool.dashboard.timeline import timeline as timeline_of
 from lti_tool.db import db, utcnow
 from lti_tool.diagnostic import charts as diagnostic_charts
 from lti_tool.errors import InvalidInput, refused
-from lti_tool.lti.launches import current_launch, require_launch
-from lti_tool.training.blueprint import here
+from lti_tool.lti.launches import current_launch, here, require_launch
 from xapi import store
 
 bp = Blueprint("dashboard", __name__, url_prefix="/staff/dashboard")
-# The competences partials (trail, credentials) read the labels that blueprint gives its own templates.
+# The competences partials (the trail) read the labels that blueprint gives its own templates.
 bp.context_processor(competence_names)
 
 SEARCH_MAX = 100
@@ -399,7 +398,6 @@ def learner(context_pk: int, learner_id: int) -> str:
         is_first_page=after is None,
         overview=competences.overview(db.session, learner_id, context_pk, content()),
         credentials=detail.credentials,
-        urls=issuing.urls(),
         revoke_form=own_course and launch.is_admin,
         own_course=own_course,
         level_labels={lvl.code: getattr(lvl.label, lang) for lvl in content().diagnostic.scoring.levels},

@@ -9,9 +9,8 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.diagnostic import charts, scoring, services
 from lti_tool.errors import not_found
-from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.lti.launches import current_launch, here, require_launch
 from lti_tool.scope import Scope
-from lti_tool.training.blueprint import here
 
 bp = Blueprint("diagnostic", __name__, url_prefix="/diagnostic")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
+from lti_tool.content import rules
+from lti_tool.content.routing import all_question_ids, formats_offered
 from lti_tool.content.schemas import Diagnostic, Text, Variant
-from lti_tool.diagnostic import rules
 
 DONT_KNOW = 0  # the stored answer for "je ne sais pas"
 PRACTICE = "pratique"  # the step (and the `axis` of the questions) on the person's own practice
@@ -82,32 +83,6 @@ def questions(diagnostic: Diagnostic, profile: Mapping[str, str]) -> list[AskedQ
                 )
             )
     return asked
-
-
-def all_question_ids(diagnostic: Diagnostic) -> list[str]:
-    return [q.id for q in diagnostic.practice.questions] + [
-        q.id for axis in diagnostic.axes for q in axis.questions
-    ]
-
-
-def formats_offered(
-    diagnostic: Diagnostic, wanted: list[str], profile: Mapping[str, str], planned_modules: Set[str]
-) -> list[str]:
-    """The wanted formats this person can follow today: offered, not already followed (P4), and, for a
-    live format, with a session planned in the course."""
-    offers = {o.format: o for o in diagnostic.offers}
-    followed = {
-        f
-        for question, by_option in diagnostic.routing.already_followed.items()
-        for f in by_option.get(profile.get(question, ""), [])
-    }
-    return [
-        f
-        for f in wanted
-        if f in offers
-        and f not in followed
-        and (not offers[f].needs_session or offers[f].module in planned_modules)
-    ]
 
 
 def score(

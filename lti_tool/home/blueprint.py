@@ -10,10 +10,9 @@ from lti_tool.content.runtime import content
 from lti_tool.db import db
 from lti_tool.diagnostic import services as diagnostic
 from lti_tool.keys import KeyStoreError
-from lti_tool.learners import roster
 from lti_tool.learners import services as learners
 from lti_tool.learners.models import Context
-from lti_tool.lti import placements
+from lti_tool.lti import placements, roster
 from lti_tool.lti.launches import current_launch, require_launch
 from lti_tool.lti.runtime import runtime
 from lti_tool.scope import Scope

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
 from markupsafe import Markup
 
 from lti_tool.db import db
@@ -47,6 +47,17 @@ class StaffOnly(AccessDenied):
         "Si vous encadrez ce cours, lancez l'activité avec votre rôle d'enseignant dans la plateforme.",
         "If you run this course, launch the activity with your teacher role on the platform.",
     )
+
+
+class AdminOnly(AccessDenied):
+    """A page or an action for the platform's administrators only (staff alone is ``require_launch``'s)."""
+
+    code = "admin_only"
+    what = Message(
+        "Cette page est réservée aux administrateurs de la plateforme.",
+        "This page is for platform administrators.",
+    )
+    todo = Message("Lancez Socle avec un rôle d'administrateur.", "Launch Socle with an administrator role.")
 
 
 class CsrfRefused(AccessDenied):
@@ -124,6 +135,21 @@ def require_launch(*, staff: bool = False) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def require_admin(launch: LaunchContext, what: Message | None = None) -> None:
+    """Refuse (403 ``admin_only``) a launch without an administrator role; ``what`` names what is refused."""
+    if not launch.is_admin:
+        raise AdminOnly(what)
+
+
+def here(endpoint: str, **values: Any) -> str:
+    """A URL in this launch (the launch id travels with every link and form, and so does a language the
+    person chose with the switch: it lasts for the rest of the launch, not one page)."""
+    chosen = request.args.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        values.setdefault("lang", chosen)
+    return url_for(endpoint, launch=current_launch().launch_id, **values)
 
 
 # -- CSRF ------------------------------------------------------------------------------------------------

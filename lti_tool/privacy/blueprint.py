@@ -14,10 +14,8 @@ from lti_tool.dashboard.scope import StaffScope
 from lti_tool.db import db
 from lti_tool.errors import Message
 from lti_tool.learners.models import Learner
-from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.lti.launches import current_launch, here, require_admin, require_launch
 from lti_tool.privacy import access, erasure, persons
-from lti_tool.security import require_admin
-from lti_tool.training.blueprint import here
 
 bp = Blueprint("privacy", __name__, url_prefix="/admin/privacy")
 

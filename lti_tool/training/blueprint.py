@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from lti_tool import inputs
 from lti_tool.content.loader import Module
 from lti_tool.content.runtime import content
-from lti_tool.db import db
-from lti_tool.diagnostic import services as diagnostic
+from lti_tool.db import DbSession, db
 from lti_tool.errors import InvalidInput, not_found, refused
 from lti_tool.lti import placements
-from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.lti.launches import current_launch, here, require_launch
 from lti_tool.scope import Scope
 from lti_tool.training import (
     calendar,
@@ -37,20 +36,28 @@ KEPT_ANSWER_ERRORS = frozenset({"bad_choice", "bad_order"})
 KEPT_DELIVERABLE_ERRORS = frozenset({"deliverable_too_short", "deliverable_too_long"})
 
 
+# Who suggests the modules a learner should follow first: the autodiagnostic, a feature above training, which
+# create_app names here (training does not import it).
+Recommender = Callable[[DbSession, Scope], Sequence[str]]
+_RECOMMENDER = "socle_recommended_modules"
+
+
+def recommend_with(app: Flask, recommender: Recommender) -> None:
+    """Let ``recommender`` choose the module the module page offers next, before the programme's order."""
+    app.extensions[_RECOMMENDER] = recommender
+
+
+def recommended_modules(scope: Scope) -> Sequence[str]:
+    """The modules suggested to this learner, in order (none when no recommender is set)."""
+    recommender: Recommender | None = current_app.extensions.get(_RECOMMENDER)
+    return recommender(db.session, scope) if recommender is not None else ()
+
+
 def module_or_404(key: str) -> Module:
     module = content().module(key)
     if module is None:
         raise not_found("Ce module", "This module")
     return module
-
-
-def here(endpoint: str, **values: Any) -> str:
-    """A URL in this launch (the launch id travels with every link and form, and so does a language the
-    person chose with the switch: it lasts for the rest of the launch, not one page)."""
-    chosen = request.args.get("lang")
-    if chosen in current_app.config["LANGUAGES"]:
-        values.setdefault("lang", chosen)
-    return url_for(endpoint, launch=current_launch().launch_id, **values)
 
 
 @bp.get("/modules/<key>/")
@@ -70,7 +77,7 @@ def _module_page(module: Module, form_error: InvalidInput | None = None, draft: 
         following = next_steps.next_module(
             modules,
             placements.offered(db.session, scope.context_pk, [m.id for m in modules]),
-            diagnostic.recommended_modules(db.session, scope),
+            recommended_modules(scope),
             progress.progress_by_module(db.session, scope),
             module.id,
         )

@@ -27,16 +27,6 @@ KNOWN_BROKEN_UNTIL_MERGE: dict[str, str] = {
         "xapi.api (the Statement API blueprint) imports flask; issue 18 step 4 (xapi truly on its own) "
         "makes every xapi module importable without Flask"
     ),
-    "feature-layers": (
-        "events calls competences.services and competences.services calls certificates.issuing (the event "
-        "pipeline, step 1, turns both into subscriptions); competences' blueprint and cli import certificates "
-        "(the certificates CLI and pages move to certificates, step 3); learners.blueprint reaches events "
-        "through training and diagnostic (the learner home moves out of learners, step 3)"
-    ),
-    "no-feature-cycle": (
-        "cycles certificates<->competences, competences<->events, events<->lti (the event pipeline), "
-        "learners<->lti, learners<->training (step 3), content<->diagnostic, diagnostic<->training"
-    ),
 }
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from lti_tool.errors import SocleError
 from lti_tool.learners.models import Platform
-from lti_tool.learners.registrations import switch
 from lti_tool.lti.context import RESOURCE_LINK_REQUEST, LaunchContext
+from lti_tool.lti.platform_switch import switch
 
 ADMIN = LaunchContext(
     launch_id="launch",

@@ -1,4 +1,4 @@
-"""The course's people and registrations, as staff see them: refreshing the roster, the gradebook's scores,
+"""The LTI Advantage faces staff see: refreshing the roster (NRPS), the scores sent to the gradebook (AGS),
 and a platform administrator's registrations of Socle. The homes are in ``lti_tool.home``."""
 
 from __future__ import annotations
@@ -7,15 +7,13 @@ from flask import Blueprint, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from lti_tool.db import db
-from lti_tool.learners import registrations, roster, services
+from lti_tool.learners import services
 from lti_tool.learners.models import Context
-from lti_tool.lti import ags
-from lti_tool.lti.launches import current_launch, require_launch
+from lti_tool.lti import ags, platform_switch, roster
+from lti_tool.lti.launches import current_launch, here, require_admin, require_launch
 from lti_tool.lti.runtime import runtime
-from lti_tool.security import require_admin
-from lti_tool.training.blueprint import here
 
-bp = Blueprint("learners", __name__)
+bp = Blueprint("advantage", __name__)
 
 
 @bp.post("/staff/roster/refresh")
@@ -32,7 +30,7 @@ def refresh_roster() -> Response:
 def grades() -> str:
     """Scores sent to the platform's gradebook: delivered, waiting (and why) or refused by the platform."""
     return render_template(
-        "learners/grades.html", scores=ags.context_scores(db.session, current_launch().context_pk)
+        "lti/grades.html", scores=ags.context_scores(db.session, current_launch().context_pk)
     )
 
 
@@ -45,7 +43,7 @@ def platforms() -> str | Response:
     require_admin(launch)
     own = services.platforms_of_issuer(db.session, launch.issuer, include_inactive=True)
     if request.method == "POST":
-        target = registrations.switch(
+        target = platform_switch.switch(
             db.session,
             launch,
             own,
@@ -55,6 +53,6 @@ def platforms() -> str | Response:
         )
         if not target.is_active:
             # This launch is now refused (inactive registration): say it here rather than on the next page.
-            return render_template("learners/platforms.html", platforms=own, current=launch.platform_id)
-        return redirect(here("learners.platforms"), code=303)
-    return render_template("learners/platforms.html", platforms=own, current=launch.platform_id)
+            return render_template("lti/platforms.html", platforms=own, current=launch.platform_id)
+        return redirect(here("advantage.platforms"), code=303)
+    return render_template("lti/platforms.html", platforms=own, current=launch.platform_id)
