@@ -1,4 +1,5 @@
-"""The LRS (``xapi.api.LrsApi``, werkzeug only) mounted in Socle at ``/xapi/…``.
+"""The LRS (``xapi.api.LrsApi``, werkzeug only) mounted in Socle at ``/xapi/…``, and its command group
+(``xapi.cli``, click only) under ``flask --app lti_tool xapi``.
 
 Each of its resources becomes a rule of the app's URL map (the ``xapi`` blueprint: the route fuzzer walks
 them, Flask answers an unknown path or method with Socle's JSON error as for any other route); the view
@@ -11,11 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 from flask import Blueprint, Flask, request
+from flask.cli import with_appcontext
 from werkzeug.wrappers import Response
 
 from lti_tool.db import db
 from lti_tool.learners import services as learners_services
+from lti_tool.lti.cli import platforms_named
+from xapi import cli as xapi_cli
 from xapi.api import LrsApi
 
 
@@ -50,3 +55,19 @@ def init_app(app: Flask) -> LrsApi:
 
     app.register_blueprint(bp)
     return lrs
+
+
+def cli() -> click.Group:
+    """The ``xapi`` commands, each run inside the app context (as a Flask ``AppGroup`` runs its commands),
+    where ``db.session`` works; ``--platform`` names registrations as the ``platform`` commands do."""
+    group = xapi_cli.create_cli(lambda: db.session, lambda spec: [p.id for p in platforms_named(spec)])
+    _with_appcontext(group)
+    return group
+
+
+def _with_appcontext(command: click.Command) -> None:
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_appcontext(sub)
+    elif command.callback is not None:
+        command.callback = with_appcontext(command.callback)
