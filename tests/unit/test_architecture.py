@@ -23,10 +23,6 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 # Contract id -> why today's code breaks it, and which piece of issue 18 mends it.
 KNOWN_BROKEN_UNTIL_MERGE: dict[str, str] = {
-    "xapi-on-its-own": (
-        "xapi.api (the Statement API blueprint) imports flask; issue 18 step 4 (xapi truly on its own) "
-        "makes every xapi module importable without Flask"
-    ),
     "feature-layers": (
         "events calls competences.services and competences.services calls certificates.issuing (the event "
         "pipeline, step 1, turns both into subscriptions); competences' blueprint and cli import certificates "
