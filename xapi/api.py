@@ -14,10 +14,10 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -44,6 +44,8 @@ ALL_SCOPES = (
     "profile",
 )
 PLATFORMS_CACHE_SECONDS = 5.0
+DOCUMENT_METHODS = ("GET", "PUT", "POST", "DELETE")
+_AnyResponse = TypeVar("_AnyResponse", bound=_WerkzeugResponse)
 
 
 class Response(_WerkzeugResponse):
@@ -51,9 +53,6 @@ class Response(_WerkzeugResponse):
     (werkzeug alone says ``text/plain``): the wire stays as it was when the API was a Flask blueprint."""
 
     default_mimetype = "text/html"
-
-
-DOCUMENT_METHODS = ("GET", "PUT", "POST", "DELETE")
 
 
 def _now_iso() -> str:
@@ -183,7 +182,7 @@ class LrsApi:
                 response.headers["WWW-Authenticate"] = 'Basic realm="Socle xAPI"'
         return self.finish(request, response)
 
-    def finish(self, request: Request, response: Response) -> Response:
+    def finish(self, request: Request, response: _AnyResponse) -> _AnyResponse:
         """The headers of every answer of the API, errors included."""
         response.headers["X-Experience-API-Version"] = VERSION
         if request.path.rstrip("/").endswith("/statements"):
@@ -191,7 +190,7 @@ class LrsApi:
             response.headers["X-Experience-API-Consistent-Through"] = _now_iso()
         return response
 
-    def _answer(self, call: _Call, allowed_methods: Callable[[], list[str]]) -> Response:
+    def _answer(self, call: _Call, allowed_methods: Callable[[], Iterable[str]]) -> Response:
         request = call.request
         request.max_content_length = MAX_BODY_BYTES
         if call.endpoint != "about":
