@@ -21,7 +21,6 @@ import lti_tool.db as database
 from lti_tool import cli, errors, inputs, security
 from lti_tool.config import load_config, write_instance_secret
 from lti_tool.content.typography import FrenchCatalogue, french, french_markup
-from xapi import api as xapi_api
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -54,7 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
     )
 
-    from lti_tool import events, records
+    from lti_tool import events, lrs, records
     from lti_tool.certificates import issuing
     from lti_tool.certificates.achievements_blueprint import bp as achievements_bp
     from lti_tool.certificates.blueprint import bp as certificates_bp
@@ -67,7 +66,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lti_tool.diagnostic.blueprint import bp as diagnostic_bp
     from lti_tool.exports.blueprint import bp as exports_bp
     from lti_tool.home.blueprint import bp as home_bp
-    from lti_tool.learners import services as learners_services
     from lti_tool.lti import ags, launches, runtime
     from lti_tool.lti.advantage_blueprint import bp as advantage_bp
     from lti_tool.lti.blueprint import bp as lti_bp
@@ -97,14 +95,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(exports_bp)
-    app.register_blueprint(
-        xapi_api.create_blueprint(
-            lambda: database.db.session,
-            database.db.session.commit,
-            lambda: learners_services.platform_issuers(database.db.session),
-            app.config["BASE_URL"],
-        )
-    )
+    lrs.init_app(app)  # the LRS (xapi.api) at /xapi/…
     if app.config["DEMO_PLATFORM"]:
         # The demo LMS (development and tests) is a neighbour package, not a feature: this is the only place
         # lti_tool imports it. It reaches the tool through its public URLs only, keeps its own tables

@@ -13,18 +13,17 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
-from lti_tool import outbound
+from lti_tool import lrs, outbound
 from lti_tool.certificates.cli import certificates
 from lti_tool.competences.cli import competences
 from lti_tool.config import read_lti_config
 from lti_tool.db import db
 from lti_tool.learners import services as learners
 from lti_tool.lti import ags
-from lti_tool.lti.cli import keys, platform, platforms_named
+from lti_tool.lti.cli import keys, platform
 from lti_tool.lti.runtime import runtime
 from lti_tool.privacy.cli import learners as learners_cli
 from lti_tool.privacy.cli import privacy, purge
-from xapi import cli as xapi_cli
 from xapi import forwarding
 
 log = logging.getLogger(__name__)
@@ -36,9 +35,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(platform)
     app.cli.add_command(keys)
     app.cli.add_command(lti)
-    app.cli.add_command(
-        xapi_cli.create_cli(lambda: db.session, lambda spec: [p.id for p in platforms_named(spec)])
-    )
+    app.cli.add_command(lrs.cli())
     app.cli.add_command(competences)
     app.cli.add_command(certificates)
     app.cli.add_command(learners_cli)

@@ -1,8 +1,10 @@
-"""The Statement API (``/xapi/statements``, ``/xapi/about``), as a Flask blueprint.
+"""The Statement API (``/xapi/statements``, ``/xapi/about``) and the document resources, on werkzeug alone.
 
-The application gives it a session factory and the registered platforms; this package imports nothing from
-it. Clients authenticate with HTTP Basic (key:secret from ``flask --app lti_tool xapi client add``); their
-scopes say what they may do and their platforms which statements they may write, void and see.
+``LrsApi`` is built with what only the host knows (a session factory, how to commit, the registered
+platforms, its own address); ``LrsApi.dispatch(request)`` answers one werkzeug request. The host mounts it
+under ``/xapi`` (Socle does so in ``lti_tool/lrs.py``); this package imports nothing from it. Clients
+authenticate with HTTP Basic (key:secret from ``flask --app lti_tool xapi client add``); their scopes say
+what they may do and their platforms which statements they may write, void and see.
 """
 
 from __future__ import annotations
@@ -12,16 +14,18 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, g, request
 from sqlalchemy import select
 from werkzeug.datastructures import Authorization, Headers, LanguageAccept, MultiDict
 from werkzeug.http import http_date, parse_accept_header
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response as _WerkzeugResponse
 
 from xapi import attachments, documents, store, validation
 from xapi.models import Client, SessionLike
@@ -40,7 +44,15 @@ ALL_SCOPES = (
     "profile",
 )
 PLATFORMS_CACHE_SECONDS = 5.0
-STATEMENT_ENDPOINTS = {"xapi.post_statements", "xapi.put_statement", "xapi.get_statements"}
+DOCUMENT_METHODS = ("GET", "PUT", "POST", "DELETE")
+_AnyResponse = TypeVar("_AnyResponse", bound=_WerkzeugResponse)
+
+
+class Response(_WerkzeugResponse):
+    """werkzeug's response, whose bodiless answers (204, OPTIONS) say ``text/html`` as the API always has
+    (werkzeug alone says ``text/plain``): the wire stays as it was when the API was a Flask blueprint."""
+
+    default_mimetype = "text/html"
 
 
 def _now_iso() -> str:
@@ -59,31 +71,160 @@ class ApiError(Exception):
         self.message = message
 
 
-def create_blueprint(
-    session: Callable[[], SessionLike],
-    commit: Callable[[], None],
-    platforms: Callable[[], Mapping[int, str]],
-    base_url: str,
-) -> Blueprint:
+# The package's refusals and their status (the most specific class of an error's MRO wins). ApiError
+# carries its own status and the 401's challenge.
+_ERROR_STATUS: dict[type[Exception], int] = {
+    store.BadRequest: 400,
+    attachments.AttachmentError: 400,
+    documents.NotMergeable: 400,
+    documents.PreconditionRequired: 400,
+    store.Forbidden: 403,
+    store.Conflict: 409,
+    documents.Unconditional: 409,
+    documents.PreconditionFailed: 412,
+}
+
+
+def _status_of(error: Exception) -> int | None:
+    if isinstance(error, ApiError):
+        return error.status
+    for cls in type(error).__mro__:
+        if cls in _ERROR_STATUS:
+            return _ERROR_STATUS[cls]
+    return None
+
+
+# The resources: (path, endpoint, methods). OPTIONS is answered by ``dispatch`` (after the same checks as
+# the other methods), HEAD as GET.
+ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("/xapi/about", "about", ("GET",)),
+    ("/xapi/statements", "post_statements", ("POST",)),
+    ("/xapi/statements", "put_statement", ("PUT",)),
+    ("/xapi/statements", "get_statements", ("GET",)),
+    ("/xapi/agents", "get_agents", ("GET",)),
+    ("/xapi/activities", "get_activities", ("GET",)),
+    ("/xapi/activities/state", "state", DOCUMENT_METHODS),
+    ("/xapi/activities/profile", "activity_profile", DOCUMENT_METHODS),
+    ("/xapi/agents/profile", "agent_profile", DOCUMENT_METHODS),
+)
+
+
+@dataclass
+class _Call:
+    """One request as the API reads it: the request, the resource it names, the Alternate Request Syntax's
+    form when it uses it, and the authenticated client."""
+
+    request: Request
+    endpoint: str
+    alternate: Alternate | None = None
+    client: Client | None = None
+
+
+class LrsApi:
     """``platforms`` gives every registered platform's id and issuer (its learners' account ``homePage``);
     ``base_url`` is the LRS's own address, which names its clients in a statement's ``authority`` (never the
-    request's Host header, which a client chooses)."""
-    bp = Blueprint("xapi", __name__, url_prefix="/xapi")
-    # The registrations, re-read every few seconds rather than on every write (they change rarely), and at
-    # once when a client names one not seen yet. A platform registered meanwhile may thus be named by a
-    # client bound to none for those seconds: such statements are stored under no platform, seen by none of
-    # its clients and never evidence.
-    cache: dict[str, Any] = {"at": -PLATFORMS_CACHE_SECONDS, "platforms": {}}
+    request's Host header, which a client chooses). ``commit`` ends a write's transaction."""
 
-    def registered(needed: list[int]) -> Mapping[int, str]:
-        known: Mapping[int, str] = cache["platforms"]
-        if time.monotonic() - cache["at"] >= PLATFORMS_CACHE_SECONDS or not set(needed) <= known.keys():
-            known = dict(platforms())
-            cache.update(at=time.monotonic(), platforms=known)
+    def __init__(
+        self,
+        session: Callable[[], SessionLike],
+        commit: Callable[[], None],
+        platforms: Callable[[], Mapping[int, str]],
+        base_url: str,
+    ) -> None:
+        self.session = session
+        self.commit = commit
+        self.platforms = platforms
+        self.base_url = base_url
+        self.url_map = Map(
+            [
+                Rule(path, endpoint=endpoint, methods=[*methods, "OPTIONS"])
+                for path, endpoint, methods in ROUTES
+            ]
+        )
+        # The registrations, re-read every few seconds rather than on every write (they change rarely), and
+        # at once when a client names one not seen yet. A platform registered meanwhile may thus be named by
+        # a client bound to none for those seconds: such statements are stored under no platform, seen by
+        # none of its clients and never evidence.
+        self._platforms_at = -PLATFORMS_CACHE_SECONDS
+        self._platforms: Mapping[int, str] = {}
+        self._handlers: dict[str, Callable[[_Call], Response]] = {
+            "about": self._about,
+            "post_statements": self._post_statements,
+            "put_statement": self._put_statement,
+            "get_statements": self._get_statements,
+            "get_agents": self._get_agents,
+            "get_activities": self._get_activities,
+            "state": lambda call: self._document_resource(call, documents.STATE, "state"),
+            "activity_profile": lambda call: self._document_resource(
+                call, documents.ACTIVITY_PROFILE, "profile"
+            ),
+            "agent_profile": lambda call: self._document_resource(call, documents.AGENT_PROFILE, "profile"),
+        }
+
+    def dispatch(self, request: Request) -> Response:
+        """Answer one request: route it, check its version header, authenticate its client, read the
+        Alternate Request Syntax, and turn this package's refusals into xAPI's JSON error bodies. What is not
+        this package's to answer goes up to the host: an unknown path or method (werkzeug's ``NotFound``,
+        ``MethodNotAllowed``), a body over ``MAX_BODY_BYTES`` (``RequestEntityTooLarge``), a bug; the host
+        then calls ``finish`` on its own answer."""
+        # Bound to the path and method alone (the API builds no URL from its map): half the cost of
+        # bind_to_environ, which parses the host too.
+        adapter = self.url_map.bind("", path_info=request.path, default_method=request.method)
+        endpoint, _ = adapter.match()
+        call = _Call(request, endpoint)
+        try:
+            response = self._answer(call, adapter.allowed_methods)
+        except Exception as error:
+            status = _status_of(error)
+            if status is None:
+                raise
+            response = _json({"error": True, "message": str(error)}, status)
+            if status == 401:
+                response.headers["WWW-Authenticate"] = 'Basic realm="Socle xAPI"'
+        return self.finish(request, response)
+
+    def finish(self, request: Request, response: _AnyResponse) -> _AnyResponse:
+        """The headers of every answer of the API, errors included."""
+        response.headers["X-Experience-API-Version"] = VERSION
+        if request.path.rstrip("/").endswith("/statements"):
+            # Every Statement-resource response says how fresh its reads are, errors included (xAPI 2.1.3).
+            response.headers["X-Experience-API-Consistent-Through"] = _now_iso()
+        return response
+
+    def _answer(self, call: _Call, allowed_methods: Callable[[], Iterable[str]]) -> Response:
+        request = call.request
+        request.max_content_length = MAX_BODY_BYTES
+        if call.endpoint != "about":
+            call.alternate = (
+                _alternate(request) if request.method == "POST" and "method" in request.args else None
+            )
+            version = _header(call, "X-Experience-API-Version")
+            if not version:
+                raise ApiError(
+                    400, "missing X-Experience-API-Version header: send X-Experience-API-Version: 1.0.3"
+                )
+            if not (version == "1.0" or version.startswith("1.0.")):
+                raise ApiError(400, f"X-Experience-API-Version {version} is not supported: use 1.0.3")
+            call.client = authenticate(call, self.session())
+        if request.method == "OPTIONS":
+            response = Response()
+            response.allow.update(allowed_methods())
+            return response
+        return self._handlers[call.endpoint](call)
+
+    def _registered(self, needed: list[int]) -> Mapping[int, str]:
+        known = self._platforms
+        if (
+            time.monotonic() - self._platforms_at >= PLATFORMS_CACHE_SECONDS
+            or not set(needed) <= known.keys()
+        ):
+            known = dict(self.platforms())
+            self._platforms_at, self._platforms = time.monotonic(), known
         return known
 
-    def writer(client: Client) -> store.Writer:
-        registered_now = registered(client.platform_ids)
+    def _writer(self, client: Client) -> store.Writer:
+        registered_now = self._registered(client.platform_ids)
         homes: dict[str, int] = {}
         # Registrations of one issuer share its learners' homePage: their statements go under the first.
         for platform_id in sorted(client.platform_ids):
@@ -93,99 +234,40 @@ def create_blueprint(
             client.id, frozenset(client.platform_ids), homes, frozenset(registered_now.values())
         )
 
-    @bp.before_request
-    def check_version() -> None:
-        request.max_content_length = MAX_BODY_BYTES
-        if request.endpoint == "xapi.about":
-            return
-        g.xapi_alternate = _alternate() if request.method == "POST" and "method" in request.args else None
-        version = _header("X-Experience-API-Version")
-        if not version:
-            raise ApiError(
-                400, "missing X-Experience-API-Version header: send X-Experience-API-Version: 1.0.3"
-            )
-        if not (version == "1.0" or version.startswith("1.0.")):
-            raise ApiError(400, f"X-Experience-API-Version {version} is not supported: use 1.0.3")
-        g.xapi_client = authenticate(session())
-
-    @bp.after_request
-    def version_header(response: Response) -> Response:
-        response.headers["X-Experience-API-Version"] = VERSION
-        if request.endpoint in STATEMENT_ENDPOINTS or request.path.rstrip("/").endswith("/statements"):
-            # Every Statement-resource response says how fresh its reads are, errors included (xAPI 2.1.3).
-            response.headers["X-Experience-API-Consistent-Through"] = _now_iso()
-        return response
-
-    @bp.errorhandler(ApiError)
-    def api_error(error: ApiError) -> tuple[Response, int]:
-        response = _json({"error": True, "message": error.message}, error.status)
-        if error.status == 401:
-            response.headers["WWW-Authenticate"] = 'Basic realm="Socle xAPI"'
-        return response, error.status
-
-    @bp.errorhandler(store.BadRequest)
-    def bad_request(error: store.BadRequest) -> tuple[Response, int]:
-        return _json({"error": True, "message": str(error)}, 400), 400
-
-    @bp.errorhandler(store.Forbidden)
-    def forbidden(error: store.Forbidden) -> tuple[Response, int]:
-        return _json({"error": True, "message": str(error)}, 403), 403
-
-    @bp.errorhandler(attachments.AttachmentError)
-    @bp.errorhandler(documents.NotMergeable)
-    @bp.errorhandler(documents.PreconditionRequired)
-    def not_mergeable(error: ValueError) -> tuple[Response, int]:
-        return _json({"error": True, "message": str(error)}, 400), 400
-
-    @bp.errorhandler(documents.PreconditionFailed)
-    def precondition_failed(error: documents.PreconditionFailed) -> tuple[Response, int]:
-        return _json({"error": True, "message": str(error)}, 412), 412
-
-    @bp.errorhandler(documents.Unconditional)
-    def unconditional(error: documents.Unconditional) -> tuple[Response, int]:
-        return _json({"error": True, "message": str(error)}, 409), 409
-
-    @bp.errorhandler(store.Conflict)
-    def conflict(error: store.Conflict) -> tuple[Response, int]:
-        return _json({"error": True, "message": str(error)}, 409), 409
-
-    @bp.get("/about")
-    def about() -> Response:
+    def _about(self, call: _Call) -> Response:
         return _json({"version": [VERSION], "extensions": {}}, 200)
 
-    @bp.post("/statements")
-    def post_statements() -> Response:
-        alternate: Alternate | None = g.xapi_alternate
+    def _post_statements(self, call: _Call) -> Response:
+        alternate = call.alternate
         if alternate is not None and alternate.method == "GET":
-            return get_statements()
+            return self._get_statements(call)
         if alternate is not None and alternate.method == "PUT":
-            return put_statement()
+            return self._put_statement(call)
         if alternate is not None and alternate.method != "POST":
             raise ApiError(405, f"method={alternate.method} is not allowed on statements")
-        client = require(WRITE_SCOPES)
-        body, parts = _statements_body()
+        client = require(call, WRITE_SCOPES)
+        body, parts = _statements_body(call)
         statements = body if isinstance(body, list) else [body]
         if not statements:
             raise ApiError(400, "an empty list of statements: send at least one")
         attachments.check(statements, parts)
         ids = store.store(
-            session(),
+            self.session(),
             statements,
-            authority=authority(client, base_url),
+            authority=authority(client, self.base_url),
             source_client_id=client.id,
-            writer=writer(client),
+            writer=self._writer(client),
         )
-        attachments.save(session(), ids, statements, parts)
-        commit()
+        attachments.save(self.session(), ids, statements, parts)
+        self.commit()
         return _json(ids, 200)
 
-    @bp.put("/statements")
-    def put_statement() -> Response:
-        client = require(WRITE_SCOPES)
-        statement_id = _args().get("statementId")
+    def _put_statement(self, call: _Call) -> Response:
+        client = require(call, WRITE_SCOPES)
+        statement_id = _args(call).get("statementId")
         if not statement_id:
             raise ApiError(400, "PUT needs the statementId parameter")
-        body, parts = _statements_body()
+        body, parts = _statements_body(call)
         if not isinstance(body, dict):
             raise ApiError(400, "PUT takes one statement (a JSON object)")
         if "id" in body and str(body["id"]).lower() != statement_id.lower():
@@ -193,21 +275,20 @@ def create_blueprint(
         attachments.check([body], parts)
         body = {**body, "id": statement_id}
         ids = store.store(
-            session(),
+            self.session(),
             [body],
-            authority=authority(client, base_url),
+            authority=authority(client, self.base_url),
             source_client_id=client.id,
-            writer=writer(client),
+            writer=self._writer(client),
         )
-        attachments.save(session(), ids, [body], parts)
-        commit()
+        attachments.save(self.session(), ids, [body], parts)
+        self.commit()
         return Response(status=204)
 
-    @bp.get("/statements")
-    def get_statements() -> Response:
-        client = require(READ_SCOPES | {"statements/read/mine"})
+    def _get_statements(self, call: _Call) -> Response:
+        client = require(call, READ_SCOPES | {"statements/read/mine"})
         visibility = visibility_of(client)
-        args = _args()
+        args = _args(call)
         known = {
             "statementId",
             "voidedStatementId",
@@ -234,6 +315,7 @@ def create_blueprint(
         # attachments=true: multipart/mixed, the JSON then the content of each attachment sent with them.
         with_attachments = _flag(args, "attachments")
         single = args.get("statementId") or args.get("voidedStatementId")
+        session = self.session
         if single:
             others = set(args) - {"statementId", "voidedStatementId", "format", "attachments"}
             if others or ("statementId" in args and "voidedStatementId" in args):
@@ -242,7 +324,7 @@ def create_blueprint(
             if found is None:
                 raise ApiError(404, f"no statement {single}")
             parts = attachments.of_statements(session(), [found["id"]]) if with_attachments else None
-            response = _answer(_format(found, fmt), parts)
+            response = _answer(_format(call, found, fmt), parts)
             response.headers["Last-Modified"] = http_date(datetime.fromisoformat(found["stored"]))
             return response
         query = _query(args)
@@ -255,13 +337,12 @@ def create_blueprint(
         parts = (
             attachments.of_statements(session(), [s["id"] for s in statements]) if with_attachments else None
         )
-        return _answer({"statements": [_format(s, fmt) for s in statements], "more": more_url}, parts)
+        return _answer({"statements": [_format(call, s, fmt) for s in statements], "more": more_url}, parts)
 
-    @bp.get("/agents")
-    def get_agents() -> Response:
+    def _get_agents(self, call: _Call) -> Response:
         """The Person object of an agent (Socle merges no identities: the agent's own identifiers)."""
-        require(READ_SCOPES | {"statements/read/mine"})
-        args = _args()
+        require(call, READ_SCOPES | {"statements/read/mine"})
+        args = _args(call)
         unknown = sorted(set(args) - {"agent"})
         if unknown:
             raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
@@ -276,11 +357,10 @@ def create_blueprint(
                 person[key] = [agent[key]]
         return _json(person, 200)
 
-    @bp.get("/activities")
-    def get_activities() -> Response:
+    def _get_activities(self, call: _Call) -> Response:
         """One Activity, its definitions in the statements this client may see merged."""
-        client = require(READ_SCOPES | {"statements/read/mine"})
-        args = _args()
+        client = require(call, READ_SCOPES | {"statements/read/mine"})
+        args = _args(call)
         unknown = sorted(set(args) - {"activityId"})
         if unknown:
             raise ApiError(400, f"unknown parameter(s): {', '.join(unknown)}")
@@ -289,9 +369,9 @@ def create_blueprint(
             raise ApiError(400, "the activityId parameter is required (the activity's IRI)")
         if len(activity_id) > store.MAX_ACTIVITY_ID or not validation.is_iri(activity_id):
             raise ApiError(400, f"activityId must be an IRI of at most {store.MAX_ACTIVITY_ID} characters")
-        return _json(store.activity(session(), activity_id, visibility_of(client)), 200)
+        return _json(store.activity(self.session(), activity_id, visibility_of(client)), 200)
 
-    def tenant_of(client: Client, agent: dict[str, Any] | None) -> str:
+    def _tenant_of(self, client: Client, agent: dict[str, Any] | None) -> str:
         """Whose documents a request reads and writes, as for statements: a client bound to platforms those
         of the platform its agent's account homePage names (the first of its platforms for an Activity
         Profile), a client bound to none its own, for agents that name no registered platform."""
@@ -300,19 +380,19 @@ def create_blueprint(
                 return f"p:{min(client.platform_ids)}"
             return f"c:{client.id}"
         try:
-            platform_id = writer(client).platform_of({"actor": agent}, "agent")
+            platform_id = self._writer(client).platform_of({"actor": agent}, "agent")
         except store.Forbidden as error:
             raise ApiError(403, str(error).replace("its actor", "it")) from error
         return f"p:{platform_id}" if platform_id is not None else f"c:{client.id}"
 
-    def document_resource(kind: str, scope_name: str) -> Response:
-        """One of the three document resources: GET (a document, or the ids), PUT, POST (JSON merge),
-        DELETE; HEAD as GET."""
-        alternate: Alternate | None = g.xapi_alternate
-        method = alternate.method if alternate is not None else request.method
+    def _document_resource(self, call: _Call, kind: str, scope_name: str) -> Response:
+        """One of the three document resources (State, Activity Profile, Agent Profile): GET (a document,
+        or the ids), PUT, POST (JSON merge), DELETE; HEAD as GET."""
+        alternate = call.alternate
+        method = alternate.method if alternate is not None else call.request.method
         reading = method in ("GET", "HEAD")
-        client = require({"all", "all/read", scope_name} if reading else {"all", scope_name})
-        args = _args()
+        client = require(call, {"all", "all/read", scope_name} if reading else {"all", scope_name})
+        args = _args(call)
         id_name = "stateId" if kind == documents.STATE else "profileId"
         allowed = {id_name, "since"}
         if kind != documents.AGENT_PROFILE:
@@ -343,10 +423,10 @@ def create_blueprint(
         document_id = _text_param(args, id_name) if id_name in args else None
         if "since" in args and (document_id is not None or not reading):
             raise ApiError(400, f"since lists ids: send it with GET and without {id_name}")
-        scope = documents.Scope(kind, tenant_of(client, agent), activity_id, agent_ifi)
-        db = session()
+        scope = documents.Scope(kind, self._tenant_of(client, agent), activity_id, agent_ifi)
+        db = self.session()
         preconditions = documents.Preconditions.parse(
-            _header("If-Match") or None, _header("If-None-Match") or None
+            _header(call, "If-Match") or None, _header(call, "If-None-Match") or None
         )
         if reading:
             if document_id is None:
@@ -366,13 +446,13 @@ def create_blueprint(
                 documents.remove_all(db, scope, registration)
             else:
                 documents.remove(db, scope, registration, document_id, preconditions=preconditions)
-            commit()
+            self.commit()
             return Response(status=204)
         if method not in ("PUT", "POST"):
             raise ApiError(405, f"method={method} is not allowed here")
         if document_id is None:
             raise ApiError(400, f"{method} needs the {id_name} parameter")
-        content, content_type = _document_body()
+        content, content_type = _document_body(call)
         documents.put(
             db,
             scope,
@@ -385,27 +465,8 @@ def create_blueprint(
             client_id=client.id,
             merge=method == "POST",
         )
-        commit()
+        self.commit()
         return Response(status=204)
-
-    methods = ["GET", "PUT", "POST", "DELETE"]
-
-    @bp.route("/activities/state", methods=methods)
-    def state() -> Response:
-        """The State resource."""
-        return document_resource(documents.STATE, "state")
-
-    @bp.route("/activities/profile", methods=methods)
-    def activity_profile() -> Response:
-        """The Activity Profile resource."""
-        return document_resource(documents.ACTIVITY_PROFILE, "profile")
-
-    @bp.route("/agents/profile", methods=methods)
-    def agent_profile() -> Response:
-        """The Agent Profile resource."""
-        return document_resource(documents.AGENT_PROFILE, "profile")
-
-    return bp
 
 
 def _text_param(args: Any, name: str) -> str:
@@ -422,11 +483,12 @@ def _text_param(args: Any, name: str) -> str:
     return str(value)
 
 
-def _document_body() -> tuple[bytes, str]:
+def _document_body(call: _Call) -> tuple[bytes, str]:
     """A document's bytes and content type (from the form in the Alternate Request Syntax)."""
-    alternate: Alternate | None = g.xapi_alternate
+    alternate = call.alternate
     if alternate is not None:
         return alternate.content.encode(), alternate.headers.get("Content-Type", "application/octet-stream")
+    request = call.request
     return request.get_data(), request.headers.get("Content-Type") or "application/octet-stream"
 
 
@@ -449,9 +511,9 @@ def _agent_param(raw: str) -> dict[str, Any]:
         raise ApiError(400, "agent: the JSON is nested too deeply") from error
 
 
-def authenticate(db: SessionLike) -> Client:
-    alternate: Alternate | None = g.xapi_alternate
-    auth = request.authorization
+def authenticate(call: _Call, db: SessionLike) -> Client:
+    alternate = call.alternate
+    auth = call.request.authorization
     if alternate is not None and "Authorization" in alternate.headers:
         auth = Authorization.from_header(alternate.headers["Authorization"])
     if auth is None or auth.type != "basic" or not auth.username:
@@ -466,9 +528,9 @@ def authenticate(db: SessionLike) -> Client:
     return client
 
 
-def require(scopes: set[str]) -> Client:
-    client: Client = g.xapi_client
-    if not set(client.scopes) & scopes:
+def require(call: _Call, scopes: set[str]) -> Client:
+    client = call.client
+    if client is None or not set(client.scopes) & scopes:
         raise ApiError(
             403, f"this client's scopes do not allow it: it needs one of {', '.join(sorted(scopes))}"
         )
@@ -483,15 +545,15 @@ def authority(client: Client, base_url: str) -> dict[str, Any]:
     }
 
 
-def _body() -> Any:
-    alternate: Alternate | None = g.xapi_alternate
+def _body(call: _Call) -> Any:
+    alternate = call.alternate
     if alternate is not None:
         # The content's type, when the form does not give it, is JSON (what the Statement resource takes).
         content_type = alternate.headers.get("Content-Type", "application/json")
         mimetype = content_type.split(";", 1)[0].strip().lower()
         data = alternate.content.encode()
     else:
-        mimetype, data = request.mimetype, request.get_data()
+        mimetype, data = call.request.mimetype, call.request.get_data()
     if not (mimetype or "").startswith("application/json"):
         raise ApiError(400, "send statements as application/json (or multipart/mixed, with attachments)")
     try:
@@ -509,11 +571,12 @@ def _body() -> Any:
         raise ApiError(400, "the body holds a number too long to read (over 4,300 digits)") from error
 
 
-def _statements_body() -> tuple[Any, list[attachments.Part]]:
+def _statements_body(call: _Call) -> tuple[Any, list[attachments.Part]]:
     """The statements of a POST or PUT, and the attachments' content when it is multipart/mixed."""
-    if g.xapi_alternate is None and request.mimetype == "multipart/mixed":
+    request = call.request
+    if call.alternate is None and request.mimetype == "multipart/mixed":
         return attachments.parse_multipart(request.content_type or "", request.get_data())
-    return _body(), []
+    return _body(call), []
 
 
 @dataclass(frozen=True)
@@ -539,7 +602,7 @@ _ALTERNATE_HEADERS = {
 }
 
 
-def _alternate() -> Alternate:
+def _alternate(request: Request) -> Alternate:
     method = request.args["method"]
     if method not in ("GET", "PUT", "POST", "DELETE", "HEAD"):
         raise ApiError(400, "method must be GET, PUT, POST, DELETE or HEAD (in capitals)")
@@ -562,18 +625,18 @@ def _alternate() -> Alternate:
     return Alternate(method, headers, args, content)
 
 
-def _header(name: str) -> str:
+def _header(call: _Call, name: str) -> str:
     """A request header, from the form body in the Alternate Request Syntax."""
-    alternate: Alternate | None = g.get("xapi_alternate")
+    alternate = call.alternate
     if alternate is not None and name in alternate.headers:
         return alternate.headers[name]
-    return request.headers.get(name, "")
+    return call.request.headers.get(name, "")
 
 
-def _args() -> Any:
+def _args(call: _Call) -> Any:
     """The query parameters, from the form body in the Alternate Request Syntax."""
-    alternate: Alternate | None = g.get("xapi_alternate")
-    return alternate.args if alternate is not None else request.args
+    alternate = call.alternate
+    return alternate.args if alternate is not None else call.request.args
 
 
 def _flag(args: Any, name: str) -> bool:
@@ -618,12 +681,12 @@ def _query(args: Any) -> store.Query:
     )
 
 
-def _format(statement: dict[str, Any], fmt: str) -> dict[str, Any]:
+def _format(call: _Call, statement: dict[str, Any], fmt: str) -> dict[str, Any]:
     if fmt == "exact":
         return statement
     if fmt == "canonical":
-        alternate: Alternate | None = g.get("xapi_alternate")
-        accepted = request.accept_languages
+        alternate = call.alternate
+        accepted = call.request.accept_languages
         if alternate is not None and "Accept-Language" in alternate.headers:
             accepted = parse_accept_header(alternate.headers["Accept-Language"], LanguageAccept)
         return _canonical(statement, accepted)

@@ -1,8 +1,10 @@
-"""``flask --app … xapi …``: Statement API clients, external LRSs, the forwarding outbox.
+"""The ``xapi`` command group (``flask --app lti_tool xapi …`` in Socle): Statement API clients, external
+LRSs, the forwarding outbox. Plain click: the host attaches the group to its own command line.
 
-Like ``api.create_blueprint``, the host application hands in what only it knows: its database session and
-how an operator's ``--platform`` names its registrations. The host commits nothing for these commands:
-each one that writes commits once, at its end.
+Like ``api.LrsApi``, the host application hands in what only it knows: its database session and how an
+operator's ``--platform`` names its registrations, and it runs the commands where that session works (Socle:
+inside the app context). The host commits nothing for these commands: each one that writes commits once,
+at its end.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from xapi import api, forwarding
@@ -23,11 +24,11 @@ def create_cli(session: Callable[[], Any], platform_ids: Callable[[str], list[in
     """The ``xapi`` command group. ``session()`` is the host's session; ``platform_ids(spec)`` the ids of
     the registrations ``spec`` names (it raises ``click.BadParameter`` when it names none)."""
 
-    @click.group(cls=AppGroup)
+    @click.group()
     def xapi() -> None:
         """xAPI: Statement API clients, external LRSs, the forwarding outbox."""
 
-    @xapi.group("client", cls=AppGroup)
+    @xapi.group("client")
     def xapi_client() -> None:
         """Credentials for the Statement API (HTTP Basic)."""
 
@@ -78,7 +79,7 @@ def create_cli(session: Callable[[], Any], platform_ids: Callable[[str], list[in
                 f"\t{state}"
             )
 
-    @xapi.group("endpoint", cls=AppGroup)
+    @xapi.group("endpoint")
     def xapi_endpoint() -> None:
         """External LRSs that receive a copy of the statements."""
 

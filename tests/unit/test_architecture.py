@@ -1,9 +1,8 @@
 """The architecture as a test: the import contracts of pyproject.toml ([tool.importlinter]), run by import-linter.
 
-The contracts state where issue 18 takes the code (pylti1p3 behind lti_tool.lti, xapi on its own, the demo
-platform beside the tool, features layered one way, no cycle between them). Parallel branches bring today's
-code there; until they are merged, the contracts they fix are listed in KNOWN_BROKEN_UNTIL_MERGE and skipped
-with the reason. A listed contract that holds fails the test, so the list only shrinks.
+The contracts state the architecture: pylti1p3 behind lti_tool.lti, xapi on its own, the demo platform beside
+the tool, the features layered one way (every module of lti_tool placed in the order), no cycle between them.
+Each contract is one test, which prints import-linter's explanation (the import chain) when it breaks.
 """
 
 from __future__ import annotations
@@ -20,14 +19,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = ROOT / "pyproject.toml"
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-
-# Contract id -> why today's code breaks it, and which piece of issue 18 mends it.
-KNOWN_BROKEN_UNTIL_MERGE: dict[str, str] = {
-    "xapi-on-its-own": (
-        "xapi.api (the Statement API blueprint) imports flask; issue 18 step 4 (xapi truly on its own) "
-        "makes every xapi module importable without Flask"
-    ),
-}
 
 
 def _settings() -> dict[str, Any]:
@@ -66,17 +57,8 @@ def _lint(contract_id: str, cache_dir: Path) -> tuple[bool, str]:
     raise AssertionError(f"lint-imports could not check contract {contract_id!r}:\n{output}")
 
 
-def test_every_known_broken_contract_is_in_the_configuration() -> None:
-    assert set(KNOWN_BROKEN_UNTIL_MERGE) <= set(CONTRACTS), "a stale id in KNOWN_BROKEN_UNTIL_MERGE"
-
-
 @pytest.mark.parametrize("contract_id", sorted(CONTRACTS))
 def test_import_contract(contract_id: str, cache_dir: Path) -> None:
     name = CONTRACTS[contract_id]["name"]
     kept, output = _lint(contract_id, cache_dir)
-    if contract_id in KNOWN_BROKEN_UNTIL_MERGE:
-        assert not kept, (
-            f"contract {contract_id!r} ({name}) holds now: remove it from KNOWN_BROKEN_UNTIL_MERGE"
-        )
-        pytest.skip(f"{contract_id} known broken until merge: {KNOWN_BROKEN_UNTIL_MERGE[contract_id]}")
     assert kept, f"import contract broken: {contract_id!r} ({name})\n{output}"
