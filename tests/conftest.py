@@ -163,7 +163,8 @@ class DatabaseState:
     app's caches) is not covered."""
 
     def __init__(self, url: str) -> None:
-        self.engine = create_engine(url)
+        # Pinged before use: a test may terminate the server's connections (test_operations does).
+        self.engine = create_engine(url, pool_pre_ping=True)
         self._url = self.engine.url
         self._lock = threading.Lock()
         self._written: set[str] = set()  # since the last snapshot or restore
