@@ -209,7 +209,8 @@ def test_the_facilitators_comment_reaches_the_learner_whatever_the_decision(
 
 
 def test_a_decision_taken_before_the_module_had_its_grid_is_still_to_assess(
-    live_server: LiveServer, plain_content: Content  # noqa: F811 - the fixture
+    live_server: LiveServer,
+    plain_content: Content,  # noqa: F811 - the fixture
 ) -> None:
     from lti_tool.training.models import Deliverable
 
