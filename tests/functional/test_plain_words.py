@@ -44,6 +44,7 @@ def test_learner_and_trainer_pages_speak_plainly(live_server: LiveServer) -> Non
     run_through(learner, {"A": 2, "B": 2, "C": 2, "D": 2, "E": 2})
     home = learner.get("/learner/").text
     assert re.search(r"structure au niveau [^<(]+ \(L\d\)", home), outside_details(home)[:2000]
+    assert re.search(r"[^<(>]+ \(L\d\), score global", learner.get("/diagnostic/").text)
     pages = {
         "learner home": home,
         "learner competences": learner.get("/competences/").text,
