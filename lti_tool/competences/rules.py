@@ -90,10 +90,10 @@ class Rules:
             if score < required:
                 missing.append(
                     (
-                        f"score pondéré des quiz {', '.join(counted)} : {round(score * 100)} % "
-                        f"sur {rule.min_score} % requis",
-                        f"weighted quiz score {', '.join(counted)}: {round(score * 100)}% "
-                        f"of the {rule.min_score}% required",
+                        f"score aux quiz {', '.join(counted)} : {round(score * 100)} % "
+                        f"sur {rule.min_score} % requis (chaque module compte selon son poids)",
+                        f"quiz score {', '.join(counted)}: {round(score * 100)}% of the {rule.min_score}% "
+                        "required (each module counts by its weight)",
                     )
                 )
         for module_id in rule.completed:

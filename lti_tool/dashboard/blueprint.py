@@ -356,6 +356,7 @@ def learners() -> str:
         "dashboard/learners.html",
         page=page,
         risk=risk,
+        level_names={lvl.code: lvl.label for lvl in content().diagnostic.scoring.levels},
         **_common(scope, chosen),
     )
 

@@ -22,7 +22,11 @@ def index() -> str | Response:
     scope = Scope.of_launch(current_launch())
     runs = services.runs(db.session, scope)
     return render_template(
-        "diagnostic/index.html", runs=runs, open_run=services.open_run(db.session, scope), here=here
+        "diagnostic/index.html",
+        runs=runs,
+        open_run=services.open_run(db.session, scope),
+        level_names={lvl.code: lvl.label for lvl in content().diagnostic.scoring.levels},
+        here=here,
     )
 
 

@@ -78,6 +78,11 @@ def learner_home() -> str:
         progress_by_module=progress.progress_by_module(db.session, scope),
         formats={f.code: f for f in content().programme.activity_formats},
         last_run=runs[0] if runs else None,
+        # A level said by its name beside its code (« L2 : Appropriation »), never by its code alone.
+        level_names={
+            lvl.code: lvl.label
+            for lvl in [*content().diagnostic.scoring.levels, *content().diagnostic.practice.levels]
+        },
         sessions=sessions,
         attended=attended,
         recommended=set(diagnostic.recommended_modules(db.session, scope)),

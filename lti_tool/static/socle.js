@@ -57,7 +57,9 @@
     if (framed && window.parent && window.parent.postMessage) {
       var last = 0;
       var send = function () {
-        var height = Math.ceil(root.scrollHeight);
+        // The body's height, not the document's: a platform that grew the frame must be able to shrink it
+        // (the document is never shorter than its frame).
+        var height = Math.ceil(document.body.scrollHeight);
         if (height !== last) {
           last = height;
           window.parent.postMessage({ subject: "lti.frameResize", height: height }, "*");

@@ -108,8 +108,21 @@ def test_a_framed_page_sends_its_height_to_the_platform(page: Page, live_server:
     height = page.evaluate("() => window.socleHeights[window.socleHeights.length - 1]")
     inner = page.frame(name="lti-tool")
     assert inner is not None
-    assert height == inner.evaluate("() => Math.ceil(document.documentElement.scrollHeight)")
+    assert height == inner.evaluate("() => Math.ceil(document.body.scrollHeight)")
     assert height > 449  # the learner home is taller than Moodle's frame: the platform must grow it
+    # The demo platform honours it, as Canvas does: the frame takes the content's height, one scroll bar.
+    page.wait_for_function(
+        "(h) => document.querySelector('iframe.lti-frame').clientHeight === h", arg=height, timeout=5_000
+    )
+    assert inner.evaluate("() => document.documentElement.scrollHeight <= window.innerHeight")
+    # A shorter page in the frame: the frame shrinks to it.
+    inner.goto(re.sub(r"/learner/.*\?", "/diagnostic/?", inner.url))
+    expect(frame.get_by_role("heading", level=1, name="Autodiagnostic")).to_be_visible()
+    short = inner.evaluate("() => Math.ceil(document.body.scrollHeight)")
+    assert short < height
+    page.wait_for_function(
+        "(h) => document.querySelector('iframe.lti-frame').clientHeight === h", arg=short, timeout=5_000
+    )
     # Framed, the header is compact.
     assert inner.evaluate("() => document.documentElement.classList.contains('framed')")
 

@@ -347,10 +347,13 @@ def test_learner_takes_the_autodiagnostic_then_completes_module_m1(
     # Back to the learner home, which shows the result; then module M1, page after page.
     frame.get_by_role("navigation", name="Fil d'Ariane").get_by_role("link", name="Mon parcours").click()
     expect(frame.get_by_role("heading", level=1, name="Mon parcours")).to_be_visible()
+    # each level by its name beside its code
+    names = {lvl.code: lvl.label.fr for lvl in [*diagnostic.scoring.levels, *diagnostic.practice.levels]}
+    practice_level = f"{names[result.practice_level]} ({result.practice_level})"
     expect(
         frame.get_by_text(
-            f"Votre dernier résultat : votre pratique au niveau {result.practice_level}, votre structure au "
-            f"niveau {result.level} (score global {rounded(result.global_score)}/100)."
+            f"Votre dernier résultat : votre pratique au niveau {practice_level}, votre structure au "
+            f"niveau {names[result.level]} ({result.level}) ; score global {rounded(result.global_score)}/100."
         )
     ).to_be_visible()
     m1 = module_of(live_server, "M1")
@@ -569,13 +572,13 @@ def test_diagnostic_progress_is_saved_and_resumed(page: Page, live_server: LiveS
     resume.click()
     expect(frame.get_by_role("heading", level=1)).to_have_text(f"Axe B : {axis_b.name.fr}")
     steps = frame.get_by_role("navigation", name="Étapes")
-    expect(steps.locator("[aria-current=step]")).to_have_text("B")
+    expect(steps.locator("[aria-current=step]")).to_have_text(f"B · {axis_b.name.fr}")
 
     # What was answered is still there.
-    steps.get_by_role("link", name="A", exact=True).click()
+    steps.get_by_role("link", name=re.compile(r"^A · ")).click()
     for asked in (q for q in scoring.questions(diagnostic, profile) if q.axis == "A"):
         expect(level_radio(frame, live_server, asked, AXIS_LEVELS["A"])).to_be_checked()
-    steps.get_by_role("link", name="profile", exact=True).click()
+    steps.get_by_role("link", name="Votre profil", exact=True).click()
     for profiling in diagnostic.profiling:
         group = frame.get_by_role("group", name=profiling.prompt.fr, exact=True)
         expect(group.get_by_role("radio", name=PROFILE_LABELS[profiling.id], exact=True)).to_be_checked()

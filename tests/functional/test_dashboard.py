@@ -221,6 +221,9 @@ def test_the_heatmap_shows_value_colour_and_an_accessible_table(cohort: Cohort) 
 def test_filters_narrow_the_cohort_and_focus_the_figures(cohort: Cohort) -> None:
     searched = cohort.instructor.get(DASHBOARD + "learners", q="  aLiCe ")
     assert f'data-testid="learner-{cohort.alice}"' in searched.text
+    # her autodiagnostic level is said by its name beside its code
+    row = searched.text.split(f'data-testid="learner-{cohort.alice}"', 1)[1].split("</tr>", 1)[0]
+    assert re.search(r"<td[^>]*>[^<(]+ \(L\d\)</td>", row), row
     assert f'data-testid="learner-{cohort.bob}"' not in searched.text
     assert cell(cohort.instructor.get(DASHBOARD, q="durand").text, "known") == "1"
     tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
@@ -490,3 +493,17 @@ def test_the_learner_count_matches_the_roster(app: Flask, cohort: Cohort) -> Non
         )
         db.session.remove()
     assert cell(cohort.instructor.get(DASHBOARD).text, "known") == str(roster)
+
+
+def test_the_overview_has_a_table_of_contents_of_its_sections(cohort: Cohort) -> None:
+    """Every section heading of the long overview is listed at the top, each link to its heading's id."""
+    page = cohort.instructor.get(DASHBOARD).text
+    head, _, rest = page.partition('data-testid="dashboard-toc"')
+    assert rest, "no table of contents"
+    toc = rest.split("</nav>", 1)[0]
+    targets = re.findall(r'<a href="#([\w-]+)">', toc)
+    sections = re.findall(r'<h2 id="([\w-]+)"', rest.split("</nav>", 1)[1])
+    assert targets == sections and len(sections) >= 6, (targets, sections)
+    # at the top: before the filters and the first section
+    assert page.index('data-testid="dashboard-toc"') < page.index(f'id="{sections[0]}"')
+    assert "On this page" in cohort.instructor.get(DASHBOARD, lang="en").text

@@ -174,3 +174,67 @@ def test_a_foundation_director_follows_the_grantmaker_track(live_server: LiveSer
     assert fr("Parcours : Parcours financeur (grantmaker)") in mine and 'id="bloc-B2"' not in mine
     theirs = head.get("/competences/").text
     assert fr("Parcours : Parcours fundraiser") in theirs and 'id="bloc-B2"' in theirs
+
+
+def test_the_facilitators_comment_reaches_the_learner_whatever_the_decision(
+    live_server: LiveServer,
+    plain_content: Content,  # noqa: F811 - the fixture
+) -> None:
+    app = live_server.app
+    content = plain_content  # M5 accepted or returned as a plain text, M4 assessed on its grid
+    course = {"id": f"course-{time.time_ns()}", "title": "Commentaires"}
+    learner, facilitator = people(live_server, course, "learner", "instructor")
+    pk = learner_id(app, learner.sub)
+    m4, m5 = content.module("M4"), content.module("M5")
+    assert m4 is not None and m4.meta.deliverable is not None
+    assert m5 is not None and m5.meta.deliverable is not None
+    for module, word in ((m4, "plan"), (m5, "alliance")):
+        text = " ".join([word] * module.meta.deliverable.min_words)  # type: ignore[union-attr]
+        assert learner.post(f"/modules/{module.slug}/deliverable", {"text": text}).status_code == 303
+    ids = deliverable_ids(app, pk)
+    review = f"/staff/deliverables/{ids['M5']}/review"
+    # returned, then accepted: each time the learner reads the comment on the module page
+    returned = facilitator.post(review, {"decision": "return", "comment": "Nommez vos partenaires."})
+    assert returned.status_code == 303
+    assert "Nommez vos partenaires." in learner.get(f"/modules/{m5.slug}/").text
+    words = " ".join(["partenaire"] * m5.meta.deliverable.min_words)
+    assert learner.post(f"/modules/{m5.slug}/deliverable", {"text": words}).status_code == 303
+    accepted = facilitator.post(review, {"decision": "accept", "comment": "Alliances claires, bravo."})
+    assert accepted.status_code == 303
+    page = learner.get(f"/modules/{m5.slug}/").text
+    assert "Alliances claires, bravo." in page and fr("Commentaire de l'équipe d'animation :") in page
+    # assessed on the grid and accepted: the comment is there too
+    assert assess(facilitator, content, "M4", ids["M4"]).status_code == 303
+    assert "Diagnostic étayé, sources citées." in learner.get(f"/modules/{m4.slug}/").text
+
+
+def test_a_decision_taken_before_the_module_had_its_grid_is_still_to_assess(
+    live_server: LiveServer,
+    plain_content: Content,  # noqa: F811 - the fixture
+) -> None:
+    from lti_tool.training.models import Deliverable
+
+    app = live_server.app
+    course = {"id": f"course-{time.time_ns()}", "title": "Grille venue après"}
+    learner, facilitator = people(live_server, course, "learner", "instructor")
+    module = plain_content.module("M4")
+    assert module is not None and module.meta.deliverable is not None
+    text = " ".join(["plan"] * module.meta.deliverable.min_words)
+    assert learner.post(f"/modules/{module.slug}/deliverable", {"text": text}).status_code == 303
+    pk = deliverable_ids(app, learner_id(app, learner.sub))["M4"]
+
+    def decided(status: str) -> str:
+        """The staff page's item for M4, once decided as ``status`` without levels (before the grid)."""
+        with app.app_context():
+            row = db.session.get(Deliverable, pk)
+            assert row is not None
+            row.review_status, row.review_comment, row.rubric_levels = status, "Vu.", None
+            db.session.commit()
+            db.session.remove()
+        page = facilitator.get("/staff/competences/").text
+        return page.split(f'data-testid="deliverable-{pk}"', 1)[1].split("</h3>", 1)[0]
+
+    accepted = decided("accepted")
+    assert fr("acceptée avant la grille : à évaluer") in accepted and "niveaux atteints" not in accepted
+    returned = decided("returned")
+    assert fr("renvoyée avant la grille : à évaluer") in returned and "sous le niveau requis" not in returned

@@ -39,6 +39,7 @@ from lti_tool.db import db
 from lti_tool.learners.models import Learner as LearnerRow
 from lti_tool.training.models import Deliverable
 from tests.conftest import LiveServer
+from tests.functional.test_plain_words import outside_details
 from tests.functional.test_player import Learner, take_quiz
 from tests.helpers import LtiBrowser, Platform, error_code
 from tests.verifiers.independent import jose_verify, openbadgeslib_verify
@@ -182,6 +183,12 @@ def test_the_verification_page_says_valid_and_shows_what_was_certified(issued: I
     assert "Bloc B1 — Analyser et mettre en cohérence" in page.text
     assert "Apprenant·e Démonstration" in page.text  # the name in the credential
     assert "Preuve Data Integrity (eddsa-rdfc-2022)" in page.text and "Signature VC-JWT (EdDSA)" in page.text
+    # the technical names only in the folded « Détails techniques »; in plain words, the issuer's signature
+    visible = outside_details(page.text)
+    assert "eddsa-rdfc-2022" not in visible and "did:key" not in visible and "did:key:" in page.text
+    assert (
+        "signature de l" in visible and "<strong>valide</strong>" in page.text.split("Signature de l", 1)[1]
+    )
     for suffix in ("credential.json", "credential.jwt", "certificate.pdf"):
         assert f"/verify/{issued.ids['B1']}/{suffix}" in page.text
     # The evidence file is the holder's: not offered to anyone with the link (see the evidence tests).

@@ -96,14 +96,16 @@ def test_a_weighted_score_just_under_the_threshold_does_not_meet_it(rules: Rules
     done = facts(best={"M1": 0.7, "M2": 0.68}, completed={"M1": "t", "M2": "t"}, assessed={"M2": 0.8})
     evaluation = rules.evaluate("C1", done)
     assert evaluation.score == 0.692 and not evaluation.is_met
-    assert [en for _, en in evaluation.missing] == ["weighted quiz score M1, M2: 69% of the 70% required"]
+    assert [en for _, en in evaluation.missing] == [
+        "quiz score M1, M2: 69% of the 70% required (each module counts by its weight)"
+    ]
 
 
 def test_no_evidence_meets_nothing_and_lists_every_missing_piece(rules: Rules) -> None:
     evaluation = rules.evaluate("C1", empty_facts())
     assert evaluation.score == 0.0 and not evaluation.is_met
     assert [en.split(" (")[0] for _, en in evaluation.missing] == [
-        "weighted quiz score M1, M2: 0% of the 70% required",
+        "quiz score M1, M2: 0% of the 70% required",
         "complete module M1",
         "complete module M2",
         "have the production of M2",
