@@ -1,7 +1,7 @@
 """``Scope``: who acts, where. Every event and every learner row carries its registration and context.
 
 It knows nothing of the LTI edge: a launch hands it its ids through ``Scope.of_launch``, which reads any
-object with the placement's attributes (``lti.context.LaunchContext`` is one), so that the layers below
+object with a launch's ids (``lti.context.LaunchContext`` is one), so that the layers below
 the edge (events, learners' records) never import it.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 
-class Placement(Protocol):
+class LaunchIds(Protocol):
     """What a launch says of who acts and where (the attributes of ``LaunchContext`` that a scope keeps)."""
 
     @property
@@ -53,7 +53,7 @@ class Scope:
     resource_link_id: str | None = None
 
     @classmethod
-    def of_launch(cls, launch: Placement) -> Scope:
+    def of_launch(cls, launch: LaunchIds) -> Scope:
         return cls(
             platform_id=launch.platform_id,
             context_pk=launch.context_pk,

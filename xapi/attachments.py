@@ -23,7 +23,7 @@ from typing import Any
 
 import jwt
 from cryptography import x509
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from xapi import validation
 from xapi.models import SessionLike, StatementAttachment
@@ -198,15 +198,6 @@ def of_statements(session: SessionLike, statement_ids: Iterable[str]) -> list[Pa
     ).scalars():
         found.setdefault(row.sha2, Part(row.sha2, row.content_type, row.content))
     return list(found.values())
-
-
-def erase_of_statements(session: SessionLike, statement_ids: Iterable[str]) -> int:
-    """Delete the attachment contents of these statements (with their erasure); return how many."""
-    ids = list(statement_ids)
-    if not ids:
-        return 0
-    result = session.execute(delete(StatementAttachment).where(StatementAttachment.statement_id.in_(ids)))
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def multipart(data: Any, parts: Sequence[Part]) -> tuple[bytes, str]:

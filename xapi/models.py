@@ -198,7 +198,7 @@ class Document(Base):
 
 class StatementAttachment(Base):
     """The content of an attachment sent with a statement (multipart/mixed), kept per statement so that the
-    statement's erasure takes its attachments with it (``xapi.attachments.erase_of_statements``)."""
+    statement's erasure takes its attachments with it (``xapi.store.erase_actor``)."""
 
     __tablename__ = "xapi_statement_attachments"
 

@@ -10,7 +10,15 @@ from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
 from xapi import store
-from xapi.models import Base, Endpoint, OutboxRow, Statement, StatementActivity, StatementAgent
+from xapi.models import (
+    Base,
+    Endpoint,
+    OutboxRow,
+    Statement,
+    StatementActivity,
+    StatementAgent,
+    StatementAttachment,
+)
 
 HOME = "https://moodle.example"
 AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://socle.example", "name": "socle"}}
@@ -71,3 +79,20 @@ def test_erase_actor_deletes_their_statements_index_and_outbox_and_names_the_lrs
         assert count(session, model, column.in_(kept_ids)) > 0, model.__tablename__
     assert store.actor_statement_ids(session, ana) == []
     assert store.erase_actor(session, ana) == store.ErasedActor(statements=0, forwarded_to=[])
+
+
+def test_erase_actor_takes_the_attachments_of_their_statements(session: Session) -> None:
+    erased_ids = store.store(session, [statement("ana", "page-1")], authority=AUTHORITY)
+    kept_ids = store.store(session, [statement("ben", "page-1")], authority=AUTHORITY)
+    for statement_id in (*erased_ids, *kept_ids):
+        session.add(
+            StatementAttachment(
+                statement_id=statement_id, sha2="ab" * 32, content_type="text/plain", content=b"notes"
+            )
+        )
+    session.flush()
+
+    store.erase_actor(session, f"account:{HOME}|ana")
+
+    assert count(session, StatementAttachment, StatementAttachment.statement_id.in_(erased_ids)) == 0
+    assert count(session, StatementAttachment, StatementAttachment.statement_id.in_(kept_ids)) == 1
