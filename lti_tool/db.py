@@ -140,16 +140,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def insert_once(session: DbSession, model: Any, values: dict[str, Any], unique: list[str]) -> Any | None:
+def insert_once(
+    session: DbSession, model: Any, values: dict[str, Any], unique: list[str], where: Any = None
+) -> Any | None:
     """INSERT … ON CONFLICT (unique) DO NOTHING: the new row's id, or None when it already exists.
 
     A double click sends the same form twice at once: both requests see no row and both insert, and the
     unique constraint made the second a 500. Here the database decides, without a savepoint (pysqlite's
-    would commit the outer transaction early), and the caller treats None as "already recorded"."""
+    would commit the outer transaction early), and the caller treats None as "already recorded". ``where``
+    names a partial unique index's condition (the index the conflict is checked against)."""
     from sqlalchemy.dialects.postgresql import insert as postgresql_insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     dialect = session.get_bind().dialect.name
     builder: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
-    statement = builder(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    statement = builder(model).values(**values)
+    statement = statement.on_conflict_do_nothing(index_elements=unique, index_where=where)
     return session.execute(statement.returning(model.id)).scalar_one_or_none()

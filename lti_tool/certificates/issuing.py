@@ -18,8 +18,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lti_tool import events
 from lti_tool.certificates import credentials as ob
@@ -33,7 +31,7 @@ from lti_tool.competences.models import CompetenceState
 from lti_tool.competences.rules import Rules
 from lti_tool.competences.services import facts_of, track_of
 from lti_tool.content.loader import Content
-from lti_tool.db import DbSession, utcnow
+from lti_tool.db import DbSession, insert_once, utcnow
 from lti_tool.errors import AlreadyRecorded, Message, not_found, refused
 from lti_tool.learners.models import Context, Deployment, Learner
 from lti_tool.scope import Scope
@@ -242,32 +240,28 @@ def issue(
         ob.sri_digest(evidence.encode("utf-8")),
     )
     signed, token = sign(document, now)
-    dialect = session.get_bind().dialect.name
-    insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
-    inserted = session.execute(
-        insert(Credential)
-        .values(
-            id=credential_uuid,
-            platform_id=scope.platform_id,
-            context_pk=scope.context_pk,
-            learner_id=scope.learner_id,
-            achievement=achievement,
-            track=track,
-            rules_version=rules.version,
-            content_version=content.version,
-            issued_at=issued_at,
-            document=json.dumps(signed, ensure_ascii=False),
-            jwt=token,
-            evidence=evidence,
-            status_list=status_list,
-            status_index=status_index,
-        )
-        .on_conflict_do_nothing(
-            index_elements=["learner_id", "context_pk", "achievement"],
-            index_where=Credential.revoked_at.is_(None),
-        )
-        .returning(Credential.id)
-    ).scalar_one_or_none()
+    inserted = insert_once(
+        session,
+        Credential,
+        {
+            "id": credential_uuid,
+            "platform_id": scope.platform_id,
+            "context_pk": scope.context_pk,
+            "learner_id": scope.learner_id,
+            "achievement": achievement,
+            "track": track,
+            "rules_version": rules.version,
+            "content_version": content.version,
+            "issued_at": issued_at,
+            "document": json.dumps(signed, ensure_ascii=False),
+            "jwt": token,
+            "evidence": evidence,
+            "status_list": status_list,
+            "status_index": status_index,
+        },
+        unique=["learner_id", "context_pk", "achievement"],
+        where=Credential.revoked_at.is_(None),
+    )
     if inserted is None:  # a concurrent request issued it first: theirs stands
         found = existing(session, scope.learner_id, scope.context_pk, achievement)
         assert found is not None

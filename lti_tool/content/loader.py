@@ -99,7 +99,7 @@ class Module:
         return next((t for t in self.quiz.themes if t.id == theme_id), None)
 
     def theme_pages(self, theme: Theme) -> list[Page]:
-        """The pages that teach a theme, in the module's order."""
+        """The pages that teach a theme, in the order the theme lists them."""
         files = [ref.file for ref in self.meta.pages]
         return [self.pages[files.index(f)] for f in theme.pages if f in files]
 
