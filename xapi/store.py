@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, insert, or_, select, text, true, union_all, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, text, true, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -472,14 +472,14 @@ def _active_endpoints(session: SessionLike, platform_id: int | None) -> list[int
     """The active external LRSs for a platform's statements, read in the writing transaction itself (one
     small query per batch, not per statement): a cache here let each worker process skip an endpoint for
     seconds after `xapi endpoint add`, and the statements stored meanwhile never reached it."""
-    return list(
-        session.execute(
-            select(Endpoint.id).where(
-                Endpoint.is_active.is_(True),
-                or_(Endpoint.platform_id.is_(None), Endpoint.platform_id == platform_id),
-            )
-        ).scalars()
-    )
+    return list(session.execute(_ACTIVE_ENDPOINTS, {"platform_id": platform_id}).scalars())
+
+
+# Built once (it runs with every recorded event): building the query cost more than running it.
+_ACTIVE_ENDPOINTS = select(Endpoint.id).where(
+    Endpoint.is_active.is_(True),
+    or_(Endpoint.platform_id.is_(None), Endpoint.platform_id == bindparam("platform_id")),
+)
 
 
 def _enqueue(session: SessionLike, statement_ids: list[str], platform_id: int | None) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from lti_tool import events
 from lti_tool.certificates import credentials as ob
@@ -173,24 +173,30 @@ def met_times(session: DbSession, learner_id: int, context_pk: int) -> dict[str,
     }
 
 
+# The partial unique index a credential's insert is checked against: one valid credential per achievement.
+_ONE_VALID = Credential.revoked_at.is_(None)
+
+
 def announce(session: DbSession, learner_id: int, context_pk: int, now: datetime) -> list[Credential]:
     """The valid credentials this learner was not yet told about in this course, marked as told now."""
-    fresh = list(
-        session.scalars(
-            select(Credential)
-            .where(
-                Credential.learner_id == learner_id,
-                Credential.context_pk == context_pk,
-                Credential.revoked_at.is_(None),
-                Credential.announced_at.is_(None),
-            )
-            .order_by(Credential.issued_at, Credential.achievement)
-        )
-    )
+    fresh = list(session.scalars(_UNANNOUNCED, {"learner_id": learner_id, "context_pk": context_pk}))
     for credential in fresh:
         credential.announced_at = now
     session.flush()
     return fresh
+
+
+# Built once: every page of a launch asks it.
+_UNANNOUNCED = (
+    select(Credential)
+    .where(
+        Credential.learner_id == bindparam("learner_id"),
+        Credential.context_pk == bindparam("context_pk"),
+        Credential.revoked_at.is_(None),
+        Credential.announced_at.is_(None),
+    )
+    .order_by(Credential.issued_at, Credential.achievement)
+)
 
 
 def existing(session: DbSession, learner_id: int, context_pk: int, achievement: str) -> Credential | None:
@@ -259,8 +265,8 @@ def issue(
             "status_list": status_list,
             "status_index": status_index,
         },
-        unique=["learner_id", "context_pk", "achievement"],
-        where=Credential.revoked_at.is_(None),
+        unique=("learner_id", "context_pk", "achievement"),
+        where=_ONE_VALID,
     )
     if inserted is None:  # a concurrent request issued it first: theirs stands
         found = existing(session, scope.learner_id, scope.context_pk, achievement)

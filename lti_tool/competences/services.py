@@ -328,7 +328,7 @@ def recognise_prior_learning(
             "recognised_by": facilitator.learner_id,
             "recognised_at": utcnow(),
         },
-        ["learner_id", "context_pk", "module_id"],
+        ("learner_id", "context_pk", "module_id"),
     )
     if inserted is None:  # the same form sent twice at once (a double click): the first one stands
         raise already

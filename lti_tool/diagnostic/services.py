@@ -35,7 +35,12 @@ _RUNS = (
 
 def recommended_modules(session: DbSession, scope: Scope) -> list[str]:
     """The modules the learner's latest submitted autodiagnostic suggests, in its order (none without one)."""
-    for run in runs(session, scope):
+    return recommended_by(runs(session, scope))
+
+
+def recommended_by(runs_newest_first: list[DiagnosticRun]) -> list[str]:
+    """What the latest submitted run among these suggests (for a page that has read the runs already)."""
+    for run in runs_newest_first:
         if run.status == "submitted" and run.result:
             return [str(module_id) for module_id in run.result.get("modules", [])]
     return []

@@ -63,7 +63,8 @@ def learner_home() -> str:
     """What the course offers the learner who launched."""
     launch = current_launch()
     scope = Scope.of_launch(launch)
-    runs = [r for r in diagnostic.runs(db.session, scope) if r.status == "submitted"]
+    all_runs = diagnostic.runs(db.session, scope)
+    runs = [r for r in all_runs if r.status == "submitted"]
     sessions = live_sessions.sessions_of_context(db.session, launch.context_pk)
     attended = live_sessions.attendance_of_learner(
         db.session, launch.learner_id, [live.id for live in sessions]
@@ -85,7 +86,7 @@ def learner_home() -> str:
         },
         sessions=sessions,
         attended=attended,
-        recommended=set(diagnostic.recommended_modules(db.session, scope)),
+        recommended=set(diagnostic.recommended_by(all_runs)),
     )
 
 

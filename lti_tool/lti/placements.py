@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from lti_tool.db import DbSession, insert_once
 from lti_tool.lti.models import Placement
@@ -57,12 +57,16 @@ def place(session: DbSession, context_pk: int, resource_id: str) -> None:
         session,
         Placement,
         {"context_pk": context_pk, "resource_id": resource_id},
-        ["context_pk", "resource_id"],
+        ("context_pk", "resource_id"),
     )
 
 
 def placed(session: DbSession, context_pk: int) -> set[str]:
-    return set(session.scalars(select(Placement.resource_id).where(Placement.context_pk == context_pk)))
+    return set(session.scalars(_PLACED, {"context_pk": context_pk}))
+
+
+# Built once: every learner home asks it.
+_PLACED = select(Placement.resource_id).where(Placement.context_pk == bindparam("context_pk"))
 
 
 def offered(session: DbSession, context_pk: int, module_ids: Iterable[str]) -> set[str]:

@@ -56,7 +56,7 @@ def submit_deliverable(
                 "content_version": version,
                 "submitted_at": utcnow(),
             },
-            ["progress_id"],
+            ("progress_id",),
         )
         if inserted is None:  # the same form sent twice at once: the first one stands
             raise already_submitted

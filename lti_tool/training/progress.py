@@ -55,7 +55,7 @@ def progress_row(session: DbSession, scope: Scope, module: Module, version: int)
                 "pages_read": [],
                 "last_page": 1,
             },
-            ["learner_id", "context_pk", "module_id"],
+            ("learner_id", "context_pk", "module_id"),
         )
         progress = get_progress(session, scope, module)
         assert progress is not None
