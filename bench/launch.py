@@ -37,7 +37,8 @@ How to read the figures
                    platform's share), the bare tool's gunicorn, the local PostgreSQL server's processes, and
                    this process (the clients). With the machine's CPUs busy (more clients than cores), p50
                    follows the total: it shows what a change saves, and what a target leaves to spend.
-    Target: Socle p50 <= 1.5 x bare p50 (whole round trip).
+    Target: Socle p50 <= 1.5 x bare p50 on SQLite, <= 2.0 x on PostgreSQL (decided: the database work the
+    design requires costs round trips there), whole round trip.
 
 Clients and servers share the machine's CPUs: compare ratios, and rerun before trusting a few percent.
 """
@@ -87,7 +88,7 @@ BARE_CLIENT_ID = "bare-tool"
 BARE_DEPLOYMENT_ID = "bare-1"
 SOCLE_MARKER = 'data-testid="learner-home"'
 BARE_MARKER = 'data-testid="bare-launch"'
-TARGET_P50_RATIO = 1.5
+TARGET_P50_RATIO = {"sqlite": 1.5, "postgresql": 2.0}  # by database, as decided
 REQUEST_TIMEOUT = 15.0
 
 
@@ -333,7 +334,9 @@ def safe_ratio(a: float, b: float) -> float:
     return a / b if b and not math.isnan(b) else math.nan
 
 
-def report(socle: RunResult, bare: RunResult, fetches_warmup: int, fetches_measured: int) -> dict[str, Any]:
+def report(
+    socle: RunResult, bare: RunResult, fetches_warmup: int, fetches_measured: int, backend: str
+) -> dict[str, Any]:
     p50_ratio = safe_ratio(socle.percentile(50), bare.percentile(50))
     throughput_ratio = safe_ratio(socle.launches_per_second, bare.launches_per_second)
     rows: list[tuple[str, Callable[[RunResult], str], str]] = [
@@ -370,11 +373,12 @@ def report(socle: RunResult, bare: RunResult, fetches_warmup: int, fetches_measu
         f"Socle's JWKS fetches from the demo platform: {fetches_warmup} during warm-up, "
         f"{fetches_measured} during the measured run ({'OK' if jwks_ok else 'FAIL: must be 0'})"
     )
-    target_ok = p50_ratio <= TARGET_P50_RATIO
+    target = TARGET_P50_RATIO[backend]
+    target_ok = p50_ratio <= target
     print(
-        f"Target Socle p50 <= {TARGET_P50_RATIO} x bare p50: {'MET' if target_ok else 'MISSED'} "
-        f"({socle.percentile(50):.1f} ms vs {TARGET_P50_RATIO} x {bare.percentile(50):.1f} ms "
-        f"= {TARGET_P50_RATIO * bare.percentile(50):.1f} ms)"
+        f"Target on {backend}, Socle p50 <= {target} x bare p50: {'MET' if target_ok else 'MISSED'} "
+        f"({socle.percentile(50):.1f} ms vs {target} x {bare.percentile(50):.1f} ms "
+        f"= {target * bare.percentile(50):.1f} ms)"
     )
     return {
         "socle": socle.summary(),
@@ -383,7 +387,7 @@ def report(socle: RunResult, bare: RunResult, fetches_warmup: int, fetches_measu
         "ratio_throughput": round(throughput_ratio, 3),
         "jwks_fetches_warmup": fetches_warmup,
         "jwks_fetches_measured": fetches_measured,
-        "target_p50_ratio": TARGET_P50_RATIO,
+        "target_p50_ratio": target,
         "target_met": target_ok,
         "jwks_ok": jwks_ok,
     }
@@ -491,7 +495,9 @@ def main(argv: list[str] | None = None) -> int:
         socle_run, bare_run = measure(socle_target, bare_target, args, watch)
         fetches_after = jwks_fetch_count(database_url)
 
-        figures = report(socle_run, bare_run, fetches_warm - fetches_before, fetches_after - fetches_warm)
+        figures = report(
+            socle_run, bare_run, fetches_warm - fetches_before, fetches_after - fetches_warm, backend
+        )
         figures.update(database=backend, workers=args.workers, threads=args.threads)
         if args.json:
             strict = json.loads(json.dumps(figures), parse_constant=lambda _: None)  # NaN -> null
