@@ -888,7 +888,15 @@ def _statement(data: dict[str, Any], path: str, *, is_substatement: bool) -> dic
 
 def _refuse_unstorable(data: Any, root: str) -> None:
     """A NUL or a lone surrogate anywhere (an actor's name, an object's id, a key): UTF-8 cannot encode a
-    surrogate and PostgreSQL text cannot hold a NUL, so storing either was a 500; it is a 400 here."""
+    surrogate and PostgreSQL text cannot hold a NUL, so storing either was a 500; it is a 400 here.
+
+    The usual statement holds neither, and a quick look (no paths, ASCII strings judged by a flag) says so;
+    only a statement that may hold one is walked again, to name where."""
+    try:
+        if _storable(data):
+            return
+    except RecursionError:
+        pass  # nested too deeply for the quick look: the walk below has no recursion
     stack: list[tuple[Any, str]] = [(data, root)]
     while stack:
         item, path = stack.pop()
@@ -900,6 +908,29 @@ def _refuse_unstorable(data: Any, root: str) -> None:
         elif isinstance(item, str) and ("\x00" in item or not _encodable(item)):
             shown = path if _encodable(path) and "\x00" not in path else root
             raise StatementError(shown, "holds a NUL or an unpaired surrogate, which cannot be stored")
+
+
+def _storable(item: Any) -> bool:
+    """No NUL and no lone surrogate in this value's strings and keys (one call per object or array: the
+    strings, most of them ASCII, are judged in place)."""
+    if isinstance(item, str):
+        return "\x00" not in item and (item.isascii() or _encodable(item))
+    if isinstance(item, dict):
+        for key in item:
+            if isinstance(key, str) and ("\x00" in key or not (key.isascii() or _encodable(key))):
+                return False
+        values: Any = item.values()
+    elif isinstance(item, list):
+        values = item
+    else:
+        return True
+    for value in values:
+        if isinstance(value, str):
+            if "\x00" in value or not (value.isascii() or _encodable(value)):
+                return False
+        elif isinstance(value, (dict, list)) and not _storable(value):
+            return False
+    return True
 
 
 def _encodable(text: str) -> bool:

@@ -1395,3 +1395,34 @@ def test_validation_is_fast_enough_for_every_statement() -> None:
         validate_statement(given)
     per_statement = (time.perf_counter() - started) / rounds
     assert per_statement < 0.001  # about 0.05 ms on the reference machine; generous against CI noise
+
+
+# -- what cannot be stored: a NUL or a lone surrogate, wherever it hides, named by its path
+LTI_EXTENSION = "statement.context.extensions." + EXT + "lti"
+
+
+def with_lti_extension(value: Any) -> dict[str, Any]:
+    data = statement()
+    data["context"]["extensions"][EXT + "lti"] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        ({"notes": ["ok", {"deep": "a\x00b"}]}, LTI_EXTENSION + ".notes[1].deep"),
+        ({"k\ud800": "ok"}, LTI_EXTENSION),
+        ({"text": "x\udfff"}, LTI_EXTENSION + ".text"),
+    ],
+)
+def test_a_nul_or_surrogate_anywhere_is_refused_with_its_path(value: Any, path: str) -> None:
+    with pytest.raises(StatementError) as error:
+        validate_statement(with_lti_extension(value))
+    assert error.value.path == path
+    assert "NUL or an unpaired surrogate" in str(error.value)
+
+
+def test_text_beyond_ascii_is_stored_as_sent() -> None:
+    value = {"nom": "Élodie « d'Artagnan » — 😀", "€": ["ça", "日本"], "n": 3}
+    out = validate_statement(with_lti_extension(value))
+    assert out["context"]["extensions"][EXT + "lti"] == value
