@@ -246,7 +246,7 @@ class LrsApi:
         if alternate is not None and alternate.method != "POST":
             raise ApiError(405, f"method={alternate.method} is not allowed on statements")
         client = require(call, WRITE_SCOPES)
-        body, parts = _statements_body(call)
+        body, parts, screened = _statements_body(call)
         statements = body if isinstance(body, list) else [body]
         if not statements:
             raise ApiError(400, "an empty list of statements: send at least one")
@@ -257,6 +257,7 @@ class LrsApi:
             authority=authority(client, self.base_url),
             source_client_id=client.id,
             writer=self._writer(client),
+            screened=screened,
         )
         attachments.save(self.session(), ids, statements, parts)
         self.commit()
@@ -267,19 +268,21 @@ class LrsApi:
         statement_id = _args(call).get("statementId")
         if not statement_id:
             raise ApiError(400, "PUT needs the statementId parameter")
-        body, parts = _statements_body(call)
+        body, parts, screened = _statements_body(call)
         if not isinstance(body, dict):
             raise ApiError(400, "PUT takes one statement (a JSON object)")
         if "id" in body and str(body["id"]).lower() != statement_id.lower():
             raise ApiError(400, "the statement's id differs from the statementId parameter")
         attachments.check([body], parts)
         body = {**body, "id": statement_id}
+        screened = screened and statement_id.isascii() and "\x00" not in statement_id  # the id is added here
         ids = store.store(
             self.session(),
             [body],
             authority=authority(client, self.base_url),
             source_client_id=client.id,
             writer=self._writer(client),
+            screened=screened,
         )
         attachments.save(self.session(), ids, [body], parts)
         self.commit()
@@ -545,15 +548,17 @@ def authority(client: Client, base_url: str) -> dict[str, Any]:
     }
 
 
-def _body(call: _Call) -> Any:
+def _text(call: _Call) -> tuple[str | None, bytes]:
+    """The request's content: its media type and bytes (the form's content, in the Alternate Syntax)."""
     alternate = call.alternate
     if alternate is not None:
         # The content's type, when the form does not give it, is JSON (what the Statement resource takes).
         content_type = alternate.headers.get("Content-Type", "application/json")
-        mimetype = content_type.split(";", 1)[0].strip().lower()
-        data = alternate.content.encode()
-    else:
-        mimetype, data = call.request.mimetype, call.request.get_data()
+        return content_type.split(";", 1)[0].strip().lower(), alternate.content.encode()
+    return call.request.mimetype, call.request.get_data()
+
+
+def _decode_json(mimetype: str | None, data: bytes) -> Any:
     if not (mimetype or "").startswith("application/json"):
         raise ApiError(400, "send statements as application/json (or multipart/mixed, with attachments)")
     try:
@@ -571,12 +576,14 @@ def _body(call: _Call) -> Any:
         raise ApiError(400, "the body holds a number too long to read (over 4,300 digits)") from error
 
 
-def _statements_body(call: _Call) -> tuple[Any, list[attachments.Part]]:
-    """The statements of a POST or PUT, and the attachments' content when it is multipart/mixed."""
+def _statements_body(call: _Call) -> tuple[Any, list[attachments.Part], bool]:
+    """The statements of a POST or PUT, the attachments' content when it is multipart/mixed, and whether
+    their text was screened for what cannot be stored (``validation.may_hold_unstorable``)."""
     request = call.request
     if call.alternate is None and request.mimetype == "multipart/mixed":
-        return attachments.parse_multipart(request.content_type or "", request.get_data())
-    return _body(call), []
+        return *attachments.parse_multipart(request.content_type or "", request.get_data()), False
+    mimetype, data = _text(call)
+    return _decode_json(mimetype, data), [], not validation.may_hold_unstorable(data)
 
 
 @dataclass(frozen=True)

@@ -287,6 +287,7 @@ def store(
     new_ids: bool = False,
     first_party: bool = False,
     writer: Writer | None = None,
+    screened: bool = False,
 ) -> list[str]:
     """Validate and store statements; return their ids (equal resends are accepted and not stored twice).
 
@@ -294,13 +295,14 @@ def store(
     an earlier copy (a query and a savepoint) is skipped on that hot path. ``first_party``: the application
     records these itself (they may count as evidence); never for a client's. ``writer``: a Statement API
     client, whose platforms decide which statements it may write and void (each statement is stored under
-    the platform its actor names, instead of ``platform_id``)."""
+    the platform its actor names, instead of ``platform_id``). ``screened``: the JSON text they came from
+    holds nothing that decodes to a NUL or a lone surrogate (``validation.may_hold_unstorable``)."""
     normalised = []
     platform_of: dict[str, int | None] = {}
     for index, raw in enumerate(statements):
         where = f"statement[{index}]" if len(statements) > 1 else "statement"
         try:
-            statement = validation.validate_statement(raw)
+            statement = validation.validate_statement(raw, screened=screened)
         except validation.StatementError as error:
             raise BadRequest(str(error).replace("statement", where, 1)) from error
         statement.setdefault("id", str(uuid.uuid4()))
@@ -392,6 +394,7 @@ def store(
                 source_client_id=source_client_id,
                 first_party=first_party,
                 writer=writer,
+                screened=screened,
             )
         _insert_index(session, agents, activities)
     targets = [row["voids"] for row in rows if row["voids"]]

@@ -886,6 +886,17 @@ def _statement(data: dict[str, Any], path: str, *, is_substatement: bool) -> dic
     return out
 
 
+# In UTF-8 JSON text, a NUL or a lone surrogate can only come from an escape: \u0000, \uD800 to \uDFFF.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def may_hold_unstorable(text: bytes) -> bool:
+    """Whether JSON text may decode to a NUL or a lone surrogate. False is certain for UTF-8 text (no NUL
+    byte, so not UTF-16 or UTF-32) with none of those escapes; True only means "look" (a surrogate pair's
+    escapes, an escaped backslash before "u0000", or another encoding also answer True)."""
+    return b"\x00" in text or _UNSTORABLE_ESCAPE.search(text) is not None
+
+
 def _refuse_unstorable(data: Any, root: str) -> None:
     """A NUL or a lone surrogate anywhere (an actor's name, an object's id, a key): UTF-8 cannot encode a
     surrogate and PostgreSQL text cannot hold a NUL, so storing either was a 500; it is a 400 here.
@@ -941,16 +952,19 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def validate_statement(data: Any, *, is_substatement: bool = False) -> dict[str, Any]:
+def validate_statement(data: Any, *, is_substatement: bool = False, screened: bool = False) -> dict[str, Any]:
     """Check `data` against xAPI 1.0.3; return a normalised deep copy or raise StatementError (first problem).
 
     With `is_substatement=True`, `data` is validated as a SubStatement (objectType "SubStatement", no id,
     stored, version or authority, no nested SubStatement); paths then start with "substatement".
+    `screened`: the caller read the JSON text `data` came from and found no escape that could make a NUL or
+    a lone surrogate (``may_hold_unstorable``), so that check is not made again here.
     """
     root = "substatement" if is_substatement else "statement"
     if not isinstance(data, dict):
         raise StatementError(root, f"must be a JSON object, got {_describe(data)}")
-    _refuse_unstorable(data, root)
+    if not screened:
+        _refuse_unstorable(data, root)
     try:
         return _statement(data, root, is_substatement=is_substatement)
     except RecursionError as error:

@@ -7,6 +7,7 @@ Most cases start from a full, valid statement of the kind Socle emits and change
 from __future__ import annotations
 
 import copy
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -18,6 +19,7 @@ from xapi.validation import (
     VOIDED,
     StatementError,
     agent_ifi,
+    may_hold_unstorable,
     parse_timestamp,
     same_statement,
     validate_agent_param,
@@ -1426,3 +1428,24 @@ def test_text_beyond_ascii_is_stored_as_sent() -> None:
     value = {"nom": "Élodie « d'Artagnan » — 😀", "€": ["ça", "日本"], "n": 3}
     out = validate_statement(with_lti_extension(value))
     assert out["context"]["extensions"][EXT + "lti"] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "may_hold"),
+    [
+        (b'{"name": "\\u00e9l\\u00e8ve", "id": "plain"}', False),  # escapes of ordinary letters
+        ('{"name": "Élève 😀"}'.encode(), False),  # UTF-8 as sent
+        (b'{"name": "a\\u0000b"}', True),
+        (b'{"name": "\\ud800"}', True),
+        (b'{"name": "\\uDFFF"}', True),
+        (b'{"name": "\\\\u0000 typed"}', True),  # an escaped backslash: looked at, then accepted
+        ('{"name": "x"}'.encode("utf-16"), True),  # another encoding: looked at
+    ],
+)
+def test_the_text_screen_rules_out_only_what_cannot_hide_a_nul_or_surrogate(
+    text: bytes, may_hold: bool
+) -> None:
+    assert may_hold_unstorable(text) is may_hold
+    if not may_hold:
+        decoded = json.loads(text)
+        validate_statement(with_lti_extension(decoded), screened=True)  # nothing for the check to find
